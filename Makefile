@@ -1,0 +1,44 @@
+# One entry point for people and CI. `make test` and `make demo` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared
+
+.PHONY: setup test test-fast demo demo-model bench lint clean
+
+setup: $(STAMP) $(VENV)/nltk_data/corpora/wordnet/lexnames
+
+# Debian packages: WordNet 3.0 for METEOR (nltk cannot download it offline).
+/usr/share/wordnet/data.noun:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; fi
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: an unpinned resolve pulls a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+$(VENV)/nltk_data/corpora/wordnet/lexnames: /usr/share/wordnet/data.noun $(STAMP) scripts/install_wordnet.py
+	$(PY) scripts/install_wordnet.py --dest $(VENV)/nltk_data/corpora/wordnet
+
+test: setup
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(PY) -m pytest -q
+
+test-fast: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
+
+demo: setup
+	HF_HUB_OFFLINE=1 $(PY) scripts/demo.py
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py
+
+lint: setup
+	$(VENV)/bin/ruff check biomedgpt_tools agents training evals tests scripts
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from biomedgpt_tools.cli import main
+
+sys.exit(main())

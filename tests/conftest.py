@@ -1,0 +1,33 @@
+"""Suite-wide settings: offline hub, no network but loopback (pytest-socket, see pyproject)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("BIOMEDGPT_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
+SHARED_DATA = SHARED_DIR / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own cache/store home so no test reads another's state or the user's."""
+    home = tmp_path_factory.mktemp("biomedgpt-home")
+    monkeypatch.setenv("BIOMEDGPT_HOME", str(home))
+    monkeypatch.setenv("BIOMEDGPT_CACHE_DIR", str(home / "cache"))
+    yield
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or a skip that says why (a fresh clone has no shared/)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}; CI provides ../shared/data")
+    return SHARED_DATA
