@@ -1,0 +1,213 @@
+"""`python -m evals caption|pubmedqa|run|report|routing|resolvers|tasks`: the harness CLI (run from the repo root)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from evals.answer_extraction import RULE_SETS
+
+
+class UsageError(Exception):
+    """An expected failure: printed as one line, exit code 2."""
+
+
+def _caption(args) -> int:
+    from evals.caption_scoring import score_predictions_file
+    from evals.scibert_tokenizer import default_vocab
+
+    scores = score_predictions_file(
+        args.predictions, args.vocab or default_vocab(), args.references, progress=not args.quiet
+    ).as_dict()
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"{args.predictions}: {scores['n']} pairs")
+        for key, value in scores.items():
+            if key != "n":
+                print(f"  {key:7s} {value:.6f}")
+    return 0
+
+
+def _pubmedqa(args) -> int:
+    from evals.pubmedqa_scoring import score_pubmedqa_predictions
+
+    data = args.data or str(Path(default_shared_data()) / "pubmedqa")
+    scores = score_pubmedqa_predictions(args.predictions, data).as_dict()
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"{args.predictions}: {scores['n']} PMIDs  accuracy {scores['accuracy']:.4f}  "
+              f"macro-F1 {scores['macro_f1']:.4f}")  # fmt: skip
+    return 0
+
+
+def default_shared_data() -> Path:
+    import os
+
+    return Path(os.environ.get("BIOMEDGPT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
+
+
+def _run(args) -> int:
+    from evals.task_model import load_task_model
+    from evals.task_runner import RunOptions, run_task
+    from evals.tasks import task_spec
+
+    spec = task_spec(args.task)
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: give a positive number of items")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: give a positive batch size")
+    loaded = spec.load(Path(args.data), Path(args.sequences) if args.sequences else None)
+    try:
+        model = load_task_model(args.model, args.batch_size, args.dtype, args.device)
+    except ValueError as error:  # the model API's clear errors (no config.json, bad dtype)
+        raise UsageError(f"--model {args.model}: {error}") from None
+    scoring = args.scoring
+    out = Path(args.out) if args.out else Path("runs") / "evals" / f"{spec.name}-{Path(args.model).name}-{scoring}"
+    options = RunOptions(
+        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, scoring=scoring,
+        rules=args.rules, system=args.system, vocab=args.vocab, progress=not args.quiet,
+    )  # fmt: skip
+    result = run_task(spec, loaded, Path(args.data), model, out, options, limit=args.limit)
+    print(json.dumps({"run_dir": str(out), **result["metrics"]["overall"]}))
+    return 0
+
+
+def _report(args) -> int:
+    from evals.report import write_report
+
+    root = Path(args.run_dir)
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory; pass a run directory (or a folder of them)")
+    print(write_report(root))
+    return 0
+
+
+def _routing(args) -> int:
+    from evals.routing_accuracy import load_routing_set, rule_router, score_routing
+
+    scores = score_routing(load_routing_set(args.set), rule_router()).as_dict()
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"{args.set}: {scores['n']} questions, rule router")
+        for key in ("exact", "tools_exact", "tool_precision", "tool_recall"):
+            print(f"  {key:15s} {scores[key]:.3f}")
+        for miss in scores["misses"]:
+            print(f"  miss: {miss['question']!r} expected {miss['expected']} got {miss['got']}")
+    return 0
+
+
+def _resolvers(args) -> int:
+    from biomedgpt_tools.resolvers import Resolver, ResolverSettings
+    from evals.resolver_accuracy import load_gold_set, resolve_function, score_resolver
+
+    cases = load_gold_set(args.gold)
+    settings = ResolverSettings.from_env()
+    with Resolver(settings) as resolver:
+        scores = score_resolver(cases, resolve_function(resolver)).as_dict()
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"{args.gold}: {scores['n']} queries against {settings.pubchem_url} and {settings.uniprot_url}")
+        print(f"  accuracy {scores['accuracy']:.3f}  wrong {scores['wrong']}  not found "
+              f"{scores['not_found']}  errors {scores['errors']}  by kind {scores['by_kind']}")  # fmt: skip
+        for failure in scores["failures"]:
+            print(f"  {failure['outcome']}: {failure['kind']} {failure['query']!r} expected "
+                  f"{failure['expected']} got {failure['got']}")  # fmt: skip
+    return 0
+
+
+def _tasks(_args) -> int:
+    from evals.tasks import TASKS
+
+    for spec in TASKS.values():
+        print(f"{spec.name:10s} {spec.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    caption = sub.add_parser("caption", help="BLEU/ROUGE/METEOR of a MolT5-format predictions TSV")
+    caption.add_argument("--predictions", required=True, help="TSV: SMILES, ground truth, output")
+    caption.add_argument("--vocab", help="SciBERT folder with vocab.txt (default: ../shared/data/"
+                         "scibert_scivocab_uncased if present, else the Hub name, online only)")  # fmt: skip
+    caption.add_argument("--references", help="ChEBI-20 split: take ground truth from it, joined by SMILES")
+    caption.add_argument("--json", action="store_true", help="print one JSON object")
+    caption.add_argument("--quiet", action="store_true", help="no progress bar")
+    caption.set_defaults(handler=_caption)
+
+    pubmedqa = sub.add_parser("pubmedqa", help="accuracy and macro-F1 of a {PMID: label} predictions file")
+    pubmedqa.add_argument("--predictions", required=True, help="JSON object PMID -> yes|no|maybe")
+    pubmedqa.add_argument("--data", help="PubMedQA folder (default: ../shared/data/pubmedqa)")
+    pubmedqa.add_argument("--json", action="store_true")
+    pubmedqa.set_defaults(handler=_pubmedqa)
+
+    run = sub.add_parser("run", help="generate with a model on a task, then score")
+    run.add_argument("task", help="chebi20, uniprotqa, pubmedqa, medmcqa or medqa (usmle)")
+    run.add_argument("--model", required=True, help="a BioMedGPT folder (save_pretrained format)")
+    run.add_argument("--data", required=True, help="the task's data file or folder (see `tasks`)")
+    run.add_argument("--sequences", help="uniprotqa: accession -> sequence map (JSON, FASTA or TSV)")
+    run.add_argument("--limit", type=int, help="only the first N items")
+    run.add_argument("--out", help="run directory (resumed if it exists); default runs/evals/...")
+    run.add_argument("--batch-size", type=int, default=8)
+    run.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), help="default: as saved")
+    run.add_argument("--device", help="e.g. cuda or cpu (default: where from_pretrained puts it)")
+    run.add_argument("--max-new-tokens", type=int, default=255)
+    run.add_argument("--scoring", choices=("generate", "loglik"), default="generate",
+                     help="closed questions: extract from generated text, or pick the likeliest option")  # fmt: skip
+    run.add_argument("--rules", choices=RULE_SETS, default="lmflow", help="answer extraction rules")
+    run.add_argument("--system", help="system text (default: the model's released one)")
+    run.add_argument("--vocab", help="SciBERT folder for caption metrics")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(handler=_run)
+
+    report = sub.add_parser("report", help="Markdown report and PNG charts beside the paper's tables")
+    report.add_argument("run_dir")
+    report.set_defaults(handler=_report)
+
+    from evals.routing_accuracy import ROUTING_SET
+
+    routing = sub.add_parser("routing", help="routing accuracy of the agent's rule router")
+    routing.add_argument("--set", default=str(ROUTING_SET), help="routing set (JSON lines)")
+    routing.add_argument("--json", action="store_true")
+    routing.set_defaults(handler=_routing)
+
+    from evals.resolver_accuracy import GOLD_SET
+
+    resolvers = sub.add_parser(
+        "resolvers", help="resolver accuracy on a gold set (endpoints from BIOMEDGPT_*_URL)"
+    )
+    resolvers.add_argument("--gold", default=str(GOLD_SET), help="gold set (JSON lines)")
+    resolvers.add_argument("--json", action="store_true")
+    resolvers.set_defaults(handler=_resolvers)
+
+    tasks = sub.add_parser("tasks", help="list the tasks and what --data each expects")
+    tasks.set_defaults(handler=_tasks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from evals.loaders.errors import DataFormatError
+    from evals.run_store import RunDirectoryError
+    from evals.scibert_tokenizer import TokenizerUnavailableError
+    from evals.wordnet_check import WordNetMissingError
+
+    args = build_parser().parse_args(argv)
+    expected = (UsageError, DataFormatError, RunDirectoryError, TokenizerUnavailableError,
+                WordNetMissingError, KeyError, FileNotFoundError)  # fmt: skip
+    try:
+        return args.handler(args)
+    except expected as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Readers of the official dataset files, one module per dataset."""

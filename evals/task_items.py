@@ -1,0 +1,45 @@
+"""The two kinds of evaluation items every loader produces and every runner consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Modality = Literal["molecule", "protein"]
+
+
+@dataclass(frozen=True)
+class ModalityInput:
+    """One molecule (SMILES) or protein (amino-acid sequence) attached to a question."""
+
+    kind: Modality
+    value: str
+
+
+@dataclass(frozen=True)
+class CaptionItem:
+    """A free-text question scored with BLEU/ROUGE/METEOR (ChEBI-20, UniProtQA)."""
+
+    item_id: str
+    question: str
+    reference: str
+    inputs: tuple[ModalityInput, ...] = ()
+    group: str | None = None  # e.g. UniProtQA question type
+
+
+@dataclass(frozen=True)
+class ChoiceItem:
+    """A closed question: one correct label among `options` (label -> option text)."""
+
+    item_id: str
+    question: str
+    options: dict[str, str]
+    answer: str
+    context: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.answer not in self.options:
+            raise ValueError(
+                f"item {self.item_id}: answer {self.answer!r} is not one of {list(self.options)}"
+            )

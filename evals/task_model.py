@@ -1,0 +1,62 @@
+"""What a task needs from a model, and the adapter that gives it from BioMedGPT.
+
+Runners only call `generate` (answers to requests, batched) and
+`option_log_likelihoods`; anything with these two methods can be evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from evals.option_likelihood import option_log_likelihoods
+
+
+class TaskModel(Protocol):
+    name: str  # recorded in run.json: a run directory belongs to one model
+
+    def generate(self, requests: Sequence, max_new_tokens: int) -> list[str]: ...
+
+    def option_log_likelihoods(
+        self, requests: Sequence, options: Sequence[Sequence[str]], batch_size: int
+    ) -> list[list[float]]: ...
+
+
+class BioMedGPTTaskModel:
+    """A `biomedgpt_tools.model.api.BioMedGPT` seen as a TaskModel (greedy decoding)."""
+
+    def __init__(self, biomedgpt, batch_size: int = 8):
+        self.biomedgpt = biomedgpt
+        self.batch_size = batch_size
+        # The weights' fingerprint, so a run directory is never resumed with other weights.
+        self.name = f"{biomedgpt.model_id}@{biomedgpt.revision}"
+
+    def generate(self, requests: Sequence, max_new_tokens: int) -> list[str]:
+        results = self.biomedgpt.generate(
+            list(requests), batch_size=self.batch_size, max_new_tokens=max_new_tokens
+        )
+        return [result.text for result in results]
+
+    def option_log_likelihoods(
+        self, requests: Sequence, options: Sequence[Sequence[str]], batch_size: int
+    ) -> list[list[float]]:
+        tokenizer = self.biomedgpt.text_tokenizer
+        return option_log_likelihoods(
+            self.biomedgpt.model,
+            self.biomedgpt.segments,
+            int(self.biomedgpt.model.config.text_config.pad_token_id),
+            int(tokenizer.eos_token_id),
+            [request.conversation() for request in requests],
+            options,
+            batch_size=batch_size,
+        )
+
+
+def load_task_model(model_dir: str, batch_size: int = 8, dtype: str | None = None,
+                    device: str | None = None) -> BioMedGPTTaskModel:  # fmt: skip
+    """BioMedGPT.from_pretrained(model_dir) wrapped for the runners."""
+    from biomedgpt_tools.model.api import BioMedGPT
+
+    return BioMedGPTTaskModel(
+        BioMedGPT.from_pretrained(model_dir, dtype=dtype, device=device), batch_size=batch_size
+    )
