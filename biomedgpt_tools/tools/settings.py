@@ -1,0 +1,82 @@
+"""Toolkit configuration from arguments or from the environment.
+
+Environment variables (all optional; with none set the toolkit still works: no model, the
+public PubChem/UniProt endpoints, a store under the user's data folder):
+
+- BIOMEDGPT_MODEL: folder of a saved BioMedGPT model (`BioMedGPT.from_pretrained`); unset
+  means the "none" backend.
+- BIOMEDGPT_DEVICE: torch device for the in-process model ("cpu", "cuda", "cuda:1").
+- BIOMEDGPT_HOME: root of the annotation store (BIOMEDGPT_HOME/annotations) and caches.
+- BIOMEDGPT_CHROMA_URL: a Chroma server for the store instead of the embedded folder.
+- BIOMEDGPT_MEMORY: "0" turns the annotation store off (nothing recalled or saved).
+- BIOMEDGPT_PUBCHEM_URL, BIOMEDGPT_UNIPROT_URL, BIOMEDGPT_OFFLINE, BIOMEDGPT_CACHE_DIR: read
+  by the resolvers' own settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from biomedgpt_tools.resolvers.settings import ResolverSettings
+
+BackendKind = Literal["in-process", "none"]
+_FALSE = {"0", "false", "no", "off"}
+
+
+def default_home() -> Path:
+    """BIOMEDGPT_HOME, else the platform's user data folder (e.g. ~/.local/share/biomedgpt)."""
+    override = os.environ.get("BIOMEDGPT_HOME")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("biomedgpt", appauthor=False))
+
+
+@dataclass(frozen=True)
+class ToolkitSettings:
+    """Everything a toolkit needs to build its backend, resolvers and store."""
+
+    model_path: Path | None = None
+    backend: BackendKind | None = None  # None: "in-process" when model_path is set, else "none"
+    device: str | None = None
+    home: Path | None = None  # None: default_home()
+    chroma_url: str | None = None
+    memory: bool = True
+    max_new_tokens: int = 255
+    protein_vectors: bool = True  # store each answered protein's embedding for similarity search
+    resolver: ResolverSettings = field(default_factory=ResolverSettings)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ToolkitSettings:
+        """Settings from the environment; keyword arguments that are not None win."""
+        env = os.environ
+        model = env.get("BIOMEDGPT_MODEL", "").strip()
+        values: dict[str, object] = {
+            "model_path": Path(model).expanduser() if model else None,
+            "device": env.get("BIOMEDGPT_DEVICE") or None,
+            "home": default_home(),
+            "chroma_url": env.get("BIOMEDGPT_CHROMA_URL") or None,
+            "memory": env.get("BIOMEDGPT_MEMORY", "1").strip().lower() not in _FALSE,
+            "resolver": ResolverSettings.from_env(),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("model_path"), str):
+            values["model_path"] = Path(values["model_path"]).expanduser()  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_changes(self, **changes: object) -> ToolkitSettings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def backend_kind(self) -> BackendKind:
+        if self.backend is not None:
+            return self.backend
+        return "in-process" if self.model_path is not None else "none"
+
+    @property
+    def store_path(self) -> Path:
+        return (self.home if self.home is not None else default_home()) / "annotations"

@@ -1,0 +1,198 @@
+"""The toolkit: configuration from the environment, one lazily loaded model shared by all tools,
+and async calls that leave the event loop free."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+
+from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion, NoModelBackend
+from biomedgpt_tools.tools.in_process_backend import InProcessBackend
+from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
+from tests.tools.conftest import make_toolkit
+
+
+def test_from_env_with_nothing_configured(monkeypatch, tmp_path):
+    for name in (
+        "BIOMEDGPT_MODEL",
+        "BIOMEDGPT_PUBCHEM_URL",
+        "BIOMEDGPT_UNIPROT_URL",
+        "BIOMEDGPT_OFFLINE",
+        "BIOMEDGPT_CHROMA_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BIOMEDGPT_HOME", str(tmp_path / "home"))
+    toolkit = BioMedGPTToolkit.from_env()
+    assert isinstance(toolkit.backend, NoModelBackend)
+    assert toolkit.settings.model_path is None
+    assert toolkit.settings.store_path == tmp_path / "home" / "annotations"
+    assert toolkit.resolvers.settings.pubchem_url == "https://pubchem.ncbi.nlm.nih.gov/rest/pug"
+    assert [tool.name for tool in toolkit.get_tools()] == ["MoleculeQA", "ProteinQA", "BiomedQA"]
+    assert not (tmp_path / "home").exists()  # nothing opened or written until a tool is used
+
+
+def test_from_env_reads_model_resolvers_and_home(monkeypatch, tmp_path, tiny_model_dir):
+    monkeypatch.setenv("BIOMEDGPT_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("BIOMEDGPT_PUBCHEM_URL", "http://127.0.0.1:9/pug")
+    monkeypatch.setenv("BIOMEDGPT_UNIPROT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("BIOMEDGPT_OFFLINE", "1")
+    monkeypatch.setenv("BIOMEDGPT_HOME", str(tmp_path))
+    toolkit = BioMedGPTToolkit.from_env()
+    assert isinstance(toolkit.backend, InProcessBackend)
+    assert toolkit.backend.model_path == tiny_model_dir
+    assert not toolkit.backend.loaded  # lazily: nothing loaded yet
+    assert toolkit.resolvers.settings.offline
+    assert toolkit.resolvers.settings.pubchem_url == "http://127.0.0.1:9/pug"
+    assert toolkit.settings.store_path == tmp_path / "annotations"
+    # keyword overrides win over the environment
+    assert BioMedGPTToolkit.from_env(backend="none").backend.kind == "none"
+
+
+def test_offline_mode_answers_from_the_bundled_snapshot(monkeypatch, tiny_model_dir):
+    monkeypatch.setenv("BIOMEDGPT_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("BIOMEDGPT_OFFLINE", "1")
+    monkeypatch.setenv("BIOMEDGPT_PUBCHEM_URL", "http://127.0.0.1:9/pug")  # nothing listens
+    toolkit = BioMedGPTToolkit.from_env()
+    try:
+        message = toolkit.get_tools()[0].invoke(
+            {
+                "type": "tool_call",
+                "id": "c",
+                "name": "MoleculeQA",
+                "args": {"molecule": "ibuprofen"},
+            }
+        )
+    finally:
+        toolkit.close()
+    assert message.status == "success", message.content
+    assert message.artifact.record.source == "snapshot" and message.artifact.record.cid == 3672
+    assert message.artifact.answered_by == "model"
+
+
+def test_one_model_loaded_once_and_shared_by_all_tools(resolver_env, tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("BIOMEDGPT_MODEL", str(tiny_model_dir))
+    toolkit = make_toolkit(None, model_path=tiny_model_dir)
+    loads = []
+    original = InProcessBackend.model
+
+    def counting_model(self):
+        if self._model is None:
+            loads.append(threading.get_ident())
+        return original(self)
+
+    monkeypatch.setattr(InProcessBackend, "model", counting_model)
+    try:
+        tools = toolkit.get_tools()
+        assert all(tool.toolkit.backend is toolkit.backend for tool in tools)
+        assert not toolkit.backend.loaded
+        calls = [
+            ("MoleculeQA", {"molecule": "aspirin"}),
+            ("ProteinQA", {"protein": "P04637"}),
+            ("BiomedQA", {"question": "Why?"}),
+        ]
+        for tool, (name, args) in zip(tools, calls, strict=True):
+            message = tool.invoke({"type": "tool_call", "id": name, "name": name, "args": args})
+            assert message.artifact.answered_by == "model"
+        assert toolkit.backend.loaded
+        assert len(loads) == 1
+        assert toolkit.backend.answer_calls == 3
+        # the chat model built from the toolkit uses the same backend, not a second copy
+        assert toolkit.chat_model().backend is toolkit.backend
+    finally:
+        toolkit.close()
+
+
+class SlowBackend(NoModelBackend):
+    """A model that takes `seconds` per answer while holding its thread (as real generation does)."""
+
+    kind = "slow-test"
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.threads: list[int] = []
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    def identity(self) -> ModelIdentity:
+        return ModelIdentity("slow-test-model", "r1")
+
+    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+        self.threads.append(threading.get_ident())
+        time.sleep(self.seconds)
+        return [
+            ModelAnswer(
+                text="slow answer",
+                prompt=q.question,
+                identity=self.identity(),
+                seconds=self.seconds,
+            )
+            for q in questions
+        ]
+
+    def render_prompt(self, question: ModelQuestion) -> str:
+        return question.question
+
+
+async def test_async_tools_do_not_block_the_event_loop(resolver_env):
+    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from tests.tools.conftest import fast_resolver_settings
+
+    backend = SlowBackend(seconds=0.6)
+    toolkit = BioMedGPTToolkit(
+        settings=ToolkitSettings.from_env(resolver=fast_resolver_settings()), backend=backend
+    )
+    molecule_qa, protein_qa, biomed_qa = toolkit.get_tools()
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            molecule_qa.ainvoke(
+                {
+                    "type": "tool_call",
+                    "id": "a",
+                    "name": "MoleculeQA",
+                    "args": {"molecule": "aspirin"},
+                }
+            ),
+            protein_qa.ainvoke(
+                {"type": "tool_call", "id": "b", "name": "ProteinQA", "args": {"protein": "P04637"}}
+            ),
+            biomed_qa.ainvoke(
+                {"type": "tool_call", "id": "c", "name": "BiomedQA", "args": {"question": "Why?"}}
+            ),
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        await ticking
+        toolkit.close()
+    assert [r.artifact.answer for r in results] == ["slow answer"] * 3
+    assert threading.get_ident() not in backend.threads  # the model ran off the event loop's thread
+    # 3 x 0.6 s of blocking model time; the loop kept ticking throughout (a blocked loop ticks ~0 times)
+    assert elapsed >= 0.6
+    assert ticks >= 0.25 * (elapsed / 0.01)
+
+
+def test_tools_built_on_their_own_share_one_toolkit(monkeypatch, tmp_path):
+    from biomedgpt_tools.tools import BiomedQA, MoleculeQA, ProteinQA
+
+    monkeypatch.setenv("BIOMEDGPT_MODEL", str(tmp_path / "model"))
+    molecule_qa, protein_qa, biomed_qa = MoleculeQA(), ProteinQA(), BiomedQA()
+    assert molecule_qa.toolkit is protein_qa.toolkit is biomed_qa.toolkit
+    assert molecule_qa.model_path == str(tmp_path / "model")
+    monkeypatch.setenv("BIOMEDGPT_MODEL", str(tmp_path / "other-model"))
+    assert MoleculeQA().toolkit is not molecule_qa.toolkit  # other settings, other toolkit
