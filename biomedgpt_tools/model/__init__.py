@@ -1,0 +1,41 @@
+"""BioMedGPT-10B in torch/transformers: encoders, prompt, model, generation, the `BioMedGPT` facade.
+
+Names are exported lazily so that `biomedgpt_tools.model.protein_sequence` and
+`molecule_graph` (input validation for the CLI and tools) never pay for importing
+torch and transformers.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "BioMedGPT": "api",
+    "GenerationRequest": "api",
+    "GenerationResult": "api",
+    "BioMedGPTConfig": "configuration_biomedgpt",
+    "MoleculeEncoderConfig": "configuration_biomedgpt",
+    "BioMedGPTForConditionalGeneration": "modeling_biomedgpt",
+    "MultimodalBatch": "modeling_biomedgpt",
+    "build_multimodal_batch": "modeling_biomedgpt",
+    "GINMoleculeEncoder": "molecule_encoder",
+    "GenerationOptions": "generation",
+    "generate_batch": "generation",
+    "Conversation": "prompt",
+    "Turn": "prompt",
+    "Molecule": "prompt",
+    "Protein": "prompt",
+    "SYSTEM_TEXT": "prompt",
+    "render_prompt": "prompt",
+    "build_tiny_model": "tiny",
+    "build_tiny_biomedgpt": "tiny",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,465 @@
+"""`BioMedGPT`: the one object the CLI, the LangChain tools and the apps use.
+
+It holds the model and the LM tokenizer, validates requests (clear `ValueError`s that
+name the request and the bad input), batches them by length, generates, and extracts
+the answer as the reference does. It also loads and saves Hugging Face-style folders
+(config.json, safetensors shards, tokenizer files, `esm/vocab.txt`) and gives proteins a
+mean-pooled ESM vector for similarity search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .generation import GeneratedTokens, GenerationOptions, generate_batch, stream_generation
+from .modeling_biomedgpt import BioMedGPTForConditionalGeneration, build_multimodal_batch
+from .molecule_graph import featurize_smiles
+from .prompt import (
+    Conversation,
+    ModalInput,
+    Molecule,
+    Protein,
+    SegmentEncoder,
+    Turn,
+    answer_after_last_assistant,
+    conversation_from_inputs,
+    load_text_tokenizer,
+    render_prompt,
+)
+from .protein_sequence import ESM_VOCAB, protein_token_ids, write_esm_vocab
+
+ESM_VOCAB_FOLDER = "esm"
+_DTYPES = {
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+}
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
+    """'fp32' / 'bf16' / 'fp16' (or the torch names, or a torch.dtype) -> torch.dtype."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in _DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; use one of fp32, bf16, fp16")
+    return _DTYPES[dtype]
+
+
+@dataclass
+class GenerationRequest:
+    """A question about molecules (SMILES) and proteins (sequences), in prompt order.
+
+    `history` holds earlier answered turns of a multi-turn conversation; `system`
+    defaults to the system text used with the released weights.
+    """
+
+    question: str
+    inputs: list[ModalInput] = field(default_factory=list)
+    system: str | None = None
+    history: list[Turn] = field(default_factory=list)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping) -> GenerationRequest:
+        """From the JSON shape of `biomedgpt generate --batch`: `question`, optional `system`,
+        and `molecule` / `protein` (one string) or `inputs` ([{"molecule": ...} | {"protein": ...}])."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a request must be a JSON object, not {type(data).__name__}")
+        known = {"question", "system", "molecule", "protein", "inputs"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown request field(s) {unknown}; allowed: {sorted(known)}")
+        if "inputs" in data and ("molecule" in data or "protein" in data):
+            raise ValueError("give either 'inputs' or 'molecule'/'protein', not both")
+        inputs: list[ModalInput] = []
+        if "inputs" in data:
+            if not isinstance(data["inputs"], list):
+                raise ValueError(
+                    '\'inputs\' must be a list of {"molecule": SMILES} / {"protein": SEQUENCE}'
+                )
+            for item in data["inputs"]:
+                if (
+                    not isinstance(item, Mapping)
+                    or len(item) != 1
+                    or not set(item) <= {"molecule", "protein"}
+                ):
+                    raise ValueError(
+                        f'each entry of \'inputs\' must be {{"molecule": SMILES}} or {{"protein": SEQUENCE}}, not {item!r}'
+                    )
+                inputs.append(_modal_input(*next(iter(item.items()))))
+        else:
+            for kind in ("molecule", "protein"):
+                if kind in data:
+                    inputs.append(_modal_input(kind, data[kind]))
+        question = data.get("question")
+        if not isinstance(question, str):
+            raise ValueError("a request needs a 'question' string")
+        system = data.get("system")
+        if system is not None and not isinstance(system, str):
+            raise ValueError("'system' must be a string")
+        return cls(question=question, inputs=inputs, system=system)
+
+    def conversation(self) -> Conversation:
+        return conversation_from_inputs(self.question, self.inputs, self.system, self.history)
+
+
+def _modal_input(kind: str, value) -> ModalInput:
+    if not isinstance(value, str):
+        raise ValueError(f"a {kind} must be given as a string, not {type(value).__name__}")
+    return Molecule(value) if kind == "molecule" else Protein(value)
+
+
+@dataclass
+class GenerationResult:
+    """One answer: the exact prompt (placeholders included), the answer text, the new tokens."""
+
+    prompt: str
+    text: str
+    token_ids: list[int]  # new tokens, ending with eos when the model stopped by itself
+    finished: bool  # False when max_new_tokens cut the answer
+    raw_text: str  # all new tokens decoded, before taking the text after "Assistant:"
+
+    def to_json(self) -> dict:
+        return {"prompt": self.prompt, "text": self.text, "token_ids": self.token_ids}
+
+
+class StreamedAnswer:
+    """Iterate for text pieces as they are generated; `result` is set once iteration ends."""
+
+    def __init__(self, pieces: Iterator[str], finish):
+        self._pieces = pieces
+        self._finish = finish
+        self.result: GenerationResult | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._pieces
+        self.result = self._finish()
+
+
+class BioMedGPT:
+    """Model + LM tokenizer, with validation, batching and answer extraction."""
+
+    def __init__(
+        self,
+        model: BioMedGPTForConditionalGeneration,
+        text_tokenizer,
+        *,
+        model_id: str = "biomedgpt",
+        tokenizer_model_file: Path | None = None,
+    ):
+        self.model = model.eval()
+        self.text_tokenizer = text_tokenizer
+        self.segments = SegmentEncoder(text_tokenizer)
+        self.model_id = model_id
+        self._tokenizer_model_file = tokenizer_model_file
+        self._revision: str | None = None
+        vocab = model.config.text_config.vocab_size
+        if len(text_tokenizer) != vocab:
+            raise ValueError(
+                f"the LM tokenizer has {len(text_tokenizer)} tokens (with [PAD]) but the model's "
+                f"vocabulary has {vocab}; use the tokenizer the model was built with"
+            )
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_components(
+        cls,
+        model: BioMedGPTForConditionalGeneration,
+        llm_dir: str | Path,
+        esm_dir: str | Path | None = None,
+        *,
+        model_id: str = "biomedgpt",
+    ) -> BioMedGPT:
+        """Wrap a model with the tokenizer folder of its LM (and check the ESM vocabulary)."""
+        llm_dir = Path(llm_dir)
+        if esm_dir is not None:
+            check_esm_vocab(Path(esm_dir))
+        spm_file = llm_dir / "tokenizer.model"
+        return cls(
+            model,
+            load_text_tokenizer(llm_dir),
+            model_id=model_id,
+            tokenizer_model_file=spm_file if spm_file.is_file() else None,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        *,
+        dtype: str | torch.dtype | None = None,
+        device: str | torch.device | None = None,
+        device_map: str | dict | None = None,
+        model_id: str | None = None,
+    ) -> BioMedGPT:
+        """Load a folder written by `save_pretrained` (safetensors are memory-mapped, read lazily).
+
+        `device_map` (e.g. "auto") spreads the model over several GPUs through accelerate;
+        `device` puts all of it on one device.
+        """
+        folder = Path(folder)
+        if not (folder / "config.json").is_file():
+            raise ValueError(f"{folder} has no config.json; convert the official checkpoint first")
+        if device is not None and device_map is not None:
+            raise ValueError("give device or device_map, not both")
+        model = BioMedGPTForConditionalGeneration.from_pretrained(
+            str(folder),
+            dtype=resolve_dtype(dtype) or "auto",
+            device_map=device_map
+            if device_map is not None
+            else (str(device) if device is not None else None),
+        )
+        return cls.from_components(
+            model, folder, folder / ESM_VOCAB_FOLDER, model_id=model_id or folder.name
+        )
+
+    @classmethod
+    def from_official(
+        cls,
+        checkpoint: str | Path,
+        llm_dir: str | Path,
+        esm_dir: str | Path,
+        *,
+        dtype: str | torch.dtype | None = None,
+        device: str | torch.device | None = None,
+        device_map: str | dict | None = None,
+    ) -> BioMedGPT:
+        """Load `biomedgpt_10b.pth` with the LM and ESM folders (see official_checkpoint.py)."""
+        from .official_checkpoint import load_official_model
+
+        model = load_official_model(
+            checkpoint,
+            llm_dir=llm_dir,
+            esm_dir=esm_dir,
+            dtype=resolve_dtype(dtype),
+            device=device,
+            device_map=device_map,
+        )
+        return cls.from_components(model, llm_dir, esm_dir, model_id=Path(checkpoint).stem)
+
+    def save_pretrained(self, folder: str | Path, max_shard_size: str | int = "2GB") -> Path:
+        """config.json + safetensors shards + LM tokenizer files (+ tokenizer.model) + esm/vocab.txt."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(
+            str(folder), max_shard_size=max_shard_size, safe_serialization=True
+        )
+        self.text_tokenizer.save_pretrained(str(folder))
+        if (
+            self._tokenizer_model_file is not None
+            and self._tokenizer_model_file.resolve() != (folder / "tokenizer.model").resolve()
+        ):
+            (folder / "tokenizer.model").write_bytes(self._tokenizer_model_file.read_bytes())
+        write_esm_vocab(folder / ESM_VOCAB_FOLDER)
+        return folder
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def revision(self) -> str:
+        """A short fingerprint of config and weights, for tools to record which model answered.
+
+        It hashes the config and, for every tensor, its name, shape and its first and last
+        1024 values rounded to bfloat16, so it is cheap on memory-mapped weights and the
+        same for fp32 and bf16 loads of one checkpoint.
+        """
+        if self._revision is None:
+            self._revision = weights_fingerprint(self.model)
+        return self._revision
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.get_input_embeddings().weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model.get_input_embeddings().weight.dtype
+
+    # -- generation -----------------------------------------------------------------------
+
+    def prompt(self, request: GenerationRequest) -> str:
+        """The exact prompt string sent to the model (placeholders included)."""
+        return render_prompt(request.conversation())
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest] | GenerationRequest,
+        *,
+        batch_size: int = 8,
+        max_new_tokens: int = 255,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        top_k: int = 0,
+        num_beams: int = 1,
+        repetition_penalty: float = 1.0,
+        seed: int | None = None,
+    ) -> list[GenerationResult]:
+        """Answer every request, in input order; requests of similar length share a batch."""
+        if isinstance(requests, GenerationRequest):
+            requests = [requests]
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        options = GenerationOptions(
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            num_beams=num_beams,
+            repetition_penalty=repetition_penalty,
+            seed=seed,
+        )
+        options.validate()
+        prepared = [self._prepare(index, request) for index, request in enumerate(requests)]
+        self._check_context(prepared, max_new_tokens)
+        order = sorted(range(len(prepared)), key=lambda index: prepared[index][2])
+        results: list[GenerationResult | None] = [None] * len(prepared)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = build_multimodal_batch(
+                [prepared[index][0] for index in chunk], self.segments, self._pad_token_id
+            )
+            for index, tokens in zip(
+                chunk, generate_batch(self.model, batch, options), strict=True
+            ):
+                results[index] = self._result(prepared[index][1], tokens)
+        return results  # type: ignore[return-value]
+
+    def stream(self, request: GenerationRequest, **options) -> StreamedAnswer:
+        """Text pieces as they are generated (greedy by default); `.result` afterwards."""
+        generation_options = GenerationOptions(**options)
+        conversation, prompt, length = self._prepare(0, request)
+        self._check_context([(conversation, prompt, length)], generation_options.max_new_tokens)
+        batch = build_multimodal_batch([conversation], self.segments, self._pad_token_id)
+        streamed = stream_generation(self.model, batch, self.segments.decode, generation_options)
+        return StreamedAnswer(iter(streamed), lambda: self._result(prompt, streamed.tokens))
+
+    def _check_context(
+        self, prepared: list[tuple[Conversation, str, int]], max_new_tokens: int
+    ) -> None:
+        """Llama-2 was trained on 4096 positions; past them the answer is garbage, so refuse."""
+        limit = int(self.model.config.text_config.max_position_embeddings)
+        for index, (_, _, length) in enumerate(prepared):
+            if length + max_new_tokens > limit:
+                raise ValueError(
+                    f"request {index}: the prompt takes {length} positions (text, atoms and residues) "
+                    f"and up to {max_new_tokens} new tokens would exceed the model's {limit}; "
+                    "attach fewer or shorter inputs, shorten the history, or lower max_new_tokens"
+                )
+
+    def _result(self, prompt: str, tokens: GeneratedTokens) -> GenerationResult:
+        raw = self.segments.decode(tokens.token_ids)
+        return GenerationResult(
+            prompt=prompt,
+            text=answer_after_last_assistant(raw),
+            token_ids=tokens.token_ids,
+            finished=tokens.finished,
+            raw_text=raw,
+        )
+
+    @property
+    def _pad_token_id(self) -> int:
+        return int(self.model.config.text_config.pad_token_id)
+
+    def _prepare(self, index: int, request: GenerationRequest) -> tuple[Conversation, str, int]:
+        """Validate one request; returns its conversation, prompt and LM input length."""
+        if not isinstance(request, GenerationRequest):
+            raise ValueError(
+                f"request {index} is a {type(request).__name__}; build a GenerationRequest"
+            )
+        try:
+            conversation = request.conversation()
+            prompt = render_prompt(conversation)
+            length = self.segments.tokenize_prompt(prompt).num_text_tokens
+            for item in conversation.inputs:
+                if isinstance(item, Molecule):
+                    length += featurize_smiles(item.smiles).num_atoms
+                else:
+                    length += len(protein_token_ids(item.sequence))
+        except ValueError as error:
+            raise ValueError(f"request {index}: {error}") from error
+        return conversation, prompt, length
+
+    # -- protein vectors ------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def encode_proteins(self, sequences: Sequence[str], batch_size: int = 8) -> torch.Tensor:
+        """Mean over residue positions (cls/eos excluded) of the final ESM states, (P, hidden) fp32."""
+        if isinstance(sequences, str):
+            raise ValueError(
+                "encode_proteins takes a list of sequences; use encode_protein for one"
+            )
+        vectors = [torch.zeros((0, int(self.model.config.protein_config.hidden_size)))]
+        for start in range(0, len(sequences), batch_size):
+            ids = [
+                protein_token_ids(sequence) for sequence in sequences[start : start + batch_size]
+            ]
+            longest = max(len(row) for row in ids)
+            pad = int(self.model.config.protein_config.pad_token_id)
+            input_ids = torch.full((len(ids), longest), pad, dtype=torch.long)  # (P, L)
+            attention = torch.zeros((len(ids), longest), dtype=torch.long)  # (P, L) real tokens
+            residues = torch.zeros((len(ids), longest), dtype=torch.long)  # (P, L) residues only
+            for row, token_ids in enumerate(ids):
+                input_ids[row, : len(token_ids)] = torch.tensor(token_ids)
+                attention[row, : len(token_ids)] = 1
+                residues[row, 1 : len(token_ids) - 1] = 1  # cls and eos do not count in the mean
+            states = self.model.protein_states(input_ids, attention).float()  # (P, L, H)
+            weights = residues.to(states.device).unsqueeze(-1).float()  # (P, L, 1)
+            vectors.append(((states * weights).sum(1) / weights.sum(1)).cpu())  # (P, H)
+        return torch.cat(vectors)
+
+    def encode_protein(self, sequence: str) -> torch.Tensor:
+        """One protein's mean-pooled ESM vector, (hidden,) fp32; used by the store's search."""
+        return self.encode_proteins([sequence])[0]
+
+
+def check_esm_vocab(folder: Path) -> None:
+    """The ESM vocabulary must be ESM-2's, in order: the ids are hard-wired in protein_sequence."""
+    vocab_file = folder / "vocab.txt"
+    if not vocab_file.is_file():
+        raise ValueError(
+            f"no vocab.txt in {folder}; point at the ESM-2 folder (facebook/esm2_t36_3B_UR50D)"
+        )
+    tokens = [
+        line.strip() for line in vocab_file.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    if tuple(tokens) != ESM_VOCAB:
+        raise ValueError(
+            f"{vocab_file} is not the ESM-2 vocabulary ({len(tokens)} tokens); use the ESM-2 vocab.txt"
+        )
+
+
+def weights_fingerprint(model: torch.nn.Module, sample: int = 1024) -> str:
+    """A 12-hex-digit hash of config and sampled weights (see `BioMedGPT.revision`)."""
+    digest = hashlib.blake2b(digest_size=6)
+    config = model.config.to_dict() if hasattr(model, "config") else {}
+    digest.update(json.dumps(_without_runtime_keys(config), sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)}".encode())
+        if not tensor.is_floating_point():
+            continue
+        flat = tensor.detach().reshape(-1)
+        head, tail = flat[:sample], flat[-sample:]
+        for part in (head, tail):
+            digest.update(part.to("cpu", torch.bfloat16).view(torch.int16).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _without_runtime_keys(config: dict) -> dict:
+    """Drop keys that change with how a model is loaded, not with what it is."""
+    dropped = {"dtype", "torch_dtype", "transformers_version", "_name_or_path", "architectures"}
+    return {
+        key: _without_runtime_keys(value) if isinstance(value, dict) else value
+        for key, value in config.items()
+        if key not in dropped
+    }

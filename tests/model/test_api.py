@@ -1,0 +1,212 @@
+"""The BioMedGPT facade: requests, results, errors, save/load, protein vectors, identity."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest, resolve_dtype
+from biomedgpt_tools.model.prompt import SYSTEM_TEXT_BIOLOGY, Molecule, Protein, Turn
+from biomedgpt_tools.model.tiny import build_tiny_model
+
+ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
+PROTEIN = "MKTAYIAKQRQISFVKSHFSRQ"
+
+
+def requests():
+    return [
+        GenerationRequest("Please describe the molecule.", [Molecule(ASPIRIN)]),
+        GenerationRequest("What is a kinase?"),
+        GenerationRequest(
+            "Does this molecule bind to this protein?", [Molecule("CCO"), Protein(PROTEIN)]
+        ),
+        GenerationRequest(
+            "Is it chiral?",
+            history=[Turn("Describe it.", [Molecule("C[C@H](N)C(=O)O")], answer="Alanine.")],
+        ),
+        GenerationRequest("What is its function?", [Protein("MKV")], system=SYSTEM_TEXT_BIOLOGY),
+    ]
+
+
+def test_results_keep_request_order_and_match_single_requests(tiny_biomedgpt):
+    batched = tiny_biomedgpt.generate(requests(), batch_size=2, max_new_tokens=6)
+    alone = [tiny_biomedgpt.generate(request, max_new_tokens=6)[0] for request in requests()]
+    assert [r.token_ids for r in batched] == [r.token_ids for r in alone]
+    for request, result in zip(requests(), batched, strict=True):
+        assert result.prompt == tiny_biomedgpt.prompt(request)
+        assert result.prompt.endswith(f"{request.question} ### Assistant: ")
+        assert result.text == result.raw_text.rsplit("Assistant:", 1)[-1].strip()
+        assert len(result.token_ids) == 6 and not result.finished
+        assert result.to_json() == {
+            "prompt": result.prompt,
+            "text": result.text,
+            "token_ids": result.token_ids,
+        }
+
+
+def test_stream_gives_pieces_then_the_result(tiny_biomedgpt):
+    request = requests()[2]
+    expected = tiny_biomedgpt.generate(request, max_new_tokens=12)[0]
+    streamed = tiny_biomedgpt.stream(request, max_new_tokens=12)
+    text = "".join(streamed)
+    assert text == expected.raw_text
+    assert streamed.result.token_ids == expected.token_ids and streamed.result.text == expected.text
+
+
+def test_lowercase_protein_is_upper_cased(tiny_biomedgpt):
+    lower = tiny_biomedgpt.generate(
+        GenerationRequest("q", [Protein(PROTEIN.lower())]), max_new_tokens=6
+    )[0]
+    upper = tiny_biomedgpt.generate(GenerationRequest("q", [Protein(PROTEIN)]), max_new_tokens=6)[0]
+    assert lower.token_ids == upper.token_ids
+
+
+def test_a_300_atom_molecule_is_answered(tiny_biomedgpt):
+    result = tiny_biomedgpt.generate(
+        GenerationRequest("Describe it.", [Molecule("C" * 300)]), max_new_tokens=3
+    )[0]
+    assert len(result.token_ids) == 3
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (GenerationRequest(""), "request 1: turn 0 has no question"),
+        (GenerationRequest("q", [Molecule("C1CC")]), "request 1: cannot parse SMILES 'C1CC'"),
+        (GenerationRequest("q", [Molecule("")]), "request 1: .*SMILES"),
+        (
+            GenerationRequest("q", [Protein("MKT1Z")]),
+            "request 1: protein sequence .* not amino-acid letters",
+        ),
+        (GenerationRequest("q", [Protein("")]), "request 1: protein sequence is empty"),
+        (
+            GenerationRequest("q", [Protein("M" * 1023)]),
+            "request 1: protein sequence has 1023 residues",
+        ),
+    ],
+)
+def test_bad_requests_name_the_request_and_the_input(tiny_biomedgpt, request_, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_biomedgpt.generate([requests()[1], request_], max_new_tokens=2)
+
+
+def test_prompts_longer_than_the_context_are_refused(tiny_biomedgpt):
+    limit = tiny_biomedgpt.model.config.text_config.max_position_embeddings  # 1024 in tiny
+    request = GenerationRequest("q", [Protein("M" * 1000)])
+    with pytest.raises(
+        ValueError, match=f"request 0: the prompt takes .* exceed the model's {limit}"
+    ):
+        tiny_biomedgpt.generate(request, max_new_tokens=255)
+    with pytest.raises(ValueError, match="exceed"):
+        tiny_biomedgpt.stream(request)
+
+
+def test_bad_generation_arguments(tiny_biomedgpt):
+    with pytest.raises(ValueError, match="batch_size"):
+        tiny_biomedgpt.generate(requests(), batch_size=0)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        tiny_biomedgpt.generate(requests(), max_new_tokens=0)
+    with pytest.raises(ValueError, match="unknown dtype"):
+        resolve_dtype("fp8")
+
+
+def test_requests_from_json_objects():
+    simple = GenerationRequest.from_mapping(
+        {"question": "q", "molecule": "CCO", "protein": "MKV", "system": "S "}
+    )
+    assert simple.inputs == [Molecule("CCO"), Protein("MKV")] and simple.system == "S "
+    ordered = GenerationRequest.from_mapping(
+        {"question": "q", "inputs": [{"protein": "MKV"}, {"molecule": "CCO"}]}
+    )
+    assert ordered.inputs == [Protein("MKV"), Molecule("CCO")]
+    for bad, message in [
+        ({"molecule": "CCO"}, "needs a 'question'"),
+        ({"question": "q", "smiles": "CCO"}, "unknown request field"),
+        ({"question": "q", "inputs": [{"dna": "ACGT"}]}, "each entry of 'inputs'"),
+        ({"question": "q", "inputs": [], "molecule": "C"}, "not both"),
+        ({"question": "q", "molecule": 5}, "must be given as a string"),
+        (["q"], "JSON object"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            GenerationRequest.from_mapping(bad)
+
+
+def test_save_and_load_back(tiny_biomedgpt, tmp_path):
+    folder = tiny_biomedgpt.save_pretrained(tmp_path / "tiny-model", max_shard_size="100KB")
+    names = {path.name for path in folder.iterdir()}
+    assert {
+        "config.json",
+        "tokenizer.model",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "esm",
+    } <= names
+    assert sum(name.endswith(".safetensors") for name in names) > 1
+    assert (folder / "esm" / "vocab.txt").is_file()
+    loaded = BioMedGPT.from_pretrained(folder)
+    assert loaded.model_id == "tiny-model"
+    assert loaded.revision == tiny_biomedgpt.revision
+    expected = tiny_biomedgpt.generate(requests(), max_new_tokens=5)
+    assert [r.token_ids for r in loaded.generate(requests(), max_new_tokens=5)] == [
+        r.token_ids for r in expected
+    ]
+    half = BioMedGPT.from_pretrained(folder, dtype="bf16")
+    assert half.dtype == torch.bfloat16
+    assert half.revision == tiny_biomedgpt.revision  # the same weights, loaded in another dtype
+    assert all(len(r.token_ids) == 3 for r in half.generate(requests()[:2], max_new_tokens=3))
+
+
+def test_revision_changes_with_the_weights(tiny_biomedgpt, tiny_assets):
+    other = BioMedGPT.from_components(build_tiny_model(seed=1), *tiny_assets)
+    assert other.revision != tiny_biomedgpt.revision
+    assert len(tiny_biomedgpt.revision) == 12
+
+
+def test_encode_protein_is_the_mean_over_residues(tiny_biomedgpt):
+    vector = tiny_biomedgpt.encode_protein(PROTEIN.lower())
+    model = tiny_biomedgpt.model
+    assert (
+        vector.shape == (model.config.protein_config.hidden_size,) and vector.dtype == torch.float32
+    )
+    from biomedgpt_tools.model.protein_sequence import protein_token_ids
+
+    ids = torch.tensor([protein_token_ids(PROTEIN)])
+    with torch.no_grad():
+        states = model.prot_structure_encoder(input_ids=ids).last_hidden_state[0]
+    torch.testing.assert_close(vector, states[1:-1].mean(0), rtol=1e-5, atol=1e-5)
+    assert tiny_biomedgpt.encode_proteins([]).shape == (0, vector.shape[0])
+    batched = tiny_biomedgpt.encode_proteins([PROTEIN, "MKV", PROTEIN])
+    torch.testing.assert_close(batched[0], vector, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(batched[2], vector, rtol=1e-5, atol=1e-5)
+
+
+def test_tokenizer_and_vocabulary_must_agree(tiny_assets):
+    model = build_tiny_model(seed=0)
+    model.llm.resize_token_embeddings(model.config.text_config.vocab_size + 5)
+    model.config.text_config.vocab_size += 5
+    with pytest.raises(ValueError, match="tokenizer has .* tokens .* vocabulary has"):
+        BioMedGPT.from_components(model, *tiny_assets)
+
+
+def test_wrong_esm_vocabulary_is_refused(tiny_assets, tmp_path):
+    (tmp_path / "vocab.txt").write_text("<cls>\n<pad>\n")
+    with pytest.raises(ValueError, match="not the ESM-2 vocabulary"):
+        BioMedGPT.from_components(build_tiny_model(), tiny_assets[0], tmp_path)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="has no config.json"):
+        BioMedGPT.from_pretrained(tmp_path)
+
+
+def test_from_official_gives_the_same_answers(tiny_biomedgpt, tmp_path):
+    from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
+
+    pth = write_official_checkpoint(
+        tiny_biomedgpt.model, tmp_path / "biomedgpt_10b.pth", tmp_path / "llm", tmp_path / "esm"
+    )
+    official = BioMedGPT.from_official(pth, tmp_path / "llm", tmp_path / "esm", dtype="fp32")
+    assert official.model_id == "biomedgpt_10b"
+    expected = tiny_biomedgpt.generate(requests()[:3], max_new_tokens=5)
+    got = official.generate(requests()[:3], max_new_tokens=5)
+    assert [r.token_ids for r in got] == [r.token_ids for r in expected]
