@@ -10,6 +10,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One torch thread for the MiniLM embedder: on 2 shared cores, 2 threads ran 10-50x slower.
+os.environ.setdefault("BIOMEDGPT_EMBED_THREADS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("BIOMEDGPT_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()

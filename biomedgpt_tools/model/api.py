@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ from .prompt import (
 from .protein_sequence import ESM_VOCAB, protein_token_ids, write_esm_vocab
 
 ESM_VOCAB_FOLDER = "esm"
+# The weights' fingerprint, written by save_pretrained so tools can name the model (and
+# recall its past answers) without loading it.
+REVISION_FILE = "biomedgpt_revision.txt"
 _DTYPES = {
     "fp32": torch.float32,
     "float32": torch.float32,
@@ -218,9 +222,11 @@ class BioMedGPT:
             if device_map is not None
             else (str(device) if device is not None else None),
         )
-        return cls.from_components(
+        loaded = cls.from_components(
             model, folder, folder / ESM_VOCAB_FOLDER, model_id=model_id or folder.name
         )
+        loaded._revision = saved_revision(folder)  # None: computed on first use
+        return loaded
 
     @classmethod
     def from_official(
@@ -260,6 +266,7 @@ class BioMedGPT:
         ):
             (folder / "tokenizer.model").write_bytes(self._tokenizer_model_file.read_bytes())
         write_esm_vocab(folder / ESM_VOCAB_FOLDER)
+        (folder / REVISION_FILE).write_text(self.revision + "\n")
         return folder
 
     # -- identity -------------------------------------------------------------------------
@@ -341,7 +348,13 @@ class BioMedGPT:
         conversation, prompt, length = self._prepare(0, request)
         self._check_context([(conversation, prompt, length)], generation_options.max_new_tokens)
         batch = build_multimodal_batch([conversation], self.segments, self._pad_token_id)
-        streamed = stream_generation(self.model, batch, self.segments.decode, generation_options)
+        streamed = stream_generation(
+            self.model,
+            batch,
+            self.segments.decode,
+            generation_options,
+            byte_fallback_ids=self.segments.byte_fallback_ids,
+        )
         return StreamedAnswer(iter(streamed), lambda: self._result(prompt, streamed.tokens))
 
     def _check_context(
@@ -421,6 +434,16 @@ class BioMedGPT:
     def encode_protein(self, sequence: str) -> torch.Tensor:
         """One protein's mean-pooled ESM vector, (hidden,) fp32; used by the store's search."""
         return self.encode_proteins([sequence])[0]
+
+
+def saved_revision(folder: str | Path) -> str | None:
+    """The revision save_pretrained recorded in `folder`, or None for older folders."""
+    path = Path(folder) / REVISION_FILE
+    try:
+        revision = path.read_text().strip()
+    except OSError:
+        return None
+    return revision if re.fullmatch(r"[0-9a-f]{8,64}", revision) else None
 
 
 def check_esm_vocab(folder: Path) -> None:

@@ -152,8 +152,10 @@ class _TokenQueue(BaseStreamer):
 class StreamedGeneration:
     """Iterate to receive text pieces as they are decoded; then `tokens` holds the row.
 
-    Text is re-decoded from all tokens so far and only the new suffix is yielded, so
-    multi-token characters (byte fallback) and SentencePiece spaces come out right.
+    Text is re-decoded from all tokens so far, and released only up to the last token that
+    is not a byte-fallback piece: the decoder turns a run of byte pieces into characters,
+    or into one U+FFFD per byte if the run is not valid UTF-8, so a run's text is final only
+    once another token closes it. The rest is released when generation ends.
     """
 
     def __init__(
@@ -162,6 +164,7 @@ class StreamedGeneration:
         batch: MultimodalBatch,
         options: GenerationOptions,
         decode: Callable[[list[int]], str],
+        byte_fallback_ids: frozenset[int] = frozenset(),
     ):
         if batch.input_ids.shape[0] != 1:
             raise ValueError("streaming handles one request at a time")
@@ -170,6 +173,7 @@ class StreamedGeneration:
                 "streaming needs num_beams=1 (beam search only knows its result at the end)"
             )
         self._decode = decode
+        self._byte_fallback_ids = byte_fallback_ids
         self._streamer = _TokenQueue()
         self._result: list[GeneratedTokens] = []
         self._error: BaseException | None = None
@@ -193,18 +197,20 @@ class StreamedGeneration:
             if token is None:
                 break
             self.token_ids.append(token)
-            text = self._decode(self.token_ids)
-            if text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for its bytes
+            if token in self._byte_fallback_ids:
+                continue  # an open run of byte pieces: its text may still change
+            stable = self._decode(self.token_ids)
+            if stable.endswith("\ufffd"):
                 continue
-            if text.startswith(emitted) and len(text) > len(emitted):
-                yield text[len(emitted) :]
-                emitted = text
+            if len(stable) > len(emitted) and stable.startswith(emitted):
+                yield stable[len(emitted) :]
+                emitted = stable
         self._thread.join()
         if self._error is not None:
             raise self._error
         self.tokens = self._result[0]
         text = self._decode(self.tokens.token_ids)
-        if text.startswith(emitted) and len(text) > len(emitted):
+        if len(text) > len(emitted) and text.startswith(emitted):
             yield text[len(emitted) :]
 
 
@@ -213,6 +219,9 @@ def stream_generation(
     batch: MultimodalBatch,
     decode: Callable[[list[int]], str],
     options: GenerationOptions | None = None,
+    byte_fallback_ids: frozenset[int] = frozenset(),
 ) -> StreamedGeneration:
     """Start generating one request in a background thread; iterate the result for text."""
-    return StreamedGeneration(model, batch, options or GenerationOptions(), decode)
+    return StreamedGeneration(
+        model, batch, options or GenerationOptions(), decode, byte_fallback_ids
+    )

@@ -231,6 +231,18 @@ class SegmentEncoder:
         self._always_prefix = not pieces or not pieces[0].startswith("\u2581")
         self._prefix_leading_space = not self._always_prefix and plain == spaced
 
+    @property
+    def byte_fallback_ids(self) -> frozenset[int]:
+        """Ids of SentencePiece's byte pieces `<0x00>`..`<0xFF>`: a run of them decodes only
+        once it is closed, so streaming holds text back while one is last."""
+        if not hasattr(self, "_byte_fallback_ids"):
+            self._byte_fallback_ids = frozenset(
+                index
+                for piece, index in self.tokenizer.get_vocab().items()
+                if re.fullmatch(r"<0x[0-9A-Fa-f]{2}>", piece)
+            )
+        return self._byte_fallback_ids
+
     def _raw(self, text: str) -> list[int]:
         return list(
             self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]

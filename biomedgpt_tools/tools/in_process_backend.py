@@ -106,6 +106,14 @@ class InProcessBackend(ModelBackend):
         return self._model
 
     def identity(self) -> ModelIdentity:
+        """Who answers; read from the folder when it records its revision, so a memory hit
+        needs no model load."""
+        if self._model is None and self.model_path is not None:
+            from biomedgpt_tools.model.api import saved_revision
+
+            revision = saved_revision(self.model_path)
+            if revision is not None:
+                return ModelIdentity(model_id=self.model_path.name, revision=revision)
         model = self.model()
         return ModelIdentity(model_id=model.model_id, revision=model.revision)
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest, resolve_dtype
+from biomedgpt_tools.model.api import (
+    BioMedGPT,
+    GenerationRequest,
+    resolve_dtype,
+    saved_revision,
+    weights_fingerprint,
+)
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT_BIOLOGY, Molecule, Protein, Turn
 from biomedgpt_tools.model.tiny import build_tiny_model
 
@@ -51,6 +57,18 @@ def test_stream_gives_pieces_then_the_result(tiny_biomedgpt):
     text = "".join(streamed)
     assert text == expected.raw_text
     assert streamed.result.token_ids == expected.token_ids and streamed.result.text == expected.text
+
+
+def test_stream_text_survives_byte_fallback_runs(tiny_assets):
+    """Seed 5 answers with a run of byte pieces that is not UTF-8: the decoder rewrites a
+    byte that alone read as a space, so text released early would be wrong."""
+    model = BioMedGPT.from_components(build_tiny_model(seed=5), *tiny_assets)
+    request = GenerationRequest("Describe it.", [Molecule("CC(=O)Oc1ccccc1C(=O)O")])
+    streamed = model.stream(request, max_new_tokens=6)
+    pieces = list(streamed)
+    byte_pieces = model.segments.byte_fallback_ids
+    assert sum(token in byte_pieces for token in streamed.result.token_ids) >= 2
+    assert "".join(pieces) == streamed.result.raw_text
 
 
 def test_lowercase_protein_is_upper_cased(tiny_biomedgpt):
@@ -143,16 +161,19 @@ def test_save_and_load_back(tiny_biomedgpt, tmp_path):
     } <= names
     assert sum(name.endswith(".safetensors") for name in names) > 1
     assert (folder / "esm" / "vocab.txt").is_file()
+    assert saved_revision(folder) == tiny_biomedgpt.revision  # readable without loading
     loaded = BioMedGPT.from_pretrained(folder)
     assert loaded.model_id == "tiny-model"
     assert loaded.revision == tiny_biomedgpt.revision
+    assert weights_fingerprint(loaded.model) == tiny_biomedgpt.revision  # not just the file
     expected = tiny_biomedgpt.generate(requests(), max_new_tokens=5)
     assert [r.token_ids for r in loaded.generate(requests(), max_new_tokens=5)] == [
         r.token_ids for r in expected
     ]
     half = BioMedGPT.from_pretrained(folder, dtype="bf16")
     assert half.dtype == torch.bfloat16
-    assert half.revision == tiny_biomedgpt.revision  # the same weights, loaded in another dtype
+    # the same weights, loaded in another dtype
+    assert weights_fingerprint(half.model) == tiny_biomedgpt.revision
     assert all(len(r.token_ids) == 3 for r in half.generate(requests()[:2], max_new_tokens=3))
 
 

@@ -76,11 +76,6 @@ def test_streaming_yields_the_same_text_piece_by_piece(tiny_model):
     assert chunks[-1].response_metadata["model_name"] == tiny_model.model_id
 
 
-@pytest.mark.xfail(
-    reason="model/api.py BioMedGPT.stream drops text when a byte-fallback token decodes to an ASCII "
-    "character that a later byte turns into U+FFFD (reported to the model owner)",
-    strict=False,
-)
 def test_streaming_matches_invoke_even_with_byte_fallback_tokens(tiny_model):
     chat = ChatBioMedGPT(backend=InProcessBackend(model=tiny_model), max_new_tokens=12)
     question = [HumanMessage("Name a kinase.")]

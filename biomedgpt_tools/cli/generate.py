@@ -1,0 +1,326 @@
+"""`biomedgpt generate`: ask BioMedGPT-10B about molecules and proteins, one request or a JSONL batch.
+
+    biomedgpt generate --model DIR --molecule 'CC(=O)Oc1ccccc1C(=O)O' --question 'Please describe the molecule.'
+    biomedgpt generate --official biomedgpt_10b.pth --llm-dir LM7B --esm-dir ESM2 --batch requests.jsonl --json
+
+Every request is validated (SMILES parsed, sequences checked) before the model is loaded,
+so a typo costs a second, not a 20 GB load. `--molecule` and `--protein` may be repeated
+and keep their command-line order, which is the order they appear in the prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import CommandError
+
+DTYPE_CHOICES = ("fp32", "bf16", "fp16")
+
+
+class _AppendModalInput(argparse.Action):
+    """Collects --molecule and --protein into one list of (kind, text), in command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((self.const, values))
+        setattr(namespace, self.dest, items)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="answer questions about molecules (SMILES) and proteins (sequences)",
+        description=(
+            "Answer questions about molecules and proteins with BioMedGPT-10B. Give the model as a "
+            "converted folder (--model) or as the official files (--official, --llm-dir, --esm-dir)."
+        ),
+    )
+    source = parser.add_argument_group("model")
+    source.add_argument("--model", metavar="DIR", help="folder written by `biomedgpt convert`")
+    source.add_argument("--official", metavar="PTH", help="the official biomedgpt_10b.pth")
+    source.add_argument(
+        "--llm-dir", metavar="DIR", help="BioMedGPT-LM-7B folder (config.json, tokenizer.model)"
+    )
+    source.add_argument("--esm-dir", metavar="DIR", help="ESM-2 3B folder (config.json, vocab.txt)")
+    source.add_argument("--dtype", choices=DTYPE_CHOICES, help="default: fp16 on CUDA, fp32 on CPU")
+    source.add_argument(
+        "--device",
+        help="cpu, cuda, cuda:N, or auto (spread over all GPUs); default: cuda if available, else cpu",
+    )
+
+    request = parser.add_argument_group("request")
+    request.add_argument(
+        "--molecule", metavar="SMILES", dest="inputs", action=_AppendModalInput, const="molecule",
+        help="a molecule as SMILES (repeatable; order kept with --protein)",
+    )  # fmt: skip
+    request.add_argument(
+        "--protein", metavar="SEQUENCE", dest="inputs", action=_AppendModalInput, const="protein",
+        help="a protein as its amino-acid sequence (repeatable; order kept with --molecule)",
+    )  # fmt: skip
+    request.add_argument("--question", metavar="TEXT", help="the question to ask")
+    request.add_argument(
+        "--system", metavar="TEXT",
+        help="system text (default: the one used with the released weights); with --batch, the "
+        "default for lines without 'system'",
+    )  # fmt: skip
+    request.add_argument(
+        "--batch", metavar="FILE.jsonl",
+        help="one request per line: {\"question\": ..., \"system\"?: ..., and \"molecule\"/\"protein\" "
+        "strings or \"inputs\": [{\"molecule\": SMILES} | {\"protein\": SEQUENCE}, ...]}",
+    )  # fmt: skip
+
+    decoding = parser.add_argument_group("decoding (default: greedy, as the reference)")
+    decoding.add_argument(
+        "--max-new-tokens", type=int, default=255, metavar="N", help="default 255"
+    )
+    decoding.add_argument(
+        "--num-beams", type=int, default=1, metavar="N", help="beam search when > 1"
+    )
+    decoding.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    decoding.add_argument("--temperature", type=float, default=1.0, help="with --sample")
+    decoding.add_argument("--top-p", type=float, default=1.0, help="with --sample")
+    decoding.add_argument("--top-k", type=int, default=0, help="with --sample; 0 disables it")
+    decoding.add_argument("--seed", type=int, help="random seed for --sample")
+    decoding.add_argument(
+        "--batch-size", type=int, default=8, metavar="N", help="requests per forward batch"
+    )
+
+    parser.add_argument(
+        "--json", action="store_true",
+        help='print one JSON object per request: {"prompt", "text", "token_ids"}',
+    )  # fmt: skip
+    parser.set_defaults(handler=run_generate, inputs=[])
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    _check_model_arguments(args)
+    _check_decoding_arguments(args)
+    requests = _read_requests(args)  # validated before the (slow) model load
+    biomedgpt = load_biomedgpt(args)
+    options = {
+        "max_new_tokens": args.max_new_tokens,
+        "do_sample": args.sample,
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "top_k": args.top_k,
+        "num_beams": args.num_beams,
+        "seed": args.seed,
+    }
+    if len(requests) == 1 and not args.json and args.num_beams == 1 and sys.stdout.isatty():
+        return _stream_one(biomedgpt, requests[0], options)
+    try:
+        results = biomedgpt.generate(requests, batch_size=args.batch_size, **options)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    for number, result in enumerate(results, 1):
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        elif len(results) == 1:
+            print(result.text)
+        else:
+            print(f"[{number}] {result.text}")
+    return 0
+
+
+def _stream_one(biomedgpt, request, options: dict) -> int:
+    """Print text as it is generated (an interactive terminal, one request)."""
+    stream_options = {key: value for key, value in options.items() if key != "num_beams"}
+    try:
+        streamed = biomedgpt.stream(request, **stream_options)
+        for piece in streamed:
+            print(piece, end="", flush=True)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    print(flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments and requests
+
+
+def _check_model_arguments(args: argparse.Namespace) -> None:
+    official = (args.official, args.llm_dir, args.esm_dir)
+    if args.model and any(official):
+        raise CommandError(
+            "give --model DIR or --official PTH --llm-dir DIR --esm-dir DIR, not both"
+        )
+    if not args.model and not any(official):
+        raise CommandError(
+            "no model: give --model DIR (see `biomedgpt convert`) or --official PTH --llm-dir DIR --esm-dir DIR"
+        )
+    if not args.model:
+        absent = [
+            flag
+            for flag, value in zip(("--official", "--llm-dir", "--esm-dir"), official, strict=True)
+            if not value
+        ]
+        if absent:
+            raise CommandError(f"--official needs {' and '.join(absent)} as well")
+        if not Path(args.official).is_file():
+            raise CommandError(
+                f"checkpoint {args.official} does not exist; give the path of biomedgpt_10b.pth"
+            )
+        for flag, folder in (("--llm-dir", args.llm_dir), ("--esm-dir", args.esm_dir)):
+            if not Path(folder).is_dir():
+                raise CommandError(f"{flag} {folder} is not a folder")
+    elif not Path(args.model).is_dir():
+        raise CommandError(
+            f"model folder {args.model} does not exist; convert the official checkpoint with `biomedgpt convert`"
+        )
+    elif not (Path(args.model) / "config.json").is_file():
+        raise CommandError(
+            f"model folder {args.model} has no config.json; it was not written by `biomedgpt convert`"
+        )
+
+
+def _check_decoding_arguments(args: argparse.Namespace) -> None:
+    for flag, value in (
+        ("--max-new-tokens", args.max_new_tokens),
+        ("--num-beams", args.num_beams),
+        ("--batch-size", args.batch_size),
+    ):
+        if value < 1:
+            raise CommandError(f"{flag} must be at least 1, not {value}")
+    if args.sample and args.num_beams > 1:
+        raise CommandError("--sample and --num-beams > 1 cannot be combined")
+
+
+def _read_requests(args: argparse.Namespace) -> list:
+    from biomedgpt_tools.model.api import GenerationRequest
+
+    if args.batch:
+        if args.inputs or args.question is not None:
+            raise CommandError(
+                "--batch reads every request from the file; drop --question/--molecule/--protein"
+            )
+        requests = []
+        for line_number, data in _read_jsonl(Path(args.batch)):
+            if isinstance(data, dict) and args.system is not None and "system" not in data:
+                data = data | {"system": args.system}
+            try:
+                request = GenerationRequest.from_mapping(data)
+                _validate_request(request)
+            except ValueError as error:
+                raise CommandError(f"{args.batch} line {line_number}: {error}") from error
+            requests.append(request)
+        if not requests:
+            raise CommandError(f"{args.batch} has no requests (every line is empty)")
+        return requests
+
+    if args.question is None or not args.question.strip():
+        raise CommandError("no question: give --question TEXT (or --batch FILE.jsonl)")
+    data = {"question": args.question, "inputs": [{kind: text} for kind, text in args.inputs]}
+    if args.system is not None:
+        data["system"] = args.system
+    try:
+        request = GenerationRequest.from_mapping(data)
+        _validate_request(request)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    return [request]
+
+
+def _read_jsonl(path: Path):
+    """(line number, parsed object) for every non-blank line; errors name the line."""
+    if not path.is_file():
+        raise CommandError(f"batch file {path} does not exist")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise CommandError(f"batch file {path} is not UTF-8 text: {error}") from error
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CommandError(
+                f"{path} line {number} is not valid JSON: {error.msg} (column {error.colno})"
+            ) from error
+
+
+def _validate_request(request) -> None:
+    """Everything the model would reject, checked without the model: prompt, SMILES, sequences."""
+    from biomedgpt_tools.model.molecule_graph import parse_smiles
+    from biomedgpt_tools.model.prompt import Molecule, render_prompt
+    from biomedgpt_tools.model.protein_sequence import normalize_protein_sequence
+
+    conversation = request.conversation()
+    render_prompt(conversation)  # no question, placeholders typed into text, ...
+    for item in conversation.inputs:
+        if isinstance(item, Molecule):
+            parse_smiles(item.smiles)
+        else:
+            normalize_protein_sequence(item.sequence)
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
+def load_biomedgpt(args: argparse.Namespace):
+    """The `BioMedGPT` facade from --model or --official, in the requested dtype and device."""
+    import torch
+
+    from biomedgpt_tools.model.api import BioMedGPT, resolve_dtype
+    from biomedgpt_tools.model.official_checkpoint import default_dtype
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device_map = None
+    if device == "auto":
+        device, device_map = None, "auto"
+    else:
+        try:
+            kind = torch.device(device).type
+        except RuntimeError as error:
+            raise CommandError(
+                f"unknown --device {device!r}: use cpu, cuda, cuda:N or auto"
+            ) from error
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise CommandError(
+                f"--device {device} asked for CUDA but torch sees no GPU; use --device cpu"
+            )
+    main_device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # device_map="auto"
+    dtype = resolve_dtype(args.dtype) if args.dtype else default_dtype(main_device)
+    try:
+        if args.model:
+            return BioMedGPT.from_pretrained(
+                args.model, dtype=dtype, device=device, device_map=device_map
+            )
+        return load_official_biomedgpt(
+            args.official,
+            args.llm_dir,
+            args.esm_dir,
+            dtype=dtype,
+            device=device,
+            device_map=device_map,
+        )
+    except (ValueError, OSError, RuntimeError) as error:  # damaged files, out of memory, ...
+        raise CommandError(_first_line(error)) from error
+
+
+def load_official_biomedgpt(
+    checkpoint, llm_dir, esm_dir, *, dtype=None, device=None, device_map=None
+):
+    """`BioMedGPT` from the official .pth and its side folders (device_map supported)."""
+    from biomedgpt_tools.model.api import BioMedGPT
+    from biomedgpt_tools.model.official_checkpoint import load_official_model
+
+    model = load_official_model(
+        checkpoint,
+        llm_dir=llm_dir,
+        esm_dir=esm_dir,
+        dtype=dtype,
+        device=device,
+        device_map=device_map,
+    )
+    return BioMedGPT.from_components(model, llm_dir, esm_dir, model_id=Path(checkpoint).stem)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
