@@ -208,8 +208,11 @@ class BioMedGPT:
         """Load a folder written by `save_pretrained` (safetensors are memory-mapped, read lazily).
 
         `device_map` (e.g. "auto") spreads the model over several GPUs through accelerate;
-        `device` puts all of it on one device.
+        `device` puts all of it on one device. Without `dtype`: fp16 on CUDA, fp32 on CPU
+        (whatever the folder holds: fp16 matrix products on a CPU are many times slower).
         """
+        from .official_checkpoint import default_dtype
+
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise ValueError(f"{folder} has no config.json; convert the official checkpoint first")
@@ -217,7 +220,8 @@ class BioMedGPT:
             raise ValueError("give device or device_map, not both")
         model = BioMedGPTForConditionalGeneration.from_pretrained(
             str(folder),
-            dtype=resolve_dtype(dtype) or "auto",
+            dtype=resolve_dtype(dtype)
+            or default_dtype(device_map if isinstance(device_map, str) else device),
             device_map=device_map
             if device_map is not None
             else (str(device) if device is not None else None),

@@ -163,7 +163,8 @@ def _tiny_parts() -> tuple[dict, dict, dict]:
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "num_key_value_heads": 4,
-        "max_position_embeddings": 1024,
+        # Room for a full 1022-residue protein (+ cls/eos) and a prompt, as in the real model.
+        "max_position_embeddings": 2048,
         # Larger random weights than the real 0.02 so that a tiny random model's output
         # visibly depends on its soft tokens (tests compare outputs across inputs).
         "initializer_range": 0.2,

@@ -109,8 +109,8 @@ def test_bad_requests_name_the_request_and_the_input(tiny_biomedgpt, request_, m
 
 
 def test_prompts_longer_than_the_context_are_refused(tiny_biomedgpt):
-    limit = tiny_biomedgpt.model.config.text_config.max_position_embeddings  # 1024 in tiny
-    request = GenerationRequest("q", [Protein("M" * 1000)])
+    limit = tiny_biomedgpt.model.config.text_config.max_position_embeddings  # 2048 in tiny
+    request = GenerationRequest("q", [Protein("M" * 1000), Protein("A" * 1000)])
     with pytest.raises(
         ValueError, match=f"request 0: the prompt takes .* exceed the model's {limit}"
     ):

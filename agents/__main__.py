@@ -1,0 +1,148 @@
+"""`python -m agents ask "QUESTION" [--json] [--thread ID]` and `python -m agents chat`.
+
+Configuration is the toolkit's environment (BIOMEDGPT_MODEL, BIOMEDGPT_HOME, BIOMEDGPT_OFFLINE,
+...); conversations are kept in $BIOMEDGPT_HOME/agent/threads.sqlite, so `--thread ID` on a
+later `ask` continues a conversation. An ambiguous name stops `ask` with the candidates and
+the command that continues it (`--choose`); `chat` asks for the choice in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any
+
+from agents.context import AssistantContext
+from agents.resolution import InvalidChoiceError
+
+
+class UsageError(Exception):
+    """An expected failure: printed as one line, exit status 2."""
+
+
+def load_chat_model(spec: str):
+    """`module:attribute` naming a chat model or a zero-argument factory of one."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"--chat-model {spec!r}: expected MODULE:ATTRIBUTE, e.g. mypkg.models:make_chat_model")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise UsageError(f"--chat-model {spec!r} cannot be loaded: {error}") from error
+    return target() if callable(target) and not hasattr(target, "bind_tools") else target
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m agents", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--thread", help="conversation id; the same id continues a conversation")
+    common.add_argument("--router", choices=("rules", "llm"), help="default: $BIOMEDGPT_ROUTER or rules")
+    common.add_argument("--chat-model", metavar="MODULE:ATTR", help="tool-calling chat model for --router llm")
+    common.add_argument("--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)")
+    ask = commands.add_parser("ask", parents=[common], help="answer one question")
+    ask.add_argument("question", nargs="?", help="the question (omit with --choose)")
+    ask.add_argument("--json", action="store_true", help="print answer, tool_calls, entities, sources as JSON")
+    ask.add_argument("--choose", help="continue a paused --thread with this candidate (CID, accession or number)")
+    ask.add_argument("--steps", action="store_true", help="print each step as it finishes (stderr)")
+    commands.add_parser("chat", parents=[common], help="interactive conversation (empty line or Ctrl-D ends)")
+    return parser
+
+
+def make_session(args: argparse.Namespace):
+    from agents.graph import open_assistant
+    from agents.session import AssistantSession
+
+    context = AssistantContext()
+    if args.router:
+        context.router = args.router
+    if args.chat_model:
+        context.chat_model = load_chat_model(args.chat_model)
+    return AssistantSession(thread_id=args.thread, context=context, graph=open_assistant(threads_path=args.threads_db))
+
+
+def print_steps(event: dict[str, Any]) -> None:
+    if event["mode"] == "updates":
+        for step in event["payload"]:
+            if not step.startswith("__"):
+                print(f"[step] {step}", file=sys.stderr, flush=True)
+
+
+def describe_interrupt(payload: dict[str, Any]) -> str:
+    lines = [f"{payload['message']}", "Candidates:"]
+    for number, candidate in enumerate(payload["candidates"], start=1):
+        details = ", ".join(str(candidate[k]) for k in ("name", "entry_name", "protein_name", "organism")
+                            if candidate.get(k))
+        lines.append(f"  {number}. {candidate['choice']}" + (f" ({details})" if details else ""))
+    return "\n".join(lines)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    if not args.question and not args.choose:
+        raise UsageError("ask needs a QUESTION (or --thread ID --choose CHOICE to continue a paused one)")
+    if args.choose and not args.thread:
+        raise UsageError("--choose continues a paused conversation: pass its --thread ID too")
+    session = make_session(args)
+    on_event = print_steps if args.steps else None
+    if args.choose:
+        outcome = session.resume(args.choose, on_event)
+    else:
+        if session.pending_interrupt() is not None:
+            raise UsageError(f"thread {session.thread_id} waits for a choice; answer it with --choose")
+        outcome = session.ask(args.question, on_event)
+    if args.json:
+        print(json.dumps(outcome.to_json(), indent=2, default=str))
+    elif outcome.interrupt is not None:
+        print(describe_interrupt(outcome.interrupt))
+        print(f'Continue with: python -m agents ask --thread {session.thread_id} --choose NUMBER_OR_ID')
+    else:
+        print(outcome.answer)
+        print(f"(thread {session.thread_id}; router: {outcome.router})", file=sys.stderr)
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    session = make_session(args)
+    print(f"BioMedGPT assistant, thread {session.thread_id}. Empty line or Ctrl-D ends.")
+
+    def stream_tokens(event: dict[str, Any]) -> None:
+        if event["mode"] == "custom" and "token" in event["payload"]:
+            print(event["payload"]["token"], end="", flush=True)
+
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        outcome = session.ask(question, stream_tokens)
+        while outcome.interrupt is not None:
+            print(describe_interrupt(outcome.interrupt))
+            try:
+                choice = input("which one? ").strip()
+            except EOFError:
+                return 0
+            try:
+                outcome = session.resume(choice, stream_tokens)
+            except InvalidChoiceError as error:
+                print(error)
+        print()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_ask(args) if args.command == "ask" else run_chat(args)
+    except (UsageError, InvalidChoiceError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

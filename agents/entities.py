@@ -1,0 +1,182 @@
+"""Find the molecules and proteins a user's question names.
+
+Detectors are deliberately conservative: a word like "CO", "I", "NO" or "ACE" is valid
+SMILES or looks like a gene symbol, but in prose it is almost never a structure. A
+structure-looking token becomes an entity only when its shape is unambiguous (SMILES
+punctuation, ring closures, an InChIKey's fixed layout, a UniProt accession) or the words
+around it say so ("the molecule CCO", "gene TP53", "CID 2244").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# kinds, in the order a resolver needs them
+MOLECULE_KINDS = ("smiles", "inchikey", "inchi", "cid", "molecule_name")
+PROTEIN_KINDS = ("uniprot_accession", "entry_name", "sequence", "gene", "protein_name")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A span of the question that names one molecule or protein."""
+
+    kind: str  # one of MOLECULE_KINDS or PROTEIN_KINDS
+    text: str  # the identifier as the resolver should receive it
+    start: int
+    end: int
+    organism: str | None = None  # for genes: "human", "9606", ...
+
+    @property
+    def modality(self) -> str:
+        return "molecule" if self.kind in MOLECULE_KINDS else "protein"
+
+    def as_dict(self) -> dict:
+        data = {"kind": self.kind, "text": self.text, "modality": self.modality}
+        if self.organism:
+            data["organism"] = self.organism
+        return data
+
+
+# UniProt's documented accession pattern (apis.md), anchored by word boundaries, + isoform.
+UNIPROT_ACCESSION = re.compile(
+    r"(?<![A-Za-z0-9_-])((?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})(?:-[0-9]+)?)(?![A-Za-z0-9_])"
+)
+ENTRY_NAME = re.compile(r"(?<![A-Za-z0-9_])([A-Z0-9]{1,10}_[A-Z0-9]{1,5})(?![A-Za-z0-9_])")
+INCHIKEY = re.compile(r"(?<![A-Z])([A-Z]{14}-[A-Z]{10}-[A-Z])(?![A-Z])")
+INCHI = re.compile(r"(InChI=1S?/[^\s]+)")
+CID = re.compile(r"\b(?:PubChem\s+)?CID[\s:#]*([0-9]{1,10})\b", re.IGNORECASE)
+# 20+ residues of the 20 standard amino acids (+ X, U, O, B, Z): no English word qualifies.
+SEQUENCE = re.compile(r"(?<![A-Za-z])([ACDEFGHIKLMNPQRSTVWYXUOBZ]{20,})(?![A-Za-z])")
+TOKEN = re.compile(r"[^\s,;]+")
+SMILES_PUNCTUATION = re.compile(r"[()\[\]=#@/\\+]|[a-zA-Z]\d|%\d\d")
+PLAIN_SMILES_LETTERS = re.compile(r"^(?:Cl|Br|[BCNOSPFI]|[cnosp])+$")
+
+# Gene symbols only count next to a cue word or an organism: "TP53" alone could be prose.
+GENE_WITH_CUE = re.compile(
+    r"\b(?:gene|protein)\s+([A-Z][A-Z0-9-]{1,9})\b|\b([A-Z][A-Z0-9]{1,9})\s+(?:gene|protein)\b"
+)
+ORGANISM_WORDS = {
+    "human": "9606", "homo sapiens": "9606", "mouse": "10090", "mus musculus": "10090",
+    "rat": "10116", "yeast": "559292", "e. coli": "83333", "escherichia coli": "83333",
+    "arabidopsis": "3702", "arabidopsis thaliana": "3702", "zebrafish": "7955", "fly": "7227",
+    "drosophila": "7227", "worm": "6239", "c. elegans": "6239", "bovine": "9913", "cow": "9913",
+    "chicken": "9031", "pig": "9823",
+}
+GENE_IN_ORGANISM = re.compile(
+    r"\b([A-Z][A-Z0-9]{1,9})\s+(?:in|from|of)\s+(" + "|".join(sorted(map(re.escape, ORGANISM_WORDS), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+ORGANISM_ID_FORM = re.compile(r"gene:([A-Za-z0-9-]+)\s+organism:([0-9]+|[A-Za-z .]+?)(?=$|[\s?,;])")
+
+# Name cues: the word after these is the entity's name.
+MOLECULE_CUE = re.compile(
+    r"\b(?:molecule|compound|drug|chemical|small molecule|ligand|inhibitor)\s+(?:called\s+|named\s+)?([A-Za-z][A-Za-z0-9-]{2,40})",
+    re.IGNORECASE,
+)
+# International Nonproprietary Name stems: "lisinopril", "ibuprofen", "atorvastatin". Generic
+# chemistry endings (-ine, -ol, -ate) are left out on purpose: too many English words share them.
+# Other names are found through cue words or the caller's known names.
+DRUG_STEMS = (
+    "pril", "sartan", "olol", "statin", "profen", "cillin", "mycin", "cycline", "floxacin",
+    "conazole", "prazole", "tinib", "ciclib", "parin", "dipine", "afil", "oxetine", "triptan",
+    "semide", "thiazide", "azepam", "barbital", "setron", "gliptin", "glitazone", "lukast",
+    "vastatin", "platin", "rubicin", "taxel", "dronate", "tidine", "oxacin", "navir", "previr",
+    "buvir", "ciclovir", "amivir", "mab",
+)
+STOP_NAMES = {"molecule", "compound", "drug", "protein", "this", "that", "it", "its", "the", "a", "an"}
+
+
+@lru_cache(maxsize=4096)
+def parses_as_smiles(text: str) -> bool:
+    """RDKit's verdict, with its error noise silenced."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        return Chem.MolFromSmiles(text) is not None
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+
+
+def looks_like_smiles(token: str) -> bool:
+    """A token is SMILES when RDKit parses it and its shape rules out prose.
+
+    Shape: SMILES punctuation or ring-closure digits ("CC(=O)O", "c1ccccc1"), or a run of
+    three or more organic-subset atoms with at least two carbons ("CCO", "CCN"). "CO", "NO",
+    "I", "CNS", "ACE" and "CO2" are never taken.
+    """
+    token = token.strip(".,;:!?\"'")
+    if len(token) < 2 or token.isdigit():
+        return False
+    if token.isalpha() and token.lower() == token and len(token) > 3 and "1" not in token:
+        return False  # plain lowercase word
+    if SMILES_PUNCTUATION.search(token):
+        if re.fullmatch(r"[A-Za-z]+\d+", token) and not re.search(r"[a-z]\d.*\d", token):
+            return False  # "CO2", "H2O", "IL6", "TP53": formulas and symbols, not SMILES
+        return parses_as_smiles(token)
+    if PLAIN_SMILES_LETTERS.match(token) and len(token) >= 3 and token.count("C") >= 2:
+        return parses_as_smiles(token)
+    return False
+
+
+def looks_like_chemical_name(word: str) -> bool:
+    lowered = word.lower()
+    if len(lowered) < 6 or not lowered.isalpha():
+        return False
+    return lowered.endswith(DRUG_STEMS)
+
+
+def _add(found: list[Entity], entity: Entity) -> None:
+    """Keep the first entity for any span; later, overlapping detections lose."""
+    for other in found:
+        if entity.start < other.end and other.start < entity.end:
+            return
+    found.append(entity)
+
+
+def find_entities(question: str, known_names: frozenset[str] = frozenset()) -> list[Entity]:
+    """All molecules and proteins the question names, in order of appearance.
+
+    known_names: lower-cased names the caller already knows are molecules (e.g. the
+    bundled snapshot's names and synonyms); they are found without a suffix guess.
+    """
+    found: list[Entity] = []
+    for match in INCHI.finditer(question):
+        _add(found, Entity("inchi", match.group(1), *match.span(1)))
+    for match in INCHIKEY.finditer(question):
+        _add(found, Entity("inchikey", match.group(1), *match.span(1)))
+    for match in CID.finditer(question):
+        _add(found, Entity("cid", match.group(1), *match.span()))
+    for match in ORGANISM_ID_FORM.finditer(question):
+        _add(found, Entity("gene", match.group(1), *match.span(), organism=match.group(2).strip()))
+    for match in SEQUENCE.finditer(question):
+        _add(found, Entity("sequence", match.group(1), *match.span(1)))
+    for match in UNIPROT_ACCESSION.finditer(question):
+        _add(found, Entity("uniprot_accession", match.group(1), *match.span(1)))
+    for match in ENTRY_NAME.finditer(question):
+        _add(found, Entity("entry_name", match.group(1), *match.span(1)))
+    for match in GENE_IN_ORGANISM.finditer(question):
+        symbol = match.group(1)
+        if symbol.isupper() or any(ch.isdigit() for ch in symbol):
+            organism = ORGANISM_WORDS[match.group(2).lower()]
+            _add(found, Entity("gene", symbol, *match.span(1), organism=organism))
+    for match in GENE_WITH_CUE.finditer(question):
+        group = 1 if match.group(1) else 2
+        _add(found, Entity("gene", match.group(group), *match.span(group)))
+    for match in TOKEN.finditer(question):
+        token = match.group(0)
+        stripped = token.rstrip(".,;:!?\"')").lstrip("\"'(")
+        if stripped and looks_like_smiles(stripped):
+            start = match.start() + token.index(stripped)
+            _add(found, Entity("smiles", stripped, start, start + len(stripped)))
+    for match in MOLECULE_CUE.finditer(question):
+        name = match.group(1)
+        if name.lower() not in STOP_NAMES and not looks_like_smiles(name):
+            _add(found, Entity("molecule_name", name, *match.span(1)))
+    for match in re.finditer(r"[A-Za-z][A-Za-z0-9-]+", question):
+        word = match.group(0)
+        if word.lower() in known_names or looks_like_chemical_name(word):
+            _add(found, Entity("molecule_name", word, *match.span()))
+    return sorted(found, key=lambda entity: entity.start)

@@ -1,0 +1,225 @@
+"""The steps of one turn: understand -> route -> resolve -> recall -> run tools -> compose -> remember.
+
+Each node reads the state, returns only the fields it changes, and reports progress on the
+"custom" stream (`graph.stream(..., stream_mode=["updates", "custom"])`): steps as
+`{"step": ...}`, the answer's text as `{"token": ...}` pieces.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agents.composition import compose_answer
+from agents.context import AssistantContext
+from agents.entities import find_entities
+from agents.known_names import known_molecule_names
+from agents.prompts import FOLLOW_UP_HINT, ROUTER_SYSTEM_PROMPT
+from agents.resolution import (
+    ENTITY_ARGUMENT,
+    candidate_payload,
+    chosen_candidate,
+    describe_record,
+    resolve_call,
+)
+from agents.routing import LLMRouterError, route_by_llm, route_by_rules, route_follow_up
+from agents.state import AssistantState
+
+
+def settings_of(runtime: Runtime | None) -> AssistantContext:
+    context = getattr(runtime, "context", None)
+    if context is None:
+        return AssistantContext()
+    if isinstance(context, dict):  # LangGraph Studio / the server pass plain JSON
+        return AssistantContext(**{k: v for k, v in context.items() if k in AssistantContext.__dataclass_fields__})
+    return context
+
+
+def _emit(event: dict[str, Any]) -> None:
+    try:
+        get_stream_writer()(event)
+    except RuntimeError:  # called outside a graph run (unit use of a node)
+        pass
+
+
+def understand(state: AssistantState) -> dict[str, Any]:
+    """Find the entities the question names; clear the previous turn's working fields."""
+    question = (state.get("question") or "").strip()
+    if not question:
+        raise ValueError("the question is empty; ask something, e.g. 'Describe aspirin'")
+    entities = find_entities(question, known_molecule_names())
+    _emit({"step": "understand", "entities": [e.as_dict() for e in entities]})
+    return {
+        "question": question,
+        "entities": [e.as_dict() for e in entities],
+        "tool_calls": [],
+        "resolved": [],
+        "memories": [],
+        "results": [],
+        "answer": "",
+        "sources": [],
+        "follow_up": False,
+    }
+
+
+def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
+    """Plan the tool calls: a follow-up reuses the last entities; else the LLM or the rules."""
+    settings = settings_of(runtime)
+    question = state["question"]
+    known = known_molecule_names()
+    decision = None
+    if not state.get("entities"):
+        decision = route_follow_up(question, state.get("focus") or [])
+    if decision is None and settings.router == "llm":
+        if settings.chat_model is None:
+            decision = route_by_rules(question, known)
+            decision.router = "rules (no chat model given for the llm router)"
+        else:
+            focus = state.get("focus") or []
+            hint = FOLLOW_UP_HINT.format(entities=", ".join(f["query"] for f in focus)) if focus else ""
+            tools = settings.resolved_toolkit().get_tools()
+            try:
+                decision = route_by_llm(
+                    question, settings.chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known
+                )
+            except LLMRouterError as error:
+                decision = route_by_rules(question, known)
+                decision.router = f"rules (llm router failed: {error})"
+    if decision is None:
+        decision = route_by_rules(question, known)
+    calls = [call.as_dict() for call in decision.tool_calls]
+    _emit({"step": "route", "router": decision.router, "tool_calls": calls})
+    return {
+        "tool_calls": calls,
+        "entities": [e.as_dict() for e in decision.entities] or state.get("entities", []),
+        "router": decision.router,
+        "follow_up": decision.router == "follow-up",
+    }
+
+
+def resolve(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
+    """Look up each call's entity; an ambiguous name pauses the graph until a person chooses."""
+    from biomedgpt_tools.resolvers.outcomes import AmbiguousError, ResolverError
+
+    toolkit = settings_of(runtime).resolved_toolkit()
+    calls = [dict(call, args=dict(call["args"])) for call in state["tool_calls"]]
+    resolved = []
+    for call in calls:
+        argument = ENTITY_ARGUMENT.get(call["name"])
+        if argument is None:
+            resolved.append({"tool": call["name"]})
+            continue
+        query = call["args"][argument]
+        try:
+            record = resolve_call(toolkit.resolvers, call["name"], query)
+        except AmbiguousError as error:
+            payload = candidate_payload(error, call["name"], query, state["question"])
+            choice = chosen_candidate(payload, interrupt(payload))  # pauses here on first run
+            call["args"][argument] = choice
+            query = choice
+            try:
+                record = resolve_call(toolkit.resolvers, call["name"], choice)
+            except ResolverError as again:
+                resolved.append({"tool": call["name"], "arg": argument, "query": query, "error": again.message})
+                continue
+        except ResolverError as error:  # not found, obsolete, offline: the tool explains it
+            resolved.append({"tool": call["name"], "arg": argument, "query": query, "error": error.message})
+            continue
+        resolved.append({"tool": call["name"], "arg": argument, "query": query,
+                         **describe_record(call["name"], query, record)})
+    _emit({"step": "resolve", "resolved": [r.get("display") or r.get("error") for r in resolved]})
+    return {"tool_calls": calls, "resolved": resolved}
+
+
+def recall(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
+    """Earlier stored answers about the same entities (other questions than this one)."""
+    from biomedgpt_tools.store.errors import StoreError
+    from biomedgpt_tools.store.record import normalize_question
+
+    settings = settings_of(runtime)
+    store = settings.resolved_toolkit().open_store()
+    if store is None:
+        return {"memories": []}
+    asked = normalize_question(state["question"]) if state["question"].strip() else ""
+    memories, seen = [], set()
+    for entity in state.get("resolved", []):
+        if not entity.get("key") or (entity["kind"], entity["key"]) in seen:
+            continue
+        seen.add((entity["kind"], entity["key"]))
+        try:
+            records = store.find(entity["kind"], entity["key"], limit=settings.recall_limit + 1)
+        except StoreError:
+            continue
+        kept = [r for r in records if r.normalized_question != asked][: settings.recall_limit]
+        memories.extend(
+            {"display": entity.get("display") or entity["key"], "key": r.key, "question": r.question,
+             "answer": r.answer, "model_id": r.model_id, "model_revision": r.model_revision,
+             "created_at": r.created_at.isoformat(), "id": r.id}
+            for r in kept
+        )
+    _emit({"step": "recall", "memories": len(memories)})
+    return {"memories": memories}
+
+
+def _run_one(tool, call: dict[str, Any]) -> dict[str, Any]:
+    message = tool.invoke({"type": "tool_call", "id": f"call_{uuid.uuid4().hex[:12]}",
+                           "name": call["name"], "args": call["args"]})
+    artifact = getattr(message, "artifact", None)
+    return {
+        "name": call["name"],
+        "args": call["args"],
+        "status": getattr(message, "status", "success"),
+        "content": str(message.content),
+        "artifact": artifact.model_dump(mode="json") if artifact is not None else None,
+    }
+
+
+def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
+    """Every planned call, independent ones in parallel threads; results in plan order."""
+    settings = settings_of(runtime)
+    tools = {tool.name: tool for tool in settings.resolved_toolkit().get_tools()}
+    calls = state["tool_calls"]
+    workers = max(1, min(settings.max_parallel_tools, len(calls)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tool") as pool:
+        futures = [pool.submit(_run_one, tools[call["name"]], call) for call in calls]
+        results = [future.result() for future in futures]
+    for result in results:
+        _emit({"step": "tool", "name": result["name"], "status": result["status"],
+               "answered_by": (result["artifact"] or {}).get("answered_by")})
+    return {"results": results}
+
+
+def compose(state: AssistantState) -> dict[str, Any]:
+    """The answer, citing each source; streamed to the "custom" channel piece by piece."""
+    answer, sources = compose_answer(state["results"], state["resolved"], state.get("memories", []))
+    for start in range(0, len(answer), 24):
+        _emit({"token": answer[start : start + 24]})
+    return {"answer": answer, "sources": sources}
+
+
+def remember(state: AssistantState) -> dict[str, Any]:
+    """Keep this turn's entities as the thread's focus (for follow-ups) and log the turn.
+
+    The tools have already stored every model answer in the annotation store; the sources
+    carry those annotation ids.
+    """
+    named = state.get("entities", [])
+    focus = []
+    for entity in state.get("resolved", []):
+        if not entity.get("arg") or entity.get("error"):
+            continue
+        mention = next((e for e in named if e["text"] and e["text"] in entity["query"]), None)
+        focus.append({"tool": entity["tool"], "arg": entity["arg"], "query": entity["query"],
+                      "display": entity.get("display"), "kind": entity.get("kind"),
+                      "key": entity.get("key"), "entity": mention})
+    update: dict[str, Any] = {"turns": [{"question": state["question"], "answer": state["answer"]}]}
+    if focus:
+        update["focus"] = focus
+    saved = [s["annotation_id"] for s in state.get("sources", []) if s["type"] == "model" and s.get("annotation_id")]
+    _emit({"step": "remember", "focus": [f["query"] for f in focus], "saved_annotations": saved})
+    return update

@@ -1,0 +1,146 @@
+"""Deciding which tools answer a question.
+
+The rule-based router is the default: it needs no LLM, takes well under a millisecond, and
+its choices are explainable (one tool call per entity found). An LLM router can replace it
+(see graph.py); when that router fails, these rules take over.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agents.entities import Entity, find_entities
+
+MOLECULE_TOOL = "MoleculeQA"
+PROTEIN_TOOL = "ProteinQA"
+TEXT_TOOL = "BiomedQA"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    args: dict
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "args": dict(self.args)}
+
+
+@dataclass
+class Route:
+    """The router's decision: the entities it saw and the tool calls it plans."""
+
+    entities: list[Entity] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    router: str = "rules"
+
+
+def protein_query(entity: Entity) -> str:
+    """The identifier form the protein resolver accepts for this entity."""
+    if entity.kind == "gene" and entity.organism:
+        return f"gene:{entity.text} organism:{entity.organism}"
+    return entity.text
+
+
+def route_by_rules(question: str, known_molecule_names: frozenset[str] = frozenset()) -> Route:
+    """One MoleculeQA/ProteinQA call per entity, in question order; BiomedQA when none."""
+    question = question.strip()
+    entities = find_entities(question, known_molecule_names)
+    calls: list[ToolCall] = []
+    seen: set[tuple[str, str]] = set()
+    for entity in entities:
+        if entity.modality == "molecule":
+            call = ToolCall(MOLECULE_TOOL, {"molecule": entity.text, "question": question})
+        else:
+            call = ToolCall(PROTEIN_TOOL, {"protein": protein_query(entity), "question": question})
+        key = (call.name, next(iter(call.args.values())))
+        if key not in seen:
+            seen.add(key)
+            calls.append(call)
+    if not calls:
+        calls.append(ToolCall(TEXT_TOOL, {"question": question}))
+    return Route(entities=entities, tool_calls=calls, router="rules")
+
+
+# -- follow-ups ----------------------------------------------------------------------------------
+# A question that names nothing but points back ("and what is its molecular weight?").
+FOLLOW_UP_CUE = re.compile(
+    r"\b(?:it|its|it's|this|that|these|those|they|them|their|the same|the molecule|the protein|"
+    r"the compound|the drug)\b",
+    re.IGNORECASE,
+)
+MOLECULE_WORDS = re.compile(r"\b(?:molecule|compound|drug|chemical)s?\b", re.IGNORECASE)
+PROTEIN_WORDS = re.compile(r"\b(?:protein|enzyme|gene|receptor)s?\b", re.IGNORECASE)
+
+
+def is_follow_up(question: str) -> bool:
+    return bool(FOLLOW_UP_CUE.search(question))
+
+
+def route_follow_up(question: str, focus: list[dict]) -> Route | None:
+    """Tool calls for the previous turn's entities when the question points back; else None.
+
+    `focus` holds the previous turn's tool calls (`{"tool", "arg", "query", "entity"}`).
+    "this molecule" keeps only molecules, "this protein" only proteins.
+    """
+    question = question.strip()
+    if not focus or not is_follow_up(question):
+        return None
+    wanted = list(focus)
+    if MOLECULE_WORDS.search(question) and not PROTEIN_WORDS.search(question):
+        wanted = [item for item in focus if item["tool"] == MOLECULE_TOOL] or wanted
+    elif PROTEIN_WORDS.search(question) and not MOLECULE_WORDS.search(question):
+        wanted = [item for item in focus if item["tool"] == PROTEIN_TOOL] or wanted
+    calls = [ToolCall(item["tool"], {item["arg"]: item["query"], "question": question}) for item in wanted]
+    entities = [
+        Entity(kind=item["entity"]["kind"], text=item["entity"]["text"], start=-1, end=-1,
+               organism=item["entity"].get("organism"))
+        for item in wanted
+        if item.get("entity")
+    ]
+    return Route(entities=entities, tool_calls=calls, router="follow-up")
+
+
+# -- the LLM router --------------------------------------------------------------------------------
+class LLMRouterError(RuntimeError):
+    """The chat model could not route this question (error, no tool call, unknown tool)."""
+
+
+def route_by_llm(
+    question: str,
+    chat_model,
+    tools,
+    system_prompt: str,
+    known_molecule_names: frozenset[str] = frozenset(),
+) -> Route:
+    """Tool calls chosen by any LangChain chat model that supports `bind_tools`.
+
+    The model only chooses; the tools still run here. Anything unusable (an exception, a
+    reply without tool calls, a tool that does not exist, arguments that fail the tool's
+    schema) raises LLMRouterError so the caller can fall back to the rules.
+    """
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from pydantic import ValidationError
+
+    by_name = {tool.name: tool for tool in tools}
+    try:
+        reply = chat_model.bind_tools(list(tools)).invoke(
+            [SystemMessage(system_prompt), HumanMessage(question)]
+        )
+    except Exception as error:  # any provider failure: network, quota, parsing
+        raise LLMRouterError(f"{type(error).__name__}: {error}") from error
+    planned = list(getattr(reply, "tool_calls", None) or [])
+    if not planned:
+        raise LLMRouterError("the chat model answered without calling a tool")
+    calls = []
+    for planned_call in planned:
+        tool = by_name.get(planned_call.get("name"))
+        if tool is None:
+            raise LLMRouterError(f"the chat model called an unknown tool {planned_call.get('name')!r}")
+        args = dict(planned_call.get("args") or {})
+        try:
+            tool.args_schema.model_validate(args)
+        except ValidationError as error:
+            raise LLMRouterError(f"bad arguments for {tool.name}: {error.errors()[:2]}") from error
+        calls.append(ToolCall(tool.name, args))
+    return Route(entities=find_entities(question, known_molecule_names), tool_calls=calls, router="llm")

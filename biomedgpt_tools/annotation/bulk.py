@@ -1,0 +1,276 @@
+"""BulkAnnotator: many accessions, few requests, batched generation, resumable output.
+
+Per batch of accessions: recall every (accession, question) already stored for this model
+and revision; resolve the rest with UniProt's batch endpoint (one request per 100); classify
+the ones it did not return (obsolete or not found) one by one; answer all missing questions
+of the batch in one batched generation call; store the answers; append one line per
+accession to the results file. A batch is the unit of progress: a kill loses at most the
+batch in flight, and the next run skips everything already written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biomedgpt_tools.annotation.questions import QUESTION_TYPES
+from biomedgpt_tools.annotation.results import (
+    AnnotationResult,
+    RunSummary,
+    append_results,
+    read_results,
+    repair_tail,
+)
+
+# ESM-2 reads at most 1022 residues (see tools/protein_qa.py)
+MAX_ENCODED_RESIDUES = 1022
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's part of a distributed run (rank 0 of 1 when not distributed)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    def select(self, items: Sequence[str]) -> list[str]:
+        return list(items[self.rank :: self.world_size])
+
+
+class BulkAnnotator:
+    """Annotate accessions with a toolkit's model, resolvers and store."""
+
+    def __init__(self, toolkit: Any, question_types: Sequence[str] = tuple(QUESTION_TYPES), batch_size: int = 32):
+        unknown = [name for name in question_types if name not in QUESTION_TYPES]
+        if unknown:
+            raise ValueError(f"unknown question type(s) {unknown}; choose from {', '.join(QUESTION_TYPES)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.toolkit = toolkit
+        self.question_types = list(question_types)
+        self.batch_size = batch_size
+
+    # -- identity and memory ---------------------------------------------------------------------
+    def identity(self):
+        """The answering model (raises ModelUnavailableError: bulk annotation needs a model)."""
+        return self.toolkit.backend.identity()
+
+    def recall(self, store: Any, accessions: Sequence[str], identity) -> dict[str, dict[str, str]]:
+        """Stored answers of this model revision: accession -> {question type: answer}."""
+        if store is None:
+            return {}
+        from biomedgpt_tools.store.errors import StoreError
+
+        found: dict[str, dict[str, str]] = {}
+        for accession in accessions:
+            answers = {}
+            for name in self.question_types:
+                try:
+                    record = store.recall("protein", accession, QUESTION_TYPES[name], identity.model_id, identity.revision)
+                except StoreError:
+                    record = None
+                if record is not None:
+                    answers[name] = record.answer
+            if answers:
+                found[accession] = answers
+        return found
+
+    # -- one batch ---------------------------------------------------------------------------------
+    def annotate_batch(
+        self, accessions: Sequence[str], identity, remembered: dict[str, dict[str, str]]
+    ) -> list[AnnotationResult]:
+        """Results for one batch, in input order (no file or store writes here)."""
+        from biomedgpt_tools.resolvers.outcomes import NotFoundError, ObsoleteError, ResolverError
+
+        complete = {a for a in accessions if len(remembered.get(a, {})) == len(self.question_types)}
+        to_resolve = [a for a in accessions if a not in complete]
+        records: dict[str, Any] = {}
+        problems: dict[str, AnnotationResult] = {}
+        if to_resolve:
+            try:
+                records = self.toolkit.resolvers.proteins_by_accession(to_resolve)
+            except ResolverError as error:  # the batch request failed: try one by one below
+                problems_note = error.message
+            else:
+                problems_note = None
+            for accession in to_resolve:
+                if accession in records:
+                    continue
+                try:  # classify what the batch endpoint left out: obsolete, not found, or an error
+                    records[accession] = self.toolkit.resolvers.protein(accession)
+                except ObsoleteError as error:
+                    problems[accession] = AnnotationResult(accession, "obsolete", message=error.message)
+                except NotFoundError as error:
+                    problems[accession] = AnnotationResult(accession, "not_found", message=error.message)
+                except ResolverError as error:
+                    problems[accession] = AnnotationResult(
+                        accession, "failed", message=error.message or problems_note
+                    )
+
+        wanted: list[tuple[str, str]] = []  # (accession, question type) the model must answer
+        for accession in to_resolve:
+            if accession in records:
+                have = remembered.get(accession, {})
+                wanted.extend((accession, name) for name in self.question_types if name not in have)
+        generated, failures = self._generate(wanted, records)
+
+        results = []
+        for accession in accessions:
+            if accession in problems:
+                results.append(problems[accession])
+                continue
+            record = records.get(accession)
+            answers = dict(remembered.get(accession, {}))
+            answers.update(generated.get(accession, {}))
+            status = "from_memory" if accession in complete else "done"
+            message = failures.get(accession)
+            if message:
+                status = "failed"
+            elif record is not None and record.note:
+                message = record.note
+            results.append(AnnotationResult(
+                accession=accession,
+                status=status,
+                answers={name: answers[name] for name in self.question_types if name in answers},
+                entry=(record.accession if record is not None else accession),
+                entry_name=record.entry_name if record is not None else None,
+                protein_name=record.protein_name if record is not None else None,
+                model_id=identity.model_id,
+                revision=identity.revision,
+                message=message,
+            ))
+        return results
+
+    def _generate(
+        self, wanted: list[tuple[str, str]], records: dict[str, Any]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """One batched model call for every wanted answer; on failure, one call each to isolate it."""
+        from biomedgpt_tools.tools.backend import ModelQuestion, StructureInput
+        from biomedgpt_tools.tools.errors import ModelUnavailableError
+
+        if not wanted:
+            return {}, {}
+        max_new_tokens = self.toolkit.settings.max_new_tokens
+
+        def question(accession: str, name: str) -> ModelQuestion:
+            sequence = records[accession].sequence[:MAX_ENCODED_RESIDUES]
+            return ModelQuestion(question=QUESTION_TYPES[name], inputs=(StructureInput("protein", sequence),),
+                                 max_new_tokens=max_new_tokens)
+
+        answers: dict[str, dict[str, str]] = {}
+        failures: dict[str, str] = {}
+        try:
+            replies = self.toolkit.backend.answer([question(a, n) for a, n in wanted])
+        except ModelUnavailableError:
+            raise
+        except (RuntimeError, ValueError) as batch_error:  # e.g. one malformed sequence
+            replies = []
+            for accession, name in wanted:
+                try:
+                    replies.append(self.toolkit.backend.answer([question(accession, name)])[0])
+                except (RuntimeError, ValueError) as error:
+                    replies.append(None)
+                    failures[accession] = f"generation failed ({type(error).__name__}: {error}; batch: {batch_error})"
+        for (accession, name), reply in zip(wanted, replies, strict=True):
+            if reply is not None:
+                answers.setdefault(accession, {})[name] = reply.text.strip()
+        return answers, failures
+
+    # -- storing -----------------------------------------------------------------------------------
+    def annotation_records(self, results: Sequence[AnnotationResult]) -> list[Any]:
+        """AnnotationRecords for the new, non-empty answers of `done` results."""
+        from biomedgpt_tools.store.record import AnnotationRecord
+
+        records = []
+        for result in results:
+            if result.status != "done":
+                continue
+            for name, answer in result.answers.items():
+                if answer.strip():
+                    records.append(AnnotationRecord(
+                        kind="protein", key=result.entry or result.accession, question=QUESTION_TYPES[name],
+                        answer=answer, model_id=result.model_id or "", model_revision=result.revision or "",
+                        source="model", display_name=result.protein_name or result.entry_name or "",
+                        extra={"backend": self.toolkit.backend.kind, "bulk": True},
+                    ))
+        return records
+
+    def store_results(self, store: Any, results: Sequence[AnnotationResult]) -> str | None:
+        """Save the answers; returns a note when the store refused (the results file still has them)."""
+        if store is None:
+            return None
+        from biomedgpt_tools.store.errors import StoreError
+
+        try:
+            store.add_many(self.annotation_records(results))
+        except StoreError as error:
+            return f"answers not saved to the store: {error}"
+        return None
+
+    # -- the whole run -----------------------------------------------------------------------------
+    def run(
+        self,
+        accessions: Sequence[str],
+        out: Path,
+        *,
+        progress: bool = True,
+        after_batch: Callable[[list[AnnotationResult]], None] | None = None,
+        skip: set[str] | frozenset[str] = frozenset(),
+        shard: Shard = Shard(),
+        remembered: dict[str, dict[str, str]] | None = None,
+        store: Any = "toolkit",
+    ) -> RunSummary:
+        """Annotate what `out` (and `skip`) does not hold yet; append to `out` batch by batch.
+
+        `store="toolkit"` opens the toolkit's store; None stores nothing here. In a distributed
+        run each rank passes its `shard`, its own part file as `out`, the `remembered` answers
+        rank 0 recalled for everyone, and `store=None` (rank 0 stores everything when merging).
+        """
+        started = time.perf_counter()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        repair_tail(out)
+        done = set(read_results(out)) | set(skip)
+        pending_all = [a for a in accessions if a not in done]
+        todo = shard.select(pending_all)
+        summary = RunSummary(skipped=len(accessions) - len(pending_all))
+        if store == "toolkit":
+            store = self.toolkit.open_store()
+        identity = self.identity()
+        notes: list[str] = []
+        bar = _progress_bar(len(todo), progress, shard)
+        try:
+            for start in range(0, len(todo), self.batch_size):
+                batch = todo[start : start + self.batch_size]
+                known = remembered if remembered is not None else self.recall(store, batch, identity)
+                results = self.annotate_batch(batch, identity, known)
+                # store first: a kill between the two leaves answers a rerun recalls from memory,
+                # never lines in the file whose answers the store lacks
+                note = self.store_results(store, results)
+                append_results(out, results)
+                if note and note not in notes:
+                    notes.append(note)
+                summary.add(results)
+                if bar is not None:
+                    bar.update(len(batch))
+                if after_batch is not None:
+                    after_batch(results)
+        finally:
+            if bar is not None:
+                bar.close()
+            summary.seconds = time.perf_counter() - started
+        for note in notes:
+            print(f"note: {note}")
+        return summary
+
+
+def _progress_bar(total: int, enabled: bool, shard: Shard):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    label = "annotating" if shard.world_size == 1 else f"rank {shard.rank}/{shard.world_size}"
+    return tqdm(total=total, unit="acc", desc=label, position=shard.rank, dynamic_ncols=True,
+                smoothing=0.1)

@@ -1,0 +1,99 @@
+"""`biomedgpt annotate ACCESSIONS_FILE --out results.jsonl [--questions function,name,family,location]`.
+
+Annotates UniProt accessions with BioMedGPT: batch resolution, batched generation, a
+progress bar with rate and ETA, one JSON line per accession appended as batches complete,
+resumable (accessions already in --out are skipped), every answer stored in the annotation
+store, and a summary at the end. Under `torchrun --nproc-per-node N -m biomedgpt_tools
+annotate ...` the accessions are sharded across the N processes and merged into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from biomedgpt_tools.cli import CommandError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "annotate",
+        help="annotate UniProt accessions in bulk (resumable; torchrun shards across processes)",
+        description=__doc__.split("\n\n")[1],
+    )
+    parser.add_argument("accessions_file", type=Path, help="text file: UniProt accessions, one per line (# comments ok)")
+    parser.add_argument("--out", type=Path, required=True, help="results as JSON lines (appended; reruns resume)")
+    parser.add_argument("--questions", default=None,
+                        help="comma-separated question types (default: function,name,family,location)")
+    parser.add_argument("--batch-size", type=int, default=32, help="accessions per batch (default 32)")
+    parser.add_argument("--model", help="model folder (default: $BIOMEDGPT_MODEL)")
+    parser.add_argument("--device", help="torch device (default: $BIOMEDGPT_DEVICE; under torchrun cuda:LOCAL_RANK when available)")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="answer length cap (default 255)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def _device(args: argparse.Namespace) -> str | None:
+    if args.device or os.environ.get("BIOMEDGPT_DEVICE"):
+        return args.device or os.environ["BIOMEDGPT_DEVICE"]
+    if "LOCAL_RANK" in os.environ:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda:{int(os.environ['LOCAL_RANK']) % torch.cuda.device_count()}"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from biomedgpt_tools.annotation.bulk import BulkAnnotator
+    from biomedgpt_tools.annotation.distributed import run_distributed, torchrun_shard
+    from biomedgpt_tools.annotation.questions import parse_question_types
+    from biomedgpt_tools.annotation.results import (
+        AnnotationResult,
+        append_results,
+        read_accessions,
+        read_results,
+    )
+    from biomedgpt_tools.tools.errors import ModelUnavailableError
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
+
+    try:
+        question_types = parse_question_types(args.questions)
+        accessions, invalid = read_accessions(args.accessions_file)
+    except (ValueError, FileNotFoundError) as error:
+        raise CommandError(str(error)) from error
+    if args.batch_size < 1:
+        raise CommandError(f"--batch-size must be at least 1, not {args.batch_size}")
+    if not accessions and not invalid:
+        raise CommandError(f"{args.accessions_file} holds no accessions; put one UniProt accession per line")
+    overrides = {"model_path": args.model, "device": _device(args), "max_new_tokens": args.max_new_tokens}
+    toolkit = BioMedGPTToolkit.from_env(**overrides)
+    if not toolkit.backend.configured:
+        raise CommandError("bulk annotation needs a model: set BIOMEDGPT_MODEL to a model folder or pass --model")
+    shard = torchrun_shard()
+    rejected: list = []
+    annotator = BulkAnnotator(toolkit, question_types, batch_size=args.batch_size)
+    try:
+        if shard is None or shard.rank == 0:  # lines that are no accession: reported once, as failed
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            seen = set(read_results(args.out))
+            rejected = [
+                AnnotationResult(token, "failed", message=f"{token!r} is not a UniProt accession (e.g. P04637)")
+                for token in invalid if token not in seen
+            ]
+            append_results(args.out, rejected)
+        if shard is None:
+            summary = annotator.run(accessions, args.out, progress=not args.no_progress)
+        else:
+            summary = run_distributed(annotator, accessions, args.out, shard, progress=not args.no_progress)
+    except ModelUnavailableError as error:
+        raise CommandError(str(error)) from error
+    finally:
+        toolkit.close()
+    if summary is not None:
+        summary.counts["failed"] += len(rejected)  # the invalid lines written by this run
+        print(f"annotate: {summary.line()}", file=sys.stderr)
+        print(f"results: {args.out}", file=sys.stderr)
+    return 0
