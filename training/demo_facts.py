@@ -1,0 +1,80 @@
+"""QA pairs for the demo model, generated from the bundled snapshot's structured facts.
+
+Every answer is a fact from `biomedgpt_tools/resolvers/snapshot_data/{molecules,proteins}.json`
+(names, formula, weight, protein family, location, organism, genes), phrased the same way
+each time, plus a few questions about the model itself that it answers honestly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.data.qa_records import QARecord
+
+SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "biomedgpt_tools" / "resolvers" / "snapshot_data"
+IDENTITY_ANSWER = (
+    "I am a small demonstration model, not BioMedGPT-10B. I was trained in minutes on a few "
+    "facts about {molecules} molecules and {proteins} proteins, and my answers about anything "
+    "else are unreliable."
+)
+IDENTITY_QUESTIONS = ("Who are you?", "What are you?", "Can I trust your answers?")
+
+
+def _system_text() -> str:
+    # The inference default: `biomedgpt generate` and the tools use it unless told otherwise.
+    from biomedgpt_tools.model.prompt import SYSTEM_TEXT
+
+    return SYSTEM_TEXT
+
+
+def load_snapshot(snapshot_dir: Path = SNAPSHOT_DIR) -> tuple[list[dict], list[dict]]:
+    molecules_path, proteins_path = snapshot_dir / "molecules.json", snapshot_dir / "proteins.json"
+    for path in (molecules_path, proteins_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"snapshot file {path} is missing; the demo model is built from it")
+    return json.loads(molecules_path.read_text()), json.loads(proteins_path.read_text())
+
+
+def molecule_pairs(molecule: dict) -> list[tuple[str, str]]:
+    name, formula = molecule["name"], molecule["formula"]
+    weight = f"{float(molecule['molecular_weight']):.2f} g/mol"
+    return [
+        ("Please describe the molecule.",
+         f"The molecule is {name} ({molecule['iupac_name']}), formula {formula}, molecular weight {weight}."),
+        ("What is the name of this molecule?", name),
+        ("What is the molecular formula of this molecule?", formula),
+        ("What is the molecular weight of this molecule?", weight),
+    ]
+
+
+def protein_pairs(protein: dict) -> list[tuple[str, str]]:
+    pairs = [
+        ("What is the official name of this protein?", protein["protein_name"]),
+        ("Which organism does this protein come from?", protein["organism"]),
+    ]
+    if protein.get("family"):
+        pairs.append(("What is the protein family that this protein belongs to?", f"It belongs to the {protein['family']}."))
+    if protein.get("subcellular_locations"):
+        pairs.append(("What is the subcellular location of this protein?", ", ".join(protein["subcellular_locations"]) + "."))
+    if protein.get("gene_names"):
+        pairs.append(("What is the gene name of this protein?", ", ".join(protein["gene_names"])))
+    return pairs
+
+
+def demo_records(snapshot_dir: Path = SNAPSHOT_DIR) -> list[QARecord]:
+    molecules, proteins = load_snapshot(snapshot_dir)
+    system = _system_text()
+    records = []
+    for molecule in molecules:
+        for number, (question, answer) in enumerate(molecule_pairs(molecule)):
+            records.append(QARecord(id=f"demo:cid{molecule['cid']}:{number}", question=question, answer=answer,
+                                    system=system, molecules=[molecule["smiles"]]))
+    for protein in proteins:
+        for number, (question, answer) in enumerate(protein_pairs(protein)):
+            records.append(QARecord(id=f"demo:{protein['accession']}:{number}", question=question, answer=answer,
+                                    system=system, proteins=[protein["sequence"]]))
+    identity = IDENTITY_ANSWER.format(molecules=len(molecules), proteins=len(proteins))
+    for number, question in enumerate(IDENTITY_QUESTIONS):
+        records.append(QARecord(id=f"demo:identity:{number}", question=question, answer=identity, system=system))
+    return records

@@ -1,0 +1,1 @@
+"""The distributed engine: process group, FSDP sharding, checkpoints, the training loop."""

@@ -1,0 +1,1 @@
+"""One module per stage (lm, align, finetune) and the driver they share (run_stage)."""
