@@ -29,16 +29,20 @@ test: setup
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(PY) -m pytest -q
 
 test-fast: setup
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
+	HF_HUB_OFFLINE=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(PY) -m pytest -q -m "not slow"
 
-demo: setup
+# The small demo model is trained by training/ on first use (about 2 min on 2 cores), then cached.
+demo-model: setup
+	HF_HUB_OFFLINE=1 $(PY) -m training demo-model
+
+demo: setup demo-model
 	HF_HUB_OFFLINE=1 $(PY) scripts/demo.py
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py
 
 lint: setup
-	$(VENV)/bin/ruff check biomedgpt_tools agents training evals tests scripts
+	$(VENV)/bin/ruff check biomedgpt_tools agents training evals tests scripts benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -10,6 +10,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One intra-op thread (read by torch at import, inherited by subprocesses and torchrun ranks):
+# tiny models gain nothing from two, and two threads per process oversubscribe 2 cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # One torch thread for the MiniLM embedder: on 2 shared cores, 2 threads ran 10-50x slower.
 os.environ.setdefault("BIOMEDGPT_EMBED_THREADS", "1")
 
