@@ -36,3 +36,7 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}; CI provides ../shared/data")
     return SHARED_DATA
+
+
+# The resolvers' local server and a saved tiny model, shared by the tool and assistant tests.
+pytest_plugins = ["tests.local_services"]

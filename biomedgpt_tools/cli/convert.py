@@ -58,6 +58,17 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run_convert)
 
 
+def check_official_files(official: str, llm_dir: str, esm_dir: str) -> None:
+    """Fail before the long load when one of the released files is not where it was said."""
+    if not Path(official).is_file():
+        raise CommandError(
+            f"checkpoint {official} does not exist; give the path of biomedgpt_10b.pth"
+        )
+    for flag, folder in (("--llm-dir", llm_dir), ("--esm-dir", esm_dir)):
+        if not Path(folder).is_dir():
+            raise CommandError(f"{flag} {folder} is not a folder")
+
+
 def run_convert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -66,13 +77,7 @@ def run_convert(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--out {out} is not empty; give a new folder or pass --force to write into it"
         )
-    if not Path(args.official).is_file():
-        raise CommandError(
-            f"checkpoint {args.official} does not exist; give the path of biomedgpt_10b.pth"
-        )
-    for flag, folder in (("--llm-dir", args.llm_dir), ("--esm-dir", args.esm_dir)):
-        if not Path(folder).is_dir():
-            raise CommandError(f"{flag} {folder} is not a folder")
+    check_official_files(args.official, args.llm_dir, args.esm_dir)
     max_shard_size = _parse_shard_size(args.max_shard_size)
 
     from biomedgpt_tools.model.api import resolve_dtype

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import CommandError
+from .convert import check_official_files
 
 DTYPE_CHOICES = ("fp32", "bf16", "fp16")
 
@@ -160,13 +161,7 @@ def _check_model_arguments(args: argparse.Namespace) -> None:
         ]
         if absent:
             raise CommandError(f"--official needs {' and '.join(absent)} as well")
-        if not Path(args.official).is_file():
-            raise CommandError(
-                f"checkpoint {args.official} does not exist; give the path of biomedgpt_10b.pth"
-            )
-        for flag, folder in (("--llm-dir", args.llm_dir), ("--esm-dir", args.esm_dir)):
-            if not Path(folder).is_dir():
-                raise CommandError(f"{flag} {folder} is not a folder")
+        check_official_files(args.official, args.llm_dir, args.esm_dir)
     elif not Path(args.model).is_dir():
         raise CommandError(
             f"model folder {args.model} does not exist; convert the official checkpoint with `biomedgpt convert`"

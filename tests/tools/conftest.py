@@ -9,65 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from biomedgpt_tools.resolvers.settings import RatePolicy, ResolverSettings
 from biomedgpt_tools.tools.settings import ToolkitSettings
 from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
-from tests.resolver_server import ResolverTestServer
+from tests.local_services import local_resolver_settings
 
 # The tiny model's answers are random tokens; a short cap keeps every test fast.
 TEST_MAX_NEW_TOKENS = 12
 
 
-@pytest.fixture(scope="session")
-def resolver_server():
-    with ResolverTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def resolver_env(resolver_server, monkeypatch):
-    """Point the resolvers (as configured from the environment) at the local server."""
-    monkeypatch.setenv("BIOMEDGPT_PUBCHEM_URL", resolver_server.pubchem_url)
-    monkeypatch.setenv("BIOMEDGPT_UNIPROT_URL", resolver_server.uniprot_url)
-    monkeypatch.delenv("BIOMEDGPT_OFFLINE", raising=False)
-    monkeypatch.delenv("BIOMEDGPT_MODEL", raising=False)
-    monkeypatch.delenv("BIOMEDGPT_CHROMA_URL", raising=False)
-    return resolver_server
-
-
-def fast_resolver_settings() -> ResolverSettings:
-    """Env-configured resolver settings without PubChem's 5 requests/s politeness (local server)."""
-    return ResolverSettings.from_env().with_changes(
-        pubchem_rate=RatePolicy(1000, 100000),
-        uniprot_rate=RatePolicy(1000, 100000),
-        max_retries=1,
-        backoff_base_s=0.01,
-        backoff_max_s=0.05,
-    )
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    """A tiny BioMedGPT saved as a model folder (what BIOMEDGPT_MODEL points at)."""
-    from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
-
-    root = tmp_path_factory.mktemp("tiny-biomedgpt")
-    build_tiny_biomedgpt(root / "assets", seed=0).save_pretrained(root / "model")
-    return root / "model"
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tiny_model_dir):
-    """The tiny model loaded once for the session; each toolkit wraps it in its own backend."""
-    from biomedgpt_tools.model.api import BioMedGPT
-
-    return BioMedGPT.from_pretrained(tiny_model_dir)
-
-
 def make_toolkit(model=None, **settings_changes) -> BioMedGPTToolkit:
     from biomedgpt_tools.tools.toolkit import build_backend
 
-    changes = {"resolver": fast_resolver_settings(), "max_new_tokens": TEST_MAX_NEW_TOKENS}
+    changes = {"resolver": local_resolver_settings(), "max_new_tokens": TEST_MAX_NEW_TOKENS}
     settings = ToolkitSettings.from_env().with_changes(**{**changes, **settings_changes})
     return BioMedGPTToolkit(settings=settings, backend=build_backend(settings, model))
 

@@ -140,11 +140,11 @@ class SlowBackend(NoModelBackend):
 
 async def test_async_tools_do_not_block_the_event_loop(resolver_env):
     from biomedgpt_tools.tools.settings import ToolkitSettings
-    from tests.tools.conftest import fast_resolver_settings
+    from tests.local_services import local_resolver_settings
 
     backend = SlowBackend(seconds=0.6)
     toolkit = BioMedGPTToolkit(
-        settings=ToolkitSettings.from_env(resolver=fast_resolver_settings()), backend=backend
+        settings=ToolkitSettings.from_env(resolver=local_resolver_settings()), backend=backend
     )
     molecule_qa, protein_qa, biomed_qa = toolkit.get_tools()
     ticks = 0
