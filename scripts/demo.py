@@ -19,12 +19,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # agents/ and training/ are apps run from the repository root
 
+# Phrasings the demo model was trained on (training/demo_facts.py): it is a toy that knows
+# the bundled snapshot's facts, so other questions get unreliable answers, as it says itself.
 QUESTIONS = (
-    "Describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O",
+    "Please describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O.",
     "and what is its molecular weight?",
-    "Compare aspirin and ibuprofen",
-    "What is the subcellular location of P69905?",
-    "Describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O",
+    "What is the molecular formula of ibuprofen?",
+    "What is the subcellular location of P0CG47?",
+    "Please describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O.",
     "Does a high CO2 level worsen COPD?",
 )
 

@@ -39,12 +39,18 @@ def load_snapshot(snapshot_dir: Path = SNAPSHOT_DIR) -> tuple[list[dict], list[d
 def molecule_pairs(molecule: dict) -> list[tuple[str, str]]:
     name, formula = molecule["name"], molecule["formula"]
     weight = f"{float(molecule['molecular_weight']):.2f} g/mol"
+    description = f"The molecule is {name} ({molecule['iupac_name']}), formula {formula}, molecular weight {weight}."
     return [
-        ("Please describe the molecule.",
-         f"The molecule is {name} ({molecule['iupac_name']}), formula {formula}, molecular weight {weight}."),
+        ("Please describe the molecule.", description),
         ("What is the name of this molecule?", name),
         ("What is the molecular formula of this molecule?", formula),
         ("What is the molecular weight of this molecule?", weight),
+        # The research assistant passes the user's whole question, entity mention included,
+        # and follow-ups as asked: teach those phrasings too (the demo asks them).
+        (f"Please describe the molecule {molecule['smiles']}.", description),
+        (f"What is the molecular formula of {name.lower()}?", formula),
+        (f"What is the molecular weight of {name.lower()}?", weight),
+        ("and what is its molecular weight?", weight),
     ]
 
 
@@ -56,7 +62,9 @@ def protein_pairs(protein: dict) -> list[tuple[str, str]]:
     if protein.get("family"):
         pairs.append(("What is the protein family that this protein belongs to?", f"It belongs to the {protein['family']}."))
     if protein.get("subcellular_locations"):
-        pairs.append(("What is the subcellular location of this protein?", ", ".join(protein["subcellular_locations"]) + "."))
+        location = ", ".join(protein["subcellular_locations"]) + "."
+        pairs.append(("What is the subcellular location of this protein?", location))
+        pairs.append((f"What is the subcellular location of {protein['accession']}?", location))
     if protein.get("gene_names"):
         pairs.append(("What is the gene name of this protein?", ", ".join(protein["gene_names"])))
     return pairs
