@@ -25,12 +25,17 @@ from training.demo_facts import demo_records
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 RECIPE_FILES = ("demo_align.yaml", "demo_finetune.yaml")
 FINGERPRINT_FILE = "demo_fingerprint.txt"
+WORK_MARKER = "demo_work_folder.txt"
 
 
 def default_demo_dir() -> Path:
     """$BIOMEDGPT_HOME/demo-model, else the user data folder (where the toolkit looks too)."""
     home = os.environ.get("BIOMEDGPT_HOME")
-    root = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("biomedgpt", appauthor=False))
+    root = (
+        Path(home).expanduser()
+        if home
+        else Path(platformdirs.user_data_dir("biomedgpt", appauthor=False))
+    )
     return root / "demo-model"
 
 
@@ -43,7 +48,11 @@ def recipe_fingerprint(records_text: str) -> str:
 
 def is_cached(out: Path, fingerprint: str) -> bool:
     marker = out / FINGERPRINT_FILE
-    return (out / "config.json").is_file() and marker.is_file() and marker.read_text().strip() == fingerprint
+    return (
+        (out / "config.json").is_file()
+        and marker.is_file()
+        and marker.read_text().strip() == fingerprint
+    )
 
 
 def exact_answers(model_dir: Path, records) -> list[tuple[str, str, str]]:
@@ -55,7 +64,11 @@ def exact_answers(model_dir: Path, records) -> list[tuple[str, str, str]]:
     requests = []
     for record in records:
         conversation = QAData.conversation(record)
-        requests.append(GenerationRequest(question=record.question, inputs=conversation.inputs, system=record.system))
+        requests.append(
+            GenerationRequest(
+                question=record.question, inputs=conversation.inputs, system=record.system
+            )
+        )
     results = model.generate(requests, batch_size=16, max_new_tokens=96)
     return [(r.id, r.answer, out.text) for r, out in zip(records, results, strict=True)]
 
@@ -100,6 +113,20 @@ def _numel(shape) -> int:
     return count
 
 
+def refuse_foreign_folder(folder: Path, what: str) -> None:
+    """Replacing `folder` deletes it: only ever delete what this command wrote."""
+    if (
+        folder.exists()
+        and any(folder.iterdir())
+        and not (folder / FINGERPRINT_FILE).is_file()
+        and not (folder / WORK_MARKER).is_file()
+    ):
+        raise SystemExit(
+            f"{folder} holds files that `python -m training demo-model` did not write; "
+            f"give another --out for the {what} (it would be replaced)"
+        )
+
+
 def build_demo_model(out: Path, force: bool = False) -> Path:
     records = demo_records()
     records_text = "".join(r.to_json_line() for r in records)
@@ -112,19 +139,30 @@ def build_demo_model(out: Path, force: bool = False) -> Path:
 
     started = time.perf_counter()
     work = out.with_name(out.name + "-work")
+    staged = out.with_name(out.name + ".partial")
+    refuse_foreign_folder(out, "demo model")
+    refuse_foreign_folder(work, "work folder")
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
+    (work / WORK_MARKER).write_text("scratch space of `python -m training demo-model`\n")
     data = work / "demo_qa.jsonl"
     data.write_text(records_text)
     process = start_process_group()
     try:
-        align = load_config(CONFIG_DIR / RECIPE_FILES[0], [f"data.train=[{data}]", f"output.run_dir={work / 'align'}"])
+        align = load_config(
+            CONFIG_DIR / RECIPE_FILES[0],
+            [f"data.train=[{data}]", f"output.run_dir={work / 'align'}"],
+        )
         train_stage(align, process)
-        finetune = load_config(CONFIG_DIR / RECIPE_FILES[1], [
-            f"data.train=[{data}]", f"output.run_dir={work / 'finetune'}",
-            f"model.path={work / 'align' / 'final_model'}",
-        ])
+        finetune = load_config(
+            CONFIG_DIR / RECIPE_FILES[1],
+            [
+                f"data.train=[{data}]",
+                f"output.run_dir={work / 'finetune'}",
+                f"model.path={work / 'align' / 'final_model'}",
+            ],
+        )
         trained = train_stage(finetune, process)
     finally:
         stop_process_group()
@@ -136,22 +174,27 @@ def build_demo_model(out: Path, force: bool = False) -> Path:
     for weights in trained.final_model.glob("*.safetensors"):
         with safe_open(str(weights), "pt") as handle:
             parameters += sum(_numel(handle.get_slice(key).get_shape()) for key in handle.keys())
-    staged = out.with_name(out.name + ".partial")
     if staged.exists():
         shutil.rmtree(staged)
     shutil.copytree(trained.final_model, staged)
     shutil.copy(trained.loss_curve_path, staged / "loss_curve_finetune.png")
-    (staged / "README.md").write_text(model_card(records, answers, minutes, fingerprint, parameters))
+    (staged / "README.md").write_text(
+        model_card(records, answers, minutes, fingerprint, parameters)
+    )
     with writing(staged / "demo_answers.jsonl") as handle:
         for question_id, expected, got in answers:
-            handle.write(json.dumps({"id": question_id, "expected": expected, "generated": got}) + "\n")
+            handle.write(
+                json.dumps({"id": question_id, "expected": expected, "generated": got}) + "\n"
+            )
     (staged / FINGERPRINT_FILE).write_text(fingerprint + "\n")
     if out.exists():
         shutil.rmtree(out)
     staged.rename(out)
     shutil.rmtree(work, ignore_errors=True)
     correct = sum(1 for _, e, g in answers if e == g)
-    print(f"demo model written to {out} in {minutes:.1f} min; {correct}/{len(answers)} training questions answered exactly")
+    print(
+        f"demo model written to {out} in {minutes:.1f} min; {correct}/{len(answers)} training questions answered exactly"
+    )
     return out
 
 

@@ -46,9 +46,20 @@ class RunFolder:
             handle.write(json.dumps(record) + "\n")
 
     def metrics(self) -> list[dict]:
+        """Logged records; a last line torn by a kill mid-write is dropped, any other bad line is an error."""
         if not self.metrics_path.exists():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+        text = self.metrics_path.read_text()
+        lines = [line for line in text.splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if number == len(lines) and not text.endswith("\n"):
+                    break  # torn by a kill: the step is logged again after resume
+                raise
+        return records
 
     def drop_metrics_after(self, step: int) -> None:
         """On resume, lines logged after the checkpoint would repeat; keep the record single."""

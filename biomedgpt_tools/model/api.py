@@ -279,9 +279,9 @@ class BioMedGPT:
     def revision(self) -> str:
         """A short fingerprint of config and weights, for tools to record which model answered.
 
-        It hashes the config and, for every tensor, its name, shape and its first and last
-        1024 values rounded to bfloat16, so it is cheap on memory-mapped weights and the
-        same for fp32 and bf16 loads of one checkpoint.
+        It hashes the config and every weight rounded to bfloat16 (see `weights_fingerprint`),
+        so it is the same for fp32, bf16 and fp16 loads of one checkpoint; a folder written by
+        `save_pretrained` records it, so loading that folder does not hash again.
         """
         if self._revision is None:
             self._revision = weights_fingerprint(self.model)
@@ -466,8 +466,14 @@ def check_esm_vocab(folder: Path) -> None:
         )
 
 
-def weights_fingerprint(model: torch.nn.Module, sample: int = 1024) -> str:
-    """A 12-hex-digit hash of config and sampled weights (see `BioMedGPT.revision`)."""
+def weights_fingerprint(model: torch.nn.Module, chunk: int = 1 << 24) -> str:
+    """A 12-hex-digit hash of the config and of every weight rounded to bfloat16.
+
+    Every value counts, so a fine-tune that touches one row changes it; rounding to bf16
+    makes fp32, bf16 and fp16 loads of one checkpoint agree. Hashing a 10B model reads all
+    its weights once (tens of seconds on a CPU): `save_pretrained` records the result in the
+    folder so later loads and tools read it instead.
+    """
     digest = hashlib.blake2b(digest_size=6)
     config = model.config.to_dict() if hasattr(model, "config") else {}
     digest.update(json.dumps(_without_runtime_keys(config), sort_keys=True, default=str).encode())
@@ -476,9 +482,9 @@ def weights_fingerprint(model: torch.nn.Module, sample: int = 1024) -> str:
         if not tensor.is_floating_point():
             continue
         flat = tensor.detach().reshape(-1)
-        head, tail = flat[:sample], flat[-sample:]
-        for part in (head, tail):
-            digest.update(part.to("cpu", torch.bfloat16).view(torch.int16).numpy().tobytes())
+        for start in range(0, flat.numel(), chunk):  # bounded memory on huge tensors
+            part = flat[start : start + chunk].to("cpu", torch.bfloat16)
+            digest.update(part.view(torch.int16).numpy().tobytes())
     return digest.hexdigest()
 
 

@@ -183,6 +183,18 @@ def test_revision_changes_with_the_weights(tiny_biomedgpt, tiny_assets):
     assert len(tiny_biomedgpt.revision) == 12
 
 
+def test_revision_sees_an_edit_in_the_middle_of_a_tensor(tiny_biomedgpt):
+    """A fine-tune may touch a few rows only: every value must count, not a sample."""
+    model = build_tiny_model(seed=0)
+    before = weights_fingerprint(model)
+    assert before == tiny_biomedgpt.revision  # same seed, same weights
+    embeddings = model.llm.model.embed_tokens.weight
+    middle = embeddings.numel() // 2
+    with torch.no_grad():
+        embeddings.view(-1)[middle : middle + 10] += 1.0
+    assert weights_fingerprint(model) != before
+
+
 def test_encode_protein_is_the_mean_over_residues(tiny_biomedgpt):
     vector = tiny_biomedgpt.encode_protein(PROTEIN.lower())
     model = tiny_biomedgpt.model

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from training.demo_facts import IDENTITY_QUESTIONS, demo_records, load_snapshot
 from training.demo_model import (
     FINGERPRINT_FILE,
@@ -45,3 +47,19 @@ def test_cached_model_is_reused_without_training(tmp_path, capsys):
 def test_default_location_follows_biomedgpt_home(tmp_path, monkeypatch):
     monkeypatch.setenv("BIOMEDGPT_HOME", str(tmp_path))
     assert default_demo_dir() == tmp_path / "demo-model"
+
+
+def test_an_existing_folder_it_did_not_write_is_never_replaced(tmp_path):
+    """`--out` pointed at, say, a converted BioMedGPT folder must not be deleted."""
+    out = tmp_path / "biomedgpt-10b"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    with pytest.raises(SystemExit, match="did not write"):
+        build_demo_model(out, force=True)
+    assert (out / "config.json").read_text() == "{}"
+    work = tmp_path / "other-work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="work folder"):
+        build_demo_model(tmp_path / "other", force=True)
+    assert (work / "notes.txt").read_text() == "mine"
