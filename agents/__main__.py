@@ -4,6 +4,9 @@ Configuration is the toolkit's environment (BIOMEDGPT_MODEL, BIOMEDGPT_HOME, BIO
 ...); conversations are kept in $BIOMEDGPT_HOME/agent/threads.sqlite, so `--thread ID` on a
 later `ask` continues a conversation. An ambiguous name stops `ask` with the candidates and
 the command that continues it (`--choose`); `chat` asks for the choice in place.
+
+While a tool call runs the model, its text is printed as it is generated (`chat`: stdout;
+`ask`: stderr, so stdout holds only the cited answer; not with `--json`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from agents.context import AssistantContext
 from agents.resolution import InvalidChoiceError
@@ -70,6 +73,75 @@ def print_steps(event: dict[str, Any]) -> None:
                 print(f"[step] {step}", file=sys.stderr, flush=True)
 
 
+class ModelTextPrinter:
+    """Prints each tool call's model text as it arrives, one call at a time.
+
+    Calls run in parallel; their pieces are tagged with the call's index. One call is shown
+    live, under a `[name (tool)]` header; the text of others is held until it ends.
+    """
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.names: list[str | None] = []  # per call: the resolved entity, from the resolve step
+        self.tools: dict[int, str] = {}
+        self.held: dict[int, str] = {}
+        self.ended: set[int] = set()
+        self.live: int | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        payload = event["payload"]
+        if event["mode"] != "custom" or not isinstance(payload, dict):
+            return
+        if payload.get("step") == "resolve":
+            self.names = list(payload.get("resolved") or [])
+        elif payload.get("type") == "token":
+            self._token(payload)
+        elif payload.get("step") == "tool" and "call" in payload:
+            self.ended.add(payload["call"])
+            if payload["call"] == self.live:
+                self._close()
+
+    def finish(self) -> None:
+        """Print whatever is still held (the turn is over)."""
+        self.ended.update(self.held)
+        if self.live is not None:
+            self._close()
+
+    def _token(self, payload: dict[str, Any]) -> None:
+        call = payload["call"]
+        self.tools[call] = payload["tool"]
+        if self.live is None:
+            self._open(call, "")
+        if call == self.live:
+            if payload.get("restart"):
+                self._write("\n(the model began its answer again)\n")
+            self._write(payload["text"])
+        else:
+            earlier = "" if payload.get("restart") else self.held.get(call, "")
+            self.held[call] = earlier + payload["text"]
+
+    def _open(self, call: int, text: str) -> None:
+        name = self.names[call] if call < len(self.names) else None
+        label = f"{name} ({self.tools[call]})" if name else self.tools[call]
+        self.live = call
+        self._write(f"[{label}] {text}")
+
+    def _close(self) -> None:
+        """End the live call's line; show the next call that has text (finished ones whole)."""
+        self._write("\n")
+        self.live = None
+        while self.held:
+            call = min(self.held)
+            self._open(call, self.held.pop(call))
+            if call not in self.ended:
+                return
+            self._write("\n")
+            self.live = None
+
+    def _write(self, text: str) -> None:
+        print(text, end="", file=self.out, flush=True)
+
+
 def describe_interrupt(payload: dict[str, Any]) -> str:
     lines = [f"{payload['message']}", "Candidates:"]
     for number, candidate in enumerate(payload["candidates"], start=1):
@@ -85,13 +157,22 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.choose and not args.thread:
         raise UsageError("--choose continues a paused conversation: pass its --thread ID too")
     session = make_session(args)
-    on_event = print_steps if args.steps else None
+    printer = None if args.json else ModelTextPrinter(sys.stderr)
+
+    def on_event(event: dict[str, Any]) -> None:
+        if args.steps:
+            print_steps(event)
+        if printer is not None:
+            printer(event)
+
     if args.choose:
         outcome = session.resume(args.choose, on_event)
     else:
         if session.pending_interrupt() is not None:
             raise UsageError(f"thread {session.thread_id} waits for a choice; answer it with --choose")
         outcome = session.ask(args.question, on_event)
+    if printer is not None:
+        printer.finish()
     if args.json:
         print(json.dumps(outcome.to_json(), indent=2, default=str))
     elif outcome.interrupt is not None:
@@ -107,10 +188,6 @@ def run_chat(args: argparse.Namespace) -> int:
     session = make_session(args)
     print(f"BioMedGPT assistant, thread {session.thread_id}. Empty line or Ctrl-D ends.")
 
-    def stream_tokens(event: dict[str, Any]) -> None:
-        if event["mode"] == "custom" and "token" in event["payload"]:
-            print(event["payload"]["token"], end="", flush=True)
-
     while True:
         try:
             question = input("\nyou> ").strip()
@@ -118,7 +195,8 @@ def run_chat(args: argparse.Namespace) -> int:
             break
         if not question:
             break
-        outcome = session.ask(question, stream_tokens)
+        printer = ModelTextPrinter(sys.stdout)
+        outcome = session.ask(question, printer)
         while outcome.interrupt is not None:
             print(describe_interrupt(outcome.interrupt))
             try:
@@ -126,10 +204,13 @@ def run_chat(args: argparse.Namespace) -> int:
             except EOFError:
                 return 0
             try:
-                outcome = session.resume(choice, stream_tokens)
+                outcome = session.resume(choice, printer)
             except InvalidChoiceError as error:
                 print(error)
-        print()
+        printer.finish()
+        if printer.tools:
+            print()  # a blank line between the model's live text and the cited answer
+        print(outcome.answer)
     return 0
 
 

@@ -2,15 +2,22 @@
 
 Each node reads the state, returns only the fields it changes, and reports progress on the
 "custom" stream (`graph.stream(..., stream_mode=["updates", "custom"])`): steps as
-`{"step": ...}`, the answer's text as `{"token": ...}` pieces.
+`{"step": ...}`; the model's text as it generates, per tool call, as
+`{"type": "token", "call": i, "tool": name, "text": piece}` (`"restart": True` when the model
+began its answer again: drop that call's earlier text); the composed answer as
+`{"type": "answer", "text": ...}`.
 """
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -40,11 +47,29 @@ def settings_of(runtime: Runtime | None) -> AssistantContext:
     return context
 
 
-def _emit(event: dict[str, Any]) -> None:
+def _writer() -> Callable[[dict[str, Any]], None]:
+    """The run's "custom" stream writer; a no-op outside a graph run (unit use of a node)."""
     try:
-        get_stream_writer()(event)
-    except RuntimeError:  # called outside a graph run (unit use of a node)
-        pass
+        return get_stream_writer()
+    except RuntimeError:
+        return lambda event: None
+
+
+def _emit(event: dict[str, Any]) -> None:
+    _writer()(event)
+
+
+def _writer_for_threads() -> Callable[[dict[str, Any]], None]:
+    """The writer, usable from worker threads: LangGraph's reads the node's context (its
+    config), so each write runs in a copy of it; one at a time, as a context admits one
+    thread."""
+    write, context, lock = _writer(), contextvars.copy_context(), threading.Lock()
+
+    def write_from_any_thread(event: dict[str, Any]) -> None:
+        with lock:
+            context.run(write, event)
+
+    return write_from_any_thread
 
 
 def understand(state: AssistantState) -> dict[str, Any]:
@@ -166,39 +191,64 @@ def recall(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[st
     return {"memories": memories}
 
 
-def _run_one(tool, call: dict[str, Any]) -> dict[str, Any]:
-    message = tool.invoke({"type": "tool_call", "id": f"call_{uuid.uuid4().hex[:12]}",
-                           "name": call["name"], "args": call["args"]})
+class ModelTextRelay(BaseCallbackHandler):
+    """Forwards one tool call's model text (the tools' TOKEN_EVENT) to the custom stream,
+    tagged with the call's index, so parallel calls stay apart."""
+
+    def __init__(self, call: int, tool: str, write: Callable[[dict[str, Any]], None]):
+        self.call, self.tool, self.write = call, tool, write
+
+    def on_custom_event(self, name: str, data: Any, *, run_id, **kwargs: Any) -> None:
+        from biomedgpt_tools.tools.qa_tool import TOKEN_EVENT
+
+        if name != TOKEN_EVENT:
+            return
+        event = {"type": "token", "call": self.call, "tool": self.tool, "text": data["text"]}
+        if data.get("restart"):
+            event["restart"] = True
+        self.write(event)
+
+
+def _run_one(tool, call: dict[str, Any], index: int, write: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    message = tool.invoke(
+        {"type": "tool_call", "id": f"call_{uuid.uuid4().hex[:12]}", "name": call["name"], "args": call["args"]},
+        config={"callbacks": [ModelTextRelay(index, call["name"], write)]},
+    )
     artifact = getattr(message, "artifact", None)
-    return {
+    result = {
         "name": call["name"],
         "args": call["args"],
         "status": getattr(message, "status", "success"),
         "content": str(message.content),
         "artifact": artifact.model_dump(mode="json") if artifact is not None else None,
     }
+    write({"step": "tool", "call": index, "name": result["name"], "status": result["status"],
+           "answered_by": (result["artifact"] or {}).get("answered_by")})
+    return result
 
 
 def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
-    """Every planned call, independent ones in parallel threads; results in plan order."""
+    """Every planned call, independent ones in parallel threads; results in plan order.
+
+    The model's text streams as it is generated, each piece tagged with its call's index;
+    a `{"step": "tool", "call": i}` event marks each call's end (in the order they finish).
+    """
     settings = settings_of(runtime)
     tools = {tool.name: tool for tool in settings.resolved_toolkit().get_tools()}
     calls = state["tool_calls"]
+    write = _writer_for_threads()
     workers = max(1, min(settings.max_parallel_tools, len(calls)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tool") as pool:
-        futures = [pool.submit(_run_one, tools[call["name"]], call) for call in calls]
+        futures = [pool.submit(_run_one, tools[call["name"]], call, index, write)
+                   for index, call in enumerate(calls)]
         results = [future.result() for future in futures]
-    for result in results:
-        _emit({"step": "tool", "name": result["name"], "status": result["status"],
-               "answered_by": (result["artifact"] or {}).get("answered_by")})
     return {"results": results}
 
 
 def compose(state: AssistantState) -> dict[str, Any]:
-    """The answer, citing each source; streamed to the "custom" channel piece by piece."""
+    """The answer, citing each source; sent whole to the "custom" stream."""
     answer, sources = compose_answer(state["results"], state["resolved"], state.get("memories", []))
-    for start in range(0, len(answer), 24):
-        _emit({"token": answer[start : start + 24]})
+    _emit({"type": "answer", "text": answer})
     return {"answer": answer, "sources": sources}
 
 

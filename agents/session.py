@@ -7,7 +7,7 @@ streaming and the interrupt/resume protocol are handled in one place.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,15 +80,30 @@ class AssistantSession:
         return None
 
     def events(self, graph_input: Any) -> Iterator[tuple[str, Any]]:
-        """(mode, payload) as the graph runs: "updates" per finished step, "custom" for tokens."""
+        """(mode, payload) as the graph runs: "updates" per finished step; "custom" for steps'
+        details, the model's text per tool call as it is generated, and the composed answer."""
         yield from self.graph.stream(
             graph_input, self.config, context=self.context, stream_mode=["updates", "custom"]
         )
+
+    def stream(self, question: str) -> Iterator[dict[str, Any]]:
+        """Ask, receiving `{"mode", "payload"}` events as they happen; then `outcome()`.
+
+        Model text arrives as custom payloads `{"type": "token", "call": i, "tool", "text"}`
+        while the model generates (see `model_text`); answers from memory or with no model
+        send none.
+        """
+        for mode, payload in self.events({"question": question}):
+            yield {"mode": mode, "payload": payload}
 
     def _run(self, graph_input: Any, on_event) -> TurnOutcome:
         for mode, payload in self.events(graph_input):
             if on_event is not None:
                 on_event({"mode": mode, "payload": payload})
+        return self.outcome()
+
+    def outcome(self) -> TurnOutcome:
+        """The thread's last turn: answered, or paused on a choice."""
         paused = self.pending_interrupt()
         if paused is not None:
             return TurnOutcome(thread_id=self.thread_id, interrupt=paused)
@@ -101,3 +116,15 @@ class AssistantSession:
             sources=values.get("sources", []),
             router=values.get("router", ""),
         )
+
+
+def model_text(events: Iterable[dict[str, Any]]) -> dict[int, str]:
+    """Each tool call's streamed model text, by call index (a restart drops the earlier text)."""
+    texts: dict[int, str] = {}
+    for event in events:
+        payload = event.get("payload")
+        if event.get("mode") != "custom" or not isinstance(payload, dict) or payload.get("type") != "token":
+            continue
+        before = "" if payload.get("restart") else texts.get(payload["call"], "")
+        texts[payload["call"]] = before + payload["text"]
+    return texts

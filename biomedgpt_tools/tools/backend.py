@@ -9,7 +9,7 @@ A remote server backend would be a third implementation of the same interface.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,6 +62,12 @@ class ModelAnswer:
     extra: dict = field(default_factory=dict)
 
 
+TextSink = Callable[[str, bool], None]
+"""Receives an answer's text as it is generated: `(piece, restart)`. Joined, the pieces are the
+answer's text exactly; `restart=True` says to drop what came before (the model began its answer
+again, see InProcessBackend.answer_streaming) and start over with this piece."""
+
+
 class ModelBackend(ABC):
     """Where answers come from. Implementations must be safe to call from several threads."""
 
@@ -83,6 +89,17 @@ class ModelBackend(ABC):
     @abstractmethod
     def stream(self, question: ModelQuestion) -> Iterator[str]:
         """Yield the answer's text piece by piece; raises ModelUnavailableError."""
+
+    def answer_streaming(self, question: ModelQuestion, sink: TextSink) -> ModelAnswer:
+        """Answer one question, passing its text to `sink` as it is generated.
+
+        The pieces join to the returned `ModelAnswer.text`. A backend that cannot stream
+        (this default) answers whole and passes the text as one piece.
+        """
+        answer = self.answer([question])[0]
+        if answer.text:
+            sink(answer.text, False)
+        return answer
 
     @abstractmethod
     def render_prompt(self, question: ModelQuestion) -> str:

@@ -4,6 +4,8 @@ Loading is guarded by a lock so concurrent first calls load the weights once. Ge
 serialised by a second lock: the tools call it from worker threads (their async path), and one
 model answering one batch at a time keeps memory bounded. A failed load is remembered and
 reported as ModelUnavailableError (with the cause) instead of being retried on every call.
+`answer_streaming` passes the answer's text on as the model generates it (`AnswerTextFollower`
+turns the model's raw pieces into pieces of the answer text the tools store).
 """
 
 from __future__ import annotations
@@ -19,8 +21,48 @@ from biomedgpt_tools.tools.backend import (
     ModelBackend,
     ModelIdentity,
     ModelQuestion,
+    TextSink,
 )
 from biomedgpt_tools.tools.errors import ModelUnavailableError
+
+ANSWER_MARKER = "Assistant:"  # model/prompt.py: the answer is the text after the last one
+
+
+class AnswerTextFollower:
+    """Passes on, piece by piece, the text `answer_after_last_assistant` will keep.
+
+    The model's raw text becomes the answer by taking what follows the last `Assistant:`
+    and stripping whitespace. While generating, that is known only provisionally, so this
+    holds back trailing whitespace and a tail that could still grow into the marker. A
+    marker that does complete (the model wrote a further turn) replaces the answer: the
+    sink gets `restart=True`. `finish` reconciles with the final text, so what the sink
+    received always joins to exactly that text.
+    """
+
+    def __init__(self, sink: TextSink):
+        self._sink = sink
+        self._raw = ""
+        self._sent = ""
+
+    def feed(self, piece: str) -> None:
+        self._raw += piece
+        tail = self._raw.rsplit(ANSWER_MARKER, 1)[-1]
+        for size in range(min(len(ANSWER_MARKER) - 1, len(tail)), 0, -1):
+            if tail.endswith(ANSWER_MARKER[:size]):  # may become the marker
+                tail = tail[:-size]
+                break
+        self._release(tail.strip())
+
+    def finish(self, text: str) -> None:
+        self._release(text)
+
+    def _release(self, text: str) -> None:
+        if text.startswith(self._sent):
+            if len(text) > len(self._sent):
+                self._sink(text[len(self._sent) :], False)
+        else:
+            self._sink(text, True)
+        self._sent = text
 
 
 def _request(question: ModelQuestion):
@@ -145,6 +187,34 @@ class InProcessBackend(ModelBackend):
             )
             for result in results
         ]
+
+    def answer_streaming(self, question: ModelQuestion, sink: TextSink) -> ModelAnswer:
+        """One answer, generated token by token; its text goes to `sink` as it grows."""
+        model = self.model()
+        identity = self.identity()
+        options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
+        follower = AnswerTextFollower(sink)
+        with self._generate_lock:
+            started = time.perf_counter()
+            streamed = model.stream(_request(question), **options)
+            pieces = iter(streamed)
+            try:
+                for piece in pieces:
+                    follower.feed(piece)
+            finally:  # a failing sink must not leave the model generating outside the lock
+                for _ in pieces:
+                    pass
+            seconds = time.perf_counter() - started
+            self._answer_calls += 1
+        result = streamed.result
+        follower.finish(result.text)
+        return ModelAnswer(
+            text=result.text,
+            prompt=result.prompt,
+            identity=identity,
+            seconds=seconds,
+            extra={"finished": result.finished, "new_tokens": len(result.token_ids)},
+        )
 
     def stream(self, question: ModelQuestion) -> Iterator[str]:
         model = self.model()

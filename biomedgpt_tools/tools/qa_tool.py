@@ -6,11 +6,17 @@ looks for the same (entity, question, model, revision) in memory, asks the model
 saves the answer, and renders the short text for the calling LLM plus the typed artifact.
 The async path resolves with the resolvers' async API and runs the blocking rest (store,
 model) in a worker thread, so an event loop serving other agents keeps running.
+
+While the model generates, its text is sent to the run's callbacks as LangChain custom events
+named `TOKEN_EVENT` (`{"text": piece, "restart": bool, "tool": name}`; see
+`backend.TextSink`), which `astream_events` and callback handlers receive. With no handler
+listening the model answers whole. Memory hits and answers without a model send none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -23,7 +29,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
 from biomedgpt_tools.tools.artifacts import QAArtifact, StepTimings
-from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion
+from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion, TextSink
 from biomedgpt_tools.tools.errors import ModelUnavailableError
 from biomedgpt_tools.tools.quoting import quote_external_text
 
@@ -31,6 +37,9 @@ if TYPE_CHECKING:
     from biomedgpt_tools.store.record import AnnotationRecord
 
 EntityKind = Literal["molecule", "protein", "text"]
+
+TOKEN_EVENT = "biomedgpt_token"  # custom callback event carrying the model's text as generated
+_ASYNC_SINK_TIMEOUT_S = 30.0  # a stopped event loop must not hold the model's lock forever
 
 
 def explain_validation_error(error: ValidationError) -> str:
@@ -112,18 +121,77 @@ class BioMedGPTQATool(BaseTool):
     ) -> tuple[str, QAArtifact]:
         started = time.perf_counter()
         prepared = self.prepare(**arguments)
-        return self.answer_prepared(prepared, started)
+        return self.answer_prepared(prepared, started, self._token_sink(run_manager))
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
     ) -> tuple[str, QAArtifact]:
         started = time.perf_counter()
         prepared = await self.aprepare(**arguments)
-        return await asyncio.to_thread(self.answer_prepared, prepared, started)
+        sink = self._async_token_sink(run_manager, asyncio.get_running_loop())
+        return await asyncio.to_thread(self.answer_prepared, prepared, started, sink)
+
+    # -- the model's text to the callbacks ------------------------------------------------------
+    def _token_data(self, text: str, restart: bool) -> dict[str, Any]:
+        return {"text": text, "restart": restart, "tool": self.name}
+
+    def _token_sink(self, run_manager: CallbackManagerForToolRun | None) -> TextSink | None:
+        """Custom events on the tool's run (as `dispatch_custom_event` would send them)."""
+        if run_manager is None:
+            return None
+        callbacks = run_manager.get_child()
+        if not callbacks.handlers:
+            return None
+
+        def sink(text: str, restart: bool) -> None:
+            callbacks.on_custom_event(
+                TOKEN_EVENT, self._token_data(text, restart), run_id=run_manager.run_id
+            )
+
+        return sink
+
+    def _async_token_sink(
+        self, run_manager: AsyncCallbackManagerForToolRun | None, loop: asyncio.AbstractEventLoop
+    ) -> TextSink | None:
+        """Like `_token_sink`, called from the worker thread; each event is delivered on the
+        loop before generation goes on, so handlers see the pieces in order."""
+        if run_manager is None:
+            return None
+        callbacks = run_manager.get_child()
+        if not callbacks.handlers:
+            return None
+        broken = False
+
+        def sink(text: str, restart: bool) -> None:
+            nonlocal broken
+            if broken:
+                return
+            event = callbacks.on_custom_event(
+                TOKEN_EVENT, self._token_data(text, restart), run_id=run_manager.run_id
+            )
+            try:
+                delivery = asyncio.run_coroutine_threadsafe(event, loop)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                event.close()
+                broken = True
+                return
+            try:
+                delivery.result(_ASYNC_SINK_TIMEOUT_S)
+            except concurrent.futures.TimeoutError:  # the loop stopped or a handler hangs
+                delivery.cancel()
+                broken = True
+
+        return sink
 
     # -- shared flow ---------------------------------------------------------------------------
-    def answer_prepared(self, prepared: PreparedQuestion, started: float) -> tuple[str, QAArtifact]:
-        """Recall, else compute, then save; returns (content, artifact)."""
+    def answer_prepared(
+        self, prepared: PreparedQuestion, started: float, sink: TextSink | None = None
+    ) -> tuple[str, QAArtifact]:
+        """Recall, else compute, then save; returns (content, artifact).
+
+        With a `sink` the model's text is passed to it as it is generated (model answers
+        only: a memory hit or a missing model sends nothing).
+        """
         toolkit = self.toolkit
         backend = toolkit.backend
         notes = list(prepared.notes)
@@ -153,7 +221,10 @@ class BioMedGPTQATool(BaseTool):
 
         if identity is not None:
             try:
-                answer = backend.answer([prepared.model_question])[0]
+                if sink is None:
+                    answer = backend.answer([prepared.model_question])[0]
+                else:
+                    answer = backend.answer_streaming(prepared.model_question, sink)
             except ModelUnavailableError as error:
                 identity, unavailable_reason = None, str(error)
             except ValueError as error:  # the model's own input checks (featurization, sequence)
