@@ -1,4 +1,4 @@
-"""`python -m evals caption|pubmedqa|run|report|routing|resolvers|tasks`: the harness CLI (run from the repo root)."""
+"""`python -m evals caption|pubmedqa|run|report|routing|resolvers|memory|assistant|tasks`: the harness CLI (run from the repo root)."""
 
 from __future__ import annotations
 
@@ -121,6 +121,60 @@ def _resolvers(args) -> int:
     return 0
 
 
+def _memory(args) -> int:
+    from evals.memory_workload import evaluate_memory, load_memory_workload
+
+    workload = load_memory_workload(args.workload)
+    try:
+        scores = evaluate_memory(args.model, workload, max_new_tokens=args.max_new_tokens)
+    except ValueError as error:  # a folder that is not a model, two models with one revision
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(scores))
+        return 0
+    first, second, switch = scores["first_pass"], scores["second_pass"], scores["revision_switch"]
+    print(f"{args.workload}: {scores['n_questions']} questions ({scores['n_unique']} distinct), "
+          f"model {scores['model']['id']} rev {scores['model']['revision']}, {scores['seconds']:.1f} s")  # fmt: skip
+    for name, run in (("first pass ", first), ("second pass", second)):
+        relations = "  ".join(f"{k} {v:.3f}" for k, v in run["by_relation"].items())
+        print(f"  {name}: hit rate {run['hit_rate']:.3f}  model calls {run['model_calls']}  ({relations})")
+    print(f"  second pass replayed on the store: hit rate {second['store_replay']['hit_rate']:.3f}, "
+          f"stale (> 180 days) {second['store_replay']['stale_rate']:.3f}")  # fmt: skip
+    print(f"  switched to {scores['second_model']['id']} rev {scores['second_model']['revision']}: "
+          f"replayed hit rate {switch['replay_hit_rate']:.3f}, model calls {switch['model_calls']}, "
+          f"stale recalled {switch['stale_recalled_share']:.3f}, stale among listed earlier answers "
+          f"{switch['listed_stale_share']:.3f} of {switch['listed_answers']}")  # fmt: skip
+    for error in first["errors"] + second["errors"] + switch["errors"]:
+        print(f"  error: {error}")
+    return 0
+
+
+def _assistant(args) -> int:
+    from evals.assistant_run import evaluate_assistant
+    from evals.assistant_scoring import load_assistant_set
+
+    gold = load_assistant_set(args.set)
+    try:
+        scores = evaluate_assistant(args.model, gold, max_new_tokens=args.max_new_tokens)
+    except ValueError as error:  # a folder that is not a model
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(scores))
+        return 0
+    model = scores["model"]
+    print(f"{args.set}: {scores['n']} turns, rule router, "
+          f"model {model['id'] + ' rev ' + model['revision'] if model else 'none'}, {scores['seconds']:.1f} s")  # fmt: skip
+    for key in ("tool_call_match", "source_recall", "all_sources_cited", "answered_rate", "model_answered_rate",
+                "no_model_stated_rate", "latency_p50_s", "latency_p95_s"):  # fmt: skip
+        if scores[key] is not None:
+            print(f"  {key:20s} {scores[key]:.3f}")
+    for miss in scores["misses"]:
+        print(f"  miss {miss['id']}: {miss['question']!r} calls {miss['got_calls']} (expected "
+              f"{miss['expected_calls']}) missing {miss['missing_sources']} {miss['error'] or ''} "
+              f"{'; '.join(miss['tool_errors'])}")  # fmt: skip
+    return 0
+
+
 def _tasks(_args) -> int:
     from evals.tasks import TASKS
 
@@ -186,6 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     resolvers.add_argument("--gold", default=str(GOLD_SET), help="gold set (JSON lines)")
     resolvers.add_argument("--json", action="store_true")
     resolvers.set_defaults(handler=_resolvers)
+
+    from evals.memory_workload import MEMORY_WORKLOAD
+
+    memory = sub.add_parser("memory", help="memory hit rate and staleness on a workload run through the tools")
+    memory.add_argument("--model", help="model folder (default: a tiny model built on the fly)")
+    memory.add_argument("--workload", default=str(MEMORY_WORKLOAD), help="workload (JSON lines)")
+    memory.add_argument("--max-new-tokens", type=int, default=16)
+    memory.add_argument("--json", action="store_true")
+    memory.set_defaults(handler=_memory)
+
+    from evals.assistant_scoring import ASSISTANT_SET
+
+    assistant = sub.add_parser("assistant", help="end-to-end offline run of the assistant on a gold set")
+    assistant.add_argument("--model", help="model folder (default: none; answers must say so)")
+    assistant.add_argument("--set", default=str(ASSISTANT_SET), help="gold set (JSON lines)")
+    assistant.add_argument("--max-new-tokens", type=int, default=32)
+    assistant.add_argument("--json", action="store_true")
+    assistant.set_defaults(handler=_assistant)
 
     tasks = sub.add_parser("tasks", help="list the tasks and what --data each expects")
     tasks.set_defaults(handler=_tasks)

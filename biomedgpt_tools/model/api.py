@@ -138,14 +138,20 @@ class GenerationResult:
 class StreamedAnswer:
     """Iterate for text pieces as they are generated; `result` is set once iteration ends."""
 
-    def __init__(self, pieces: Iterator[str], finish):
+    def __init__(self, pieces: Iterator[str], finish, stop=None):
         self._pieces = pieces
         self._finish = finish
+        self._stop = stop
         self.result: GenerationResult | None = None
 
     def __iter__(self) -> Iterator[str]:
         yield from self._pieces
         self.result = self._finish()
+
+    def close(self) -> None:
+        """Stop generating early; returns once the model is no longer busy with this answer."""
+        if self._stop is not None:
+            self._stop()
 
 
 class BioMedGPT:
@@ -359,7 +365,9 @@ class BioMedGPT:
             generation_options,
             byte_fallback_ids=self.segments.byte_fallback_ids,
         )
-        return StreamedAnswer(iter(streamed), lambda: self._result(prompt, streamed.tokens))
+        return StreamedAnswer(
+            iter(streamed), lambda: self._result(prompt, streamed.tokens), stop=streamed.close
+        )
 
     def _check_context(
         self, prepared: list[tuple[Conversation, str, int]], max_new_tokens: int

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 from transformers import GenerationConfig
+from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from .modeling_biomedgpt import (
@@ -105,8 +106,12 @@ def generate_batch(
     batch: MultimodalBatch,
     options: GenerationOptions | None = None,
     streamer: BaseStreamer | None = None,
+    stop_event: threading.Event | None = None,
 ) -> list[GeneratedTokens]:
-    """Generate for every row of a left-padded batch; rows come back in batch order."""
+    """Generate for every row of a left-padded batch; rows come back in batch order.
+
+    `stop_event`, once set, ends decoding after the current step (a reader gave up).
+    """
     options = options or GenerationOptions()
     eos_token_id, pad_token_id, bos_token_id = _special_ids(model)
     generation_config = options.generation_config(eos_token_id, pad_token_id, bos_token_id)
@@ -127,8 +132,19 @@ def generate_batch(
         position_ids=position_ids_from_mask(attention_mask),
         generation_config=generation_config,
         streamer=streamer,
+        stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop_event)]) if stop_event else None,
     )  # (B, new): with only inputs_embeds, transformers returns just the new tokens
     return [trim_at_eos(row, eos_token_id) for row in new_tokens.tolist()]
+
+
+class _StopWhenSet(StoppingCriteria):
+    """Stops every row once the event is set."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 class _TokenQueue(BaseStreamer):
@@ -174,6 +190,7 @@ class StreamedGeneration:
             )
         self._decode = decode
         self._byte_fallback_ids = byte_fallback_ids
+        self._stop = threading.Event()
         self._streamer = _TokenQueue()
         self._result: list[GeneratedTokens] = []
         self._error: BaseException | None = None
@@ -182,7 +199,9 @@ class StreamedGeneration:
 
         def run() -> None:
             try:
-                self._result = generate_batch(model, batch, options, streamer=self._streamer)
+                self._result = generate_batch(
+                    model, batch, options, streamer=self._streamer, stop_event=self._stop
+                )
             except BaseException as error:  # re-raised in the consuming thread
                 self._error = error
                 self._streamer.end()
@@ -208,10 +227,18 @@ class StreamedGeneration:
         self._thread.join()
         if self._error is not None:
             raise self._error
+        if self._stop.is_set():
+            return  # closed early: no complete result
         self.tokens = self._result[0]
         text = self._decode(self.tokens.token_ids)
         if len(text) > len(emitted) and text.startswith(emitted):
             yield text[len(emitted) :]
+
+
+    def close(self) -> None:
+        """Stop generating and wait for the thread: the model is free once this returns."""
+        self._stop.set()
+        self._thread.join()
 
 
 def stream_generation(

@@ -221,7 +221,11 @@ class InProcessBackend(ModelBackend):
         options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
         with self._generate_lock:
             self._answer_calls += 1
-            yield from model.stream(_request(question), **options)
+            streamed = model.stream(_request(question), **options)
+            try:
+                yield from streamed
+            finally:  # a reader that stops early must not leave the model generating
+                streamed.close()
 
     def encode_protein(self, sequence: str) -> list[float] | None:
         model = self.model()

@@ -165,6 +165,18 @@ def test_streaming_yields_the_same_text_and_tokens(tiny_model, segment_encoder):
     assert streamed.tokens.token_ids == expected.token_ids
 
 
+def test_closing_a_stream_stops_the_generation_thread(tiny_model, segment_encoder):
+    """A reader that gives up must leave the model free, not generating in the background."""
+    options = GenerationOptions(max_new_tokens=400)
+    batch = batch_of(MIXED[:1], segment_encoder, tiny_model)
+    streamed = stream_generation(tiny_model, batch, segment_encoder.decode, options)
+    first = streamed._streamer.queue.get()  # the first generated token: decoding is under way
+    streamed.close()
+    assert not streamed._thread.is_alive()
+    produced = 1 + streamed._streamer.queue.qsize()
+    assert first is not None and produced < 400  # stopped early, not run to the limit
+
+
 def test_streaming_refuses_batches_and_beams(tiny_model, segment_encoder):
     with pytest.raises(ValueError, match="one request"):
         stream_generation(
