@@ -18,6 +18,7 @@ import sys
 from typing import Any, TextIO
 
 from agents.context import AssistantContext
+from agents.errors import InvalidQuestionError
 from agents.resolution import InvalidChoiceError
 
 
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run_ask(args) if args.command == "ask" else run_chat(args)
-    except (UsageError, InvalidChoiceError, ValueError) as error:
+    except (UsageError, InvalidChoiceError, InvalidQuestionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,14 +8,11 @@ field has a default: `python -m agents ask` and LangGraph Studio run it with non
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RouterKind = Literal["rules", "llm"]
 
-_TOOLKITS: dict[str, Any] = {}
-_TOOLKITS_LOCK = threading.Lock()
 
 
 def default_router() -> RouterKind:
@@ -25,21 +22,15 @@ def default_router() -> RouterKind:
 
 
 def shared_toolkit():
-    """One BioMedGPTToolkit per environment (model folder, home, endpoints), built on first use.
+    """The process-wide toolkit for the current environment (`BioMedGPTToolkit.shared`).
 
-    Loading a model is the slow part of a turn; keeping the toolkit per process means the
-    second question of a chat does not load the weights again.
+    Loading a model is the slow part of a turn; sharing the library's one toolkit per
+    settings means the second question of a chat does not load the weights again, and tools
+    the caller built on their own (`MoleculeQA()`) use the same model.
     """
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
-    keys = ("BIOMEDGPT_MODEL", "BIOMEDGPT_HOME", "BIOMEDGPT_OFFLINE", "BIOMEDGPT_PUBCHEM_URL",
-            "BIOMEDGPT_UNIPROT_URL", "BIOMEDGPT_CHROMA_URL", "BIOMEDGPT_MEMORY", "BIOMEDGPT_CACHE_DIR")
-    signature = "|".join(os.environ.get(key, "") for key in keys)
-    with _TOOLKITS_LOCK:
-        toolkit = _TOOLKITS.get(signature)
-        if toolkit is None:
-            toolkit = _TOOLKITS[signature] = BioMedGPTToolkit.from_env()
-        return toolkit
+    return BioMedGPTToolkit.shared()
 
 
 @dataclass

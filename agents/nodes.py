@@ -25,6 +25,7 @@ from langgraph.types import interrupt
 from agents.composition import compose_answer
 from agents.context import AssistantContext
 from agents.entities import find_entities
+from agents.errors import InvalidQuestionError
 from agents.known_names import known_molecule_names
 from agents.prompts import FOLLOW_UP_HINT, ROUTER_SYSTEM_PROMPT
 from agents.resolution import (
@@ -76,7 +77,7 @@ def understand(state: AssistantState) -> dict[str, Any]:
     """Find the entities the question names; clear the previous turn's working fields."""
     question = (state.get("question") or "").strip()
     if not question:
-        raise ValueError("the question is empty; ask something, e.g. 'Describe aspirin'")
+        raise InvalidQuestionError("the question is empty; ask something, e.g. 'Describe aspirin'")
     entities = find_entities(question, known_molecule_names())
     _emit({"step": "understand", "entities": [e.as_dict() for e in entities]})
     return {

@@ -14,6 +14,7 @@ from typing import Any
 from langgraph.types import Command
 
 from agents.context import AssistantContext
+from agents.errors import InvalidQuestionError
 from agents.graph import open_assistant
 from agents.resolution import chosen_candidate
 
@@ -68,7 +69,7 @@ class AssistantSession:
         """Continue a paused turn with the chosen candidate (its `choice` text or number)."""
         payload = self.pending_interrupt()
         if payload is None:
-            raise ValueError(f"thread {self.thread_id!r} is not waiting for a choice; ask a question instead")
+            raise InvalidQuestionError(f"thread {self.thread_id!r} is not waiting for a choice; ask a question instead")
         # Checked here, before the graph sees it: a resume value is replayed when a node re-runs.
         return self._run(Command(resume=chosen_candidate(payload, choice)), on_event)
 
