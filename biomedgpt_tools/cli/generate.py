@@ -262,9 +262,9 @@ def load_biomedgpt(args: argparse.Namespace):
     import torch
 
     from biomedgpt_tools.model.api import BioMedGPT, resolve_dtype
-    from biomedgpt_tools.model.official_checkpoint import default_dtype
+    from biomedgpt_tools.model.official_checkpoint import default_device, default_dtype
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = args.device or default_device()
     device_map = None
     if device == "auto":
         device, device_map = None, "auto"
@@ -279,7 +279,7 @@ def load_biomedgpt(args: argparse.Namespace):
             raise CommandError(
                 f"--device {device} asked for CUDA but torch sees no GPU; use --device cpu"
             )
-    main_device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # device_map="auto"
+    main_device = device or default_device()  # device_map="auto"
     dtype = resolve_dtype(args.dtype) if args.dtype else default_dtype(main_device)
     try:
         if args.model:

@@ -214,16 +214,18 @@ class BioMedGPT:
         """Load a folder written by `save_pretrained` (safetensors are memory-mapped, read lazily).
 
         `device_map` (e.g. "auto") spreads the model over several GPUs through accelerate;
-        `device` puts all of it on one device. Without `dtype`: fp16 on CUDA, fp32 on CPU
+        `device` puts all of it on one device (default: the first GPU, else the CPU). Without `dtype`: fp16 on CUDA, fp32 on CPU
         (whatever the folder holds: fp16 matrix products on a CPU are many times slower).
         """
-        from .official_checkpoint import default_dtype
+        from .official_checkpoint import default_device, default_dtype
 
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise ValueError(f"{folder} has no config.json; convert the official checkpoint first")
         if device is not None and device_map is not None:
             raise ValueError("give device or device_map, not both")
+        if device is None and device_map is None:
+            device = default_device()  # the same default as `biomedgpt generate`
         model = BioMedGPTForConditionalGeneration.from_pretrained(
             str(folder),
             dtype=resolve_dtype(dtype)

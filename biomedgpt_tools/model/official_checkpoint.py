@@ -374,6 +374,11 @@ def _first_line(error: BaseException) -> str:
 # Building the model
 
 
+def default_device() -> str:
+    """Where a model goes when nobody says: the first GPU when torch sees one, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def default_dtype(device: str | torch.device | None) -> torch.dtype:
     """fp16 on CUDA (the file's LM/ESM precision, as the authors ran it), fp32 elsewhere."""
     if device == "auto":  # device_map="auto": GPUs when there are any
