@@ -99,7 +99,8 @@ def compose_answer(
     for memory in memories:
         number = sources.cite({"type": "memory", "model_id": memory["model_id"],
                                "revision": memory["model_revision"][:12], "annotation_id": memory["id"],
-                               "label": f"memory: {memory['model_id']} answered on {memory['created_at'][:10]}"})
+                               "label": f"memory: {memory['model_id']} (revision {memory['model_revision'][:12]}) "
+                                        f"answered on {memory['created_at'][:10]}"})
         recalled.append(f"- {memory['display']}: asked {memory['question']!r} -> {memory['answer']} [{number}]")
     parts = []
     if results and not any_model and all(r["status"] != "error" for r in results):
