@@ -5,7 +5,11 @@ and revision; resolve the rest with UniProt's batch endpoint (one request per 10
 the ones it did not return (obsolete or not found) one by one; answer all missing questions
 of the batch in one batched generation call; store the answers; append one line per
 accession to the results file. A batch is the unit of progress: a kill loses at most the
-batch in flight, and the next run skips everything already written.
+batch in flight, and the next run skips everything already finished (a "failed" accession is
+tried again; results.py says which outcomes are final).
+
+Answers are stored under the UniProt entry answered about, so a merged (secondary)
+accession is looked up in memory again by its primary accession once it is resolved.
 """
 
 from __future__ import annotations
@@ -21,12 +25,11 @@ from biomedgpt_tools.annotation.results import (
     AnnotationResult,
     RunSummary,
     append_results,
-    read_results,
+    compact_results,
+    finished_accessions,
     repair_tail,
 )
-
-# ESM-2 reads at most 1022 residues (see tools/protein_qa.py)
-MAX_ENCODED_RESIDUES = 1022
+from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,13 @@ class BulkAnnotator:
 
     # -- one batch ---------------------------------------------------------------------------------
     def annotate_batch(
-        self, accessions: Sequence[str], identity, remembered: dict[str, dict[str, str]]
+        self, accessions: Sequence[str], identity, remembered: dict[str, dict[str, str]], store: Any = None
     ) -> list[AnnotationResult]:
-        """Results for one batch, in input order (no file or store writes here)."""
+        """Results for one batch, in input order (no file or store writes here).
+
+        `remembered` is keyed by the requested accession; with a `store`, accessions that
+        resolve to another entry (merged, secondary) are recalled again by that entry.
+        """
         from biomedgpt_tools.resolvers.outcomes import NotFoundError, ObsoleteError, ResolverError
 
         complete = {a for a in accessions if len(remembered.get(a, {})) == len(self.question_types)}
@@ -109,10 +116,12 @@ class BulkAnnotator:
                     problems[accession] = AnnotationResult(
                         accession, "failed", message=error.message or problems_note
                     )
+            remembered = self._recall_entries(store, records, remembered, identity)
+            complete |= {a for a in to_resolve if len(remembered.get(a, {})) == len(self.question_types)}
 
         wanted: list[tuple[str, str]] = []  # (accession, question type) the model must answer
         for accession in to_resolve:
-            if accession in records:
+            if accession in records and accession not in complete:
                 have = remembered.get(accession, {})
                 wanted.extend((accession, name) for name in self.question_types if name not in have)
         generated, failures = self._generate(wanted, records)
@@ -144,6 +153,20 @@ class BulkAnnotator:
             ))
         return results
 
+    def _recall_entries(
+        self, store: Any, records: dict[str, Any], remembered: dict[str, dict[str, str]], identity
+    ) -> dict[str, dict[str, str]]:
+        """`remembered` plus the stored answers of entries that differ from the accession asked for."""
+        moved = {a: record.accession for a, record in records.items() if record.accession != a}
+        if store is None or not moved:
+            return remembered
+        by_entry = self.recall(store, sorted(set(moved.values())), identity)
+        merged = dict(remembered)
+        for accession, entry in moved.items():
+            if entry in by_entry:
+                merged[accession] = {**by_entry[entry], **remembered.get(accession, {})}
+        return merged
+
     def _generate(
         self, wanted: list[tuple[str, str]], records: dict[str, Any]
     ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -156,7 +179,7 @@ class BulkAnnotator:
         max_new_tokens = self.toolkit.settings.max_new_tokens
 
         def question(accession: str, name: str) -> ModelQuestion:
-            sequence = records[accession].sequence[:MAX_ENCODED_RESIDUES]
+            sequence = records[accession].sequence[:ESM_MAX_RESIDUES]
             return ModelQuestion(question=QUESTION_TYPES[name], inputs=(StructureInput("protein", sequence),),
                                  max_new_tokens=max_new_tokens)
 
@@ -232,7 +255,7 @@ class BulkAnnotator:
         started = time.perf_counter()
         out.parent.mkdir(parents=True, exist_ok=True)
         repair_tail(out)
-        done = set(read_results(out)) | set(skip)
+        done = finished_accessions(out) | set(skip)
         pending_all = [a for a in accessions if a not in done]
         todo = shard.select(pending_all)
         summary = RunSummary(skipped=len(accessions) - len(pending_all))
@@ -245,7 +268,7 @@ class BulkAnnotator:
             for start in range(0, len(todo), self.batch_size):
                 batch = todo[start : start + self.batch_size]
                 known = remembered if remembered is not None else self.recall(store, batch, identity)
-                results = self.annotate_batch(batch, identity, known)
+                results = self.annotate_batch(batch, identity, known, store)
                 # store first: a kill between the two leaves answers a rerun recalls from memory,
                 # never lines in the file whose answers the store lacks
                 note = self.store_results(store, results)
@@ -261,6 +284,7 @@ class BulkAnnotator:
             if bar is not None:
                 bar.close()
             summary.seconds = time.perf_counter() - started
+        compact_results(out)  # retried accessions: their failed lines go, one line each stays
         for note in notes:
             print(f"note: {note}")
         return summary

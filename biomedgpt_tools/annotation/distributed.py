@@ -5,9 +5,11 @@ collectives work with or without GPUs: only small Python objects cross it). Ever
 computes the same pending list, takes every N-th accession, answers with its own model copy
 (on GPU `LOCAL_RANK` when there is one) and appends to its own part file. Rank 0 alone
 opens the annotation store (the embedded store admits one writer): it recalls stored answers
-for everyone before the work starts, and at the end appends the part files to the results
-file, skipping accessions already there, stores the new answers and removes the parts. Part
-files left by a killed run are merged the same way when the next run starts.
+for everyone before the work starts, and at the end stores the part files' new answers,
+appends their lines to the results file (skipping accessions finished there already) and
+removes the parts. Part files left by a killed run are merged the same way when the next run
+starts. When the store refuses the answers the parts stay where they are (they are the only
+copy of what the store lacks) and the run stops with PartsNotMergedError.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from biomedgpt_tools.annotation.bulk import BulkAnnotator, Shard
-from biomedgpt_tools.annotation.results import RunSummary, append_results, read_results, repair_tail
+from biomedgpt_tools.annotation.results import (
+    AnnotationResult,
+    RunSummary,
+    append_results,
+    compact_results,
+    finished_accessions,
+    keep_result,
+    read_results,
+    repair_tail,
+)
 
 # A rank that finishes early waits at the final barrier for the slowest one: allow long runs.
 COLLECTIVE_TIMEOUT = timedelta(days=7)
@@ -36,19 +47,36 @@ def part_path(out: Path, rank: int) -> Path:
     return out.with_name(f"{out.name}.rank{rank}.part")
 
 
+class PartsNotMergedError(RuntimeError):
+    """The store refused the part files' answers; the part files were kept for the next run."""
+
+
 def merge_parts(annotator: BulkAnnotator, out: Path, store: Any) -> int:
-    """Append every part file's results that `out` lacks, store them, delete the parts."""
+    """Store the part files' results that `out` lacks, append them to `out`, delete the parts.
+
+    In that order: a refusal (or a kill) before the parts are deleted leaves them to be
+    merged again by the next run, so no answer ends up only in the results file.
+    """
     repair_tail(out)
-    present = set(read_results(out))
+    finished = finished_accessions(out)
     parts = sorted(out.parent.glob(f"{out.name}.rank*.part"))
-    added = []
+    if not parts:
+        return 0
+    merged: dict[str, AnnotationResult] = {}
     for part in parts:
-        for accession, result in read_results(part).items():
-            if accession not in present:
-                present.add(accession)
-                added.append(result)
+        for result in read_results(part).values():
+            if result.accession not in finished:
+                keep_result(merged, result)
+    added = list(merged.values())
+    note = annotator.store_results(store, added)
+    if note:
+        names = ", ".join(str(part) for part in parts)
+        raise PartsNotMergedError(
+            f"{note}; the part files {names} are kept: fix the store (or set BIOMEDGPT_MEMORY=0) "
+            f"and rerun the same command to merge them into {out}"
+        )
     append_results(out, added)
-    annotator.store_results(store, added)
+    compact_results(out)  # an accession that failed before and was retried shows once
     for part in parts:
         part.unlink()
     return len(added)
@@ -65,11 +93,19 @@ def run_distributed(
         rank, world = dist.get_rank(), dist.get_world_size()
         shard = Shard(rank, world)
         store = annotator.toolkit.open_store() if rank == 0 else None
+        refusal = [None]
         if rank == 0:
             out.parent.mkdir(parents=True, exist_ok=True)
-            merge_parts(annotator, out, store)  # leftovers of an interrupted earlier run
-        dist.barrier()
-        done = set(read_results(out))
+            try:
+                merge_parts(annotator, out, store)  # leftovers of an interrupted earlier run
+            except PartsNotMergedError as error:
+                refusal = [str(error)]
+        dist.broadcast_object_list(refusal, src=0)  # every rank stops, none waits for rank 0
+        if refusal[0] is not None:
+            if rank == 0:
+                raise PartsNotMergedError(refusal[0])
+            return None
+        done = finished_accessions(out)
         pending = [a for a in accessions if a not in done]
         identity = annotator.identity()
         shared = [annotator.recall(store, pending, identity) if rank == 0 else None]

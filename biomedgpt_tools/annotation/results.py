@@ -1,8 +1,10 @@
 """The results file: one JSON line per accession, appended as batches complete.
 
-Resuming reads the accessions already in the file (and in any per-rank part files a
-distributed run left behind) and skips them. A line cut short by a kill is ignored (and
-rewritten by the next run), so an interrupted run never leaves a half answer counted as done.
+Resuming skips the accessions whose line holds a finished outcome (done, from memory, not
+found, obsolete, invalid); a "failed" line (UniProt down after its retries, generation out
+of memory) is a temporary outcome: the next run tries that accession again and its new line
+replaces the failed one. A line cut short by a kill is ignored (and rewritten by the next
+run), so an interrupted run never leaves a half answer counted as done.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from pathlib import Path
 
 from biomedgpt_tools.resolvers.identifiers import ACCESSION_RE
 
-STATUSES = ("done", "from_memory", "not_found", "obsolete", "failed")
+STATUSES = ("done", "from_memory", "not_found", "obsolete", "invalid", "failed")
+# Outcomes a rerun keeps; "failed" is retried. "invalid" (a token that is no accession) is
+# final: the same text can never become an accession, so retrying it would only repeat it.
+FINISHED_STATUSES = frozenset({"done", "from_memory", "not_found", "obsolete", "invalid"})
 
 
 @dataclass
@@ -89,7 +94,11 @@ def read_accessions(path: Path) -> tuple[list[str], list[str]]:
 
 
 def read_results(path: Path) -> dict[str, AnnotationResult]:
-    """Complete lines of a results file by accession (the first line wins); torn lines skipped."""
+    """Complete lines of a results file by accession; torn lines skipped.
+
+    A finished line stays (the first one wins); a failed line is replaced by any later line
+    for the same accession, so a retried accession shows once, with its latest outcome.
+    """
     found: dict[str, AnnotationResult] = {}
     if not path.is_file():
         return found
@@ -101,8 +110,41 @@ def read_results(path: Path) -> dict[str, AnnotationResult]:
                 result = AnnotationResult.from_dict(json.loads(line))
             except (json.JSONDecodeError, TypeError):
                 continue
-            found.setdefault(result.accession, result)
+            keep_result(found, result)
     return found
+
+
+def keep_result(found: dict[str, AnnotationResult], result: AnnotationResult) -> bool:
+    """Put `result` into `found` unless a finished one is there already; True when it went in."""
+    present = found.get(result.accession)
+    if present is not None and present.status in FINISHED_STATUSES:
+        return False
+    found[result.accession] = result
+    return True
+
+
+def finished_accessions(path: Path) -> set[str]:
+    """Accessions a rerun skips: those whose line in `path` holds a finished outcome."""
+    return {a for a, result in read_results(path).items() if result.status in FINISHED_STATUSES}
+
+
+def compact_results(path: Path) -> None:
+    """Rewrite `path` with one line per accession when retries left replaced lines in it.
+
+    Written to a temporary file and renamed over `path`: a kill mid-way leaves the old file.
+    """
+    if not path.is_file():
+        return
+    lines = [line for line in path.read_text().splitlines(keepends=True) if line.endswith("\n")]
+    latest = read_results(path)
+    if len(lines) == len(latest):
+        return
+    temporary = path.with_name(path.name + ".compacting")
+    with temporary.open("w") as handle:
+        handle.write("".join(result.to_json() + "\n" for result in latest.values()))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def repair_tail(path: Path) -> None:

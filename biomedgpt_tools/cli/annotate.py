@@ -2,7 +2,7 @@
 
 Annotates UniProt accessions with BioMedGPT: batch resolution, batched generation, a
 progress bar with rate and ETA, one JSON line per accession appended as batches complete,
-resumable (accessions already in --out are skipped), every answer stored in the annotation
+resumable (accessions finished in --out are skipped; failed ones are tried again), every answer stored in the annotation
 store, and a summary at the end. Under `torchrun --nproc-per-node N -m biomedgpt_tools
 annotate ...` the accessions are sharded across the N processes and merged into --out.
 """
@@ -48,13 +48,18 @@ def _device(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from biomedgpt_tools.annotation.bulk import BulkAnnotator
-    from biomedgpt_tools.annotation.distributed import run_distributed, torchrun_shard
+    from biomedgpt_tools.annotation.distributed import (
+        PartsNotMergedError,
+        run_distributed,
+        torchrun_shard,
+    )
     from biomedgpt_tools.annotation.questions import parse_question_types
     from biomedgpt_tools.annotation.results import (
         AnnotationResult,
         append_results,
+        finished_accessions,
         read_accessions,
-        read_results,
+        repair_tail,
     )
     from biomedgpt_tools.tools.errors import ModelUnavailableError
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
@@ -76,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
     rejected: list = []
     annotator = BulkAnnotator(toolkit, question_types, batch_size=args.batch_size)
     try:
-        if shard is None or shard.rank == 0:  # lines that are no accession: reported once, as failed
+        if shard is None or shard.rank == 0:  # tokens that are no accession: reported once, "invalid" (final)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            seen = set(read_results(args.out))
+            repair_tail(args.out)  # before appending: a torn last line must not swallow the first new one
+            seen = finished_accessions(args.out)
             rejected = [
-                AnnotationResult(token, "failed", message=f"{token!r} is not a UniProt accession (e.g. P04637)")
+                AnnotationResult(token, "invalid", message=f"{token!r} is not a UniProt accession (e.g. P04637)")
                 for token in invalid if token not in seen
             ]
             append_results(args.out, rejected)
@@ -88,12 +94,13 @@ def run(args: argparse.Namespace) -> int:
             summary = annotator.run(accessions, args.out, progress=not args.no_progress)
         else:
             summary = run_distributed(annotator, accessions, args.out, shard, progress=not args.no_progress)
-    except ModelUnavailableError as error:
+    except (ModelUnavailableError, PartsNotMergedError) as error:
         raise CommandError(str(error)) from error
     finally:
         toolkit.close()
     if summary is not None:
-        summary.counts["failed"] += len(rejected)  # the invalid lines written by this run
+        summary.counts["invalid"] += len(rejected)  # the invalid tokens written by this run
+        summary.skipped += len(invalid) - len(rejected)  # and those an earlier run wrote
         print(f"annotate: {summary.line()}", file=sys.stderr)
         print(f"results: {args.out}", file=sys.stderr)
     return 0

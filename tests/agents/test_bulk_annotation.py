@@ -159,7 +159,7 @@ def test_two_process_torchrun_gives_the_same_set(bulk_env, tiny_model_dir, acces
             "--batch-size", "32", "--no-progress", "--max-new-tokens", str(MAX_NEW_TOKENS)]
     finished = run_cli(args, cli_env(bulk_env, tiny_model_dir), torchrun=True)
     assert finished.returncode == 0, finished.stderr[-3000:]
-    assert "188 done, 0 from memory, 10 not found, 2 obsolete, 0 failed" in finished.stderr
+    assert "188 done, 0 from memory, 10 not found, 2 obsolete, 0 invalid, 0 failed" in finished.stderr
 
     rows = lines_of(out)
     assert len(rows) == 200 and len({r["accession"] for r in rows}) == 200
@@ -181,7 +181,8 @@ def test_cli_reports_bad_input_in_one_line(bulk_env, tiny_model_dir, tmp_path, c
     assert "needs a model" in capsys.readouterr().err
 
 
-def test_cli_run_writes_invalid_lines_as_failed_and_resumes(bulk_env, tiny_model_dir, tmp_path, capsys, monkeypatch):
+def test_cli_run_writes_invalid_lines_as_invalid_and_resumes(bulk_env, tiny_model_dir, tmp_path, capsys, monkeypatch):
+    """A token that is no accession is a final outcome ("invalid"): written once, never retried."""
     from biomedgpt_tools.cli import main
 
     monkeypatch.setenv("BIOMEDGPT_MODEL", str(tiny_model_dir))
@@ -192,10 +193,12 @@ def test_cli_run_writes_invalid_lines_as_failed_and_resumes(bulk_env, tiny_model
     args = ["annotate", str(listing), "--out", str(out), "--questions", "name", "--max-new-tokens", "4"]
     assert main(args) == 0
     first = capsys.readouterr().err
-    assert "2 done" in first and "1 failed" in first and "accessions/s" in first
-    assert [r["status"] for r in lines_of(out)] == ["failed", "done", "done"]
+    assert "2 done" in first and "1 invalid" in first and "0 failed" in first and "accessions/s" in first
+    assert [r["status"] for r in lines_of(out)] == ["invalid", "done", "done"]
     assert main(args) == 0
-    assert "0 done" in capsys.readouterr().err and len(lines_of(out)) == 3
+    second = capsys.readouterr().err
+    assert "0 done" in second and "0 invalid" in second and "3 already in the results file" in second
+    assert len(lines_of(out)) == 3
 
 
 def test_merge_appends_parts_once_and_removes_them(tmp_path):
