@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RecordSource = Literal["pubchem", "uniprot", "snapshot", "sequence"]
+# "sequence": a protein built from the residues given; "local": a molecule described with RDKit
+# from the SMILES given, when PubChem lacks it or cannot be asked (see BioMedGPTToolkit)
+RecordSource = Literal["pubchem", "uniprot", "snapshot", "sequence", "local"]
 
 
 def utc_now() -> datetime:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
@@ -41,6 +42,35 @@ def _opened(target: str | os.PathLike[str] | IO[str], mode: str) -> Iterator[IO[
         yield handle
 
 
+@contextlib.contextmanager
+def _replaced_whole(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
+    """Write a path through a temporary file in its folder, renamed over it only when complete,
+    so a failed or killed export never leaves a cut-short file (or a destroyed older export)."""
+    if hasattr(target, "write"):
+        yield target  # type: ignore[misc]
+        return
+    path = os.fspath(target)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed or removed below
+        "w",
+        encoding="utf-8",
+        dir=folder,
+        prefix=f".{os.path.basename(path)}.",
+        suffix=".partial",
+        delete=False,
+    )
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+
+
 def export_jsonl(
     store: AnnotationStore, destination: str | os.PathLike[str] | IO[str]
 ) -> dict[str, int]:
@@ -50,7 +80,7 @@ def export_jsonl(
         store.iter_protein_vectors(),
         key=lambda item: (item.encoder_id, item.encoder_revision, item.key),
     )
-    with _opened(destination, "w") as out:
+    with _replaced_whole(destination) as out:
         header = {
             "type": "header",
             "format": FORMAT_NAME,
@@ -86,7 +116,7 @@ def import_jsonl(
     """Validate the whole file first, then upsert: a bad line (named by number) imports nothing."""
     records: list[AnnotationRecord] = []
     vectors: list[ProteinVector] = []
-    saw_header = False
+    header: dict | None = None
     name = getattr(source, "name", None) or os.fspath(source)
     with _opened(source, "r") as handle:
         for number, line in enumerate(handle, start=1):
@@ -102,9 +132,9 @@ def import_jsonl(
                 raise InvalidAnnotationError(f"{name} line {number} is not a JSON object")
             kind = item.get("type")
             try:
-                if not saw_header or kind == "header":
-                    _check_header(item, first=not saw_header)
-                    saw_header = True
+                if header is None or kind == "header":
+                    _check_header(item, first=header is None)
+                    header = item
                 elif kind == "annotation":
                     records.append(AnnotationRecord.from_dict(item.get("record")))
                 elif kind == "protein_vector":
@@ -119,8 +149,9 @@ def import_jsonl(
                 raise InvalidAnnotationError(
                     f"{name} line {number}: {type(error).__name__}: {error}"
                 ) from None
-    if not saw_header:
+    if header is None:
         raise InvalidAnnotationError(f"{name} is empty; expected a biomedgpt store export")
+    _check_complete(name, header, annotations=len(records), protein_vectors=len(vectors))
     for start in range(0, len(records), IMPORT_BATCH):
         store.add_many(records[start : start + IMPORT_BATCH])
     if vectors:
@@ -140,6 +171,25 @@ def _check_header(item: dict, first: bool) -> None:
         raise InvalidAnnotationError(
             f"export format version {item.get('version')!r} is not supported (this tool reads {FORMAT_VERSION}); "
             "upgrade biomedgpt-tools"
+        )
+
+
+def _check_complete(name: str, header: dict, **found: int) -> None:
+    """The header's counts against the lines read: a copy cut short at a line end parses
+    cleanly, and importing it would silently drop the rest."""
+    announced = {kind: header.get(kind) for kind in found}
+    for kind, count in announced.items():
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise InvalidAnnotationError(
+                f"{name} line 1: the header's {kind} count must be a whole number, got {count!r}"
+            )
+    counted = {kind: count for kind, count in announced.items() if count is not None}
+    if any(found[kind] != count for kind, count in counted.items()):
+        said = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in counted.items())
+        held = ", ".join(f"{found[kind]} {kind.replace('_', ' ')}" for kind in counted)
+        raise InvalidAnnotationError(
+            f"{name} is incomplete: its header announces {said} but the file holds {held}; "
+            "it was cut short or edited, so nothing was imported: copy or export it again"
         )
 
 

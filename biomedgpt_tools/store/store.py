@@ -15,6 +15,7 @@ not yet committed. The store core never imports LangChain (see retriever.py).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections import Counter
@@ -129,6 +130,32 @@ class AnnotationStore:
                 f"the {self.location.describe()} is closed; open it again with AnnotationStore.open()"
             )
 
+    @contextlib.contextmanager
+    def _chroma(self, action: str) -> Iterator[None]:
+        """Turn a failure of Chroma after opening (a server that went away, a damaged file) into
+        StoreUnavailableError, so callers such as the tools catch one exception type and go on."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreUnavailableError(
+                f"{action} failed on the {self.location.describe()}: {type(error).__name__}: "
+                f"{error}; check that the store is reachable (a Chroma server still running) "
+                "and try again"
+            ) from error
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        """The embedder's vectors; its failures (a missing package, no weights) as StoreUnavailableError."""
+        try:
+            return self.embedder.embed(texts)
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreUnavailableError(
+                f"the text embedder {self.embedder.name!r} failed: {type(error).__name__}: {error}"
+            ) from error
+
     def _open_annotations(self):
         collection = self._client.get_or_create_collection(
             ANNOTATIONS_COLLECTION,
@@ -180,20 +207,22 @@ class AnnotationStore:
         chunk_size = max(1, min(chunk_size, self._max_batch_size()))
         for start in range(0, len(unique), chunk_size):
             chunk = unique[start : start + chunk_size]
-            embeddings = self.embedder.embed([record.document_text() for _, record in chunk])
-            self._annotations.upsert(
-                ids=[record_id for record_id, _ in chunk],
-                embeddings=embeddings,
-                documents=[record.answer for _, record in chunk],
-                metadatas=[record.chroma_metadata() for _, record in chunk],
-            )
+            embeddings = self._embed([record.document_text() for _, record in chunk])
+            with self._chroma("saving annotations"):
+                self._annotations.upsert(
+                    ids=[record_id for record_id, _ in chunk],
+                    embeddings=embeddings,
+                    documents=[record.answer for _, record in chunk],
+                    metadatas=[record.chroma_metadata() for _, record in chunk],
+                )
         return [record.id for record in records]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove annotations by id (e.g. a wrong answer a person flagged)."""
         self._check_open()
         if ids:
-            self._annotations.delete(ids=list(ids))
+            with self._chroma("deleting annotations"):
+                self._annotations.delete(ids=list(ids))
 
     def add_protein_vector(
         self,
@@ -229,20 +258,21 @@ class AnnotationStore:
             for start in range(0, len(entries), chunk_size):
                 chunk = entries[start : start + chunk_size]
                 now = datetime.now(timezone.utc)
-                self._protein_collections[name].upsert(
-                    ids=[vector_id for vector_id, _ in chunk],
-                    embeddings=[values for _, (_, values) in chunk],
-                    metadatas=[
-                        {
-                            "key": normalize_key("protein", item.key),
-                            "display_name": item.display_name,
-                            "encoder_id": item.encoder_id.strip(),
-                            "encoder_revision": item.encoder_revision.strip(),
-                            "created_at": (item.created_at or now).isoformat(),
-                        }
-                        for _, (item, _) in chunk
-                    ],
-                )
+                with self._chroma("saving protein vectors"):
+                    self._protein_collections[name].upsert(
+                        ids=[vector_id for vector_id, _ in chunk],
+                        embeddings=[values for _, (_, values) in chunk],
+                        metadatas=[
+                            {
+                                "key": normalize_key("protein", item.key),
+                                "display_name": item.display_name,
+                                "encoder_id": item.encoder_id.strip(),
+                                "encoder_revision": item.encoder_revision.strip(),
+                                "created_at": (item.created_at or now).isoformat(),
+                            }
+                            for _, (item, _) in chunk
+                        ],
+                    )
         return ids
 
     def _protein_collection(
@@ -254,17 +284,18 @@ class AnnotationStore:
         collection = self._protein_collections.get(name)
         if collection is None:
             if create:
-                collection = self._client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    configuration=COSINE,
-                    metadata={
-                        "schema": SCHEMA,
-                        "encoder_id": encoder_id.strip(),
-                        "encoder_revision": encoder_revision.strip(),
-                        "dimension": dimension,
-                    },
-                )
+                with self._chroma("opening the protein vectors collection"):
+                    collection = self._client.get_or_create_collection(
+                        name,
+                        embedding_function=None,
+                        configuration=COSINE,
+                        metadata={
+                            "schema": SCHEMA,
+                            "encoder_id": encoder_id.strip(),
+                            "encoder_revision": encoder_revision.strip(),
+                            "dimension": dimension,
+                        },
+                    )
             else:
                 try:
                     collection = self._client.get_collection(name, embedding_function=None)
@@ -297,7 +328,8 @@ class AnnotationStore:
 
     def get(self, record_id: str) -> AnnotationRecord | None:
         self._check_open()
-        found = self._annotations.get(ids=[record_id], include=["metadatas", "documents"])
+        with self._chroma("reading an annotation"):
+            found = self._annotations.get(ids=[record_id], include=["metadatas", "documents"])
         if not found["ids"]:
             return None
         return AnnotationRecord.from_chroma(found["metadatas"][0], found["documents"][0])
@@ -319,7 +351,8 @@ class AnnotationStore:
             model_id=model_id,
             model_revision=model_revision,
         )
-        found = self._annotations.get(where=where, include=["metadatas", "documents"])
+        with self._chroma("reading annotations"):
+            found = self._annotations.get(where=where, include=["metadatas", "documents"])
         records = [
             AnnotationRecord.from_chroma(m, d)
             for m, d in zip(found["metadatas"], found["documents"], strict=True)
@@ -349,13 +382,14 @@ class AnnotationStore:
                     "searching by key needs the entity kind too (kind=...)"
                 )
             key = normalize_key(kind, key)
-        query = self.embedder.embed([text])[0]
-        found = self._annotations.query(
-            query_embeddings=[query],
-            n_results=k,
-            where=_where(kind=kind, key=key, model_id=model_id, source=source),
-            include=["metadatas", "documents", "distances"],
-        )
+        query = self._embed([text])[0]
+        with self._chroma("searching annotations"):
+            found = self._annotations.query(
+                query_embeddings=[query],
+                n_results=k,
+                where=_where(kind=kind, key=key, model_id=model_id, source=source),
+                include=["metadatas", "documents", "distances"],
+            )
         return [
             AnnotationHit(AnnotationRecord.from_chroma(m, d), float(dist))
             for m, d, dist in zip(
@@ -386,11 +420,12 @@ class AnnotationStore:
         if collection is None:
             return []
         excluded = normalize_key("protein", exclude_key) if exclude_key else None
-        found = collection.query(
-            query_embeddings=[values],
-            n_results=k + (1 if excluded else 0),
-            include=["metadatas", "distances"],
-        )
+        with self._chroma("searching protein vectors"):
+            found = collection.query(
+                query_embeddings=[values],
+                n_results=k + (1 if excluded else 0),
+                include=["metadatas", "distances"],
+            )
         hits = []
         for metadata, distance in zip(found["metadatas"][0], found["distances"][0], strict=True):
             if metadata["key"] == excluded:
@@ -410,16 +445,18 @@ class AnnotationStore:
 
     def count(self) -> int:
         self._check_open()
-        return self._annotations.count()
+        with self._chroma("counting annotations"):
+            return self._annotations.count()
 
     def iter_records(self, page_size: int = 1000) -> Iterator[AnnotationRecord]:
         """Every annotation, page by page (for export and stats; not for hot paths)."""
         self._check_open()
         offset = 0
         while True:
-            page = self._annotations.get(
-                limit=page_size, offset=offset, include=["metadatas", "documents"]
-            )
+            with self._chroma("reading annotations"):
+                page = self._annotations.get(
+                    limit=page_size, offset=offset, include=["metadatas", "documents"]
+                )
             if not page["ids"]:
                 return
             for metadata, document in zip(page["metadatas"], page["documents"], strict=True):
@@ -430,12 +467,14 @@ class AnnotationStore:
         """Every stored protein embedding, of every encoder."""
         self._check_open()
         for name in self._protein_collection_names():
-            collection = self._client.get_collection(name, embedding_function=None)
+            with self._chroma("opening a protein vectors collection"):
+                collection = self._client.get_collection(name, embedding_function=None)
             offset = 0
             while True:
-                page = collection.get(
-                    limit=page_size, offset=offset, include=["metadatas", "embeddings"]
-                )
+                with self._chroma("reading protein vectors"):
+                    page = collection.get(
+                        limit=page_size, offset=offset, include=["metadatas", "embeddings"]
+                    )
                 if not len(page["ids"]):
                     break
                 for metadata, embedding in zip(page["metadatas"], page["embeddings"], strict=True):
@@ -451,7 +490,9 @@ class AnnotationStore:
 
     def _protein_collection_names(self) -> list[str]:
         names = []
-        for collection in self._client.list_collections():
+        with self._chroma("listing collections"):
+            collections = self._client.list_collections()
+        for collection in collections:
             name = collection if isinstance(collection, str) else collection.name
             if name.startswith(PROTEIN_COLLECTION_PREFIX):
                 names.append(name)
@@ -465,7 +506,8 @@ class AnnotationStore:
         by_model: Counter[str] = Counter()
         offset, page_size = 0, 5000
         while True:
-            page = self._annotations.get(limit=page_size, offset=offset, include=["metadatas"])
+            with self._chroma("reading annotations"):
+                page = self._annotations.get(limit=page_size, offset=offset, include=["metadatas"])
             if not page["ids"]:
                 break
             for metadata in page["metadatas"]:
@@ -475,10 +517,12 @@ class AnnotationStore:
             offset += len(page["ids"])
         protein_vectors = {}
         for name in self._protein_collection_names():
-            collection = self._client.get_collection(name, embedding_function=None)
-            metadata = collection.metadata or {}
+            with self._chroma("counting protein vectors"):
+                collection = self._client.get_collection(name, embedding_function=None)
+                metadata = collection.metadata or {}
+                count = collection.count()
             label = f"{metadata.get('encoder_id', name)}@{metadata.get('encoder_revision') or '-'}"
-            protein_vectors[label] = collection.count()
+            protein_vectors[label] = count
         return StoreStats(
             location=self.location.describe(),
             embedding_model=self.embedder.name,

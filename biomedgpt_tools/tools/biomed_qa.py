@@ -1,8 +1,8 @@
 """BiomedQA: ask BioMedGPT's language model a biomedical question, open or multiple choice.
 
-Multiple-choice questions are shown with lettered options and the answer is read the way the
-paper's comparison protocol reads it (`answer: X`, else the first bare option letter), then
-named by its option text so the calling LLM does not have to map letters back.
+Multiple-choice questions are shown with lettered options; the answer is read from an
+`Answer: X`, a reply that is or opens with the letter, or else the one option it names (see
+`chosen_option`), then named by its option text so the calling LLM does not map letters back.
 """
 
 from __future__ import annotations
@@ -35,18 +35,46 @@ def render_question(question: str, options: list[str] | None, context: str | Non
 
 
 def chosen_option(text: str, options: list[str]) -> int | None:
-    """Index of the option the model chose, or None when its text names none."""
+    """Index of the option the model chose, or None when its text names none clearly.
+
+    A letter counts only where it cannot be the article "A" or a word: `Answer: B` /
+    `the answer is (B)`, the whole reply `B`, a reply opening with `B.` / `B)` / `(B)`, or
+    one lone `(B)` in the text. Otherwise the one option whose text the reply contains as
+    whole words (an option inside a longer named option does not count); otherwise None.
+    """
     letters = LETTERS[: len(options)]
-    explicit = re.search(
-        rf"answer\s*(?:is)?\s*[:：]?\s*\(?([{letters}])\)?(?![A-Za-z])", text, re.IGNORECASE
-    )
-    if explicit:
-        return letters.index(explicit.group(1).upper())
-    bare = re.search(rf"(?<![A-Za-z])\(?([{letters}])\)?(?![A-Za-z])", text)
-    if bare:
-        return letters.index(bare.group(1))
+    if not letters:
+        return None
+    # an upper-case letter closed by a bracket, punctuation or the end: "(B)", "B.", "B", not "A key"
+    letter = rf"(?:\(([{letters}])\)|([{letters}])(?=\s*$|[.):]))"
+    for pattern in (
+        rf"(?i:\banswer\b)\s*(?:(?i:is)\s*)?[:：]?\s*{letter}",  # "Answer: B", "answer is (B)"
+        rf"^\s*{letter}",  # the whole reply, or a reply opening "B." / "B)" / "(B)"
+    ):
+        found = re.search(pattern, text)
+        if found:
+            return letters.index(found.group(1) or found.group(2))
+    bracketed = set(re.findall(rf"\(([{letters}])\)", text))
+    if len(bracketed) == 1:
+        return letters.index(bracketed.pop())
+    return _named_option(text, options)
+
+
+def _named_option(text: str, options: list[str]) -> int | None:
+    """The one option whose text appears in `text` as whole words, ignoring case."""
     lowered = text.casefold()
-    named = [i for i, option in enumerate(options) if option.casefold() in lowered]
+    folded = [option.strip().casefold() for option in options]
+    named = [
+        i
+        for i, option in enumerate(folded)
+        if option and re.search(rf"(?<!\w){re.escape(option)}(?!\w)", lowered)
+    ]
+    # a reply naming "aspirin and caffeine" also contains the option "aspirin": keep the longer
+    named = [
+        i
+        for i in named
+        if not any(folded[i] != folded[j] and folded[i] in folded[j] for j in named)
+    ]
     return named[0] if len(named) == 1 else None
 
 

@@ -32,7 +32,7 @@ def describe_molecule(record: MoleculeRecord, query: str) -> str:
     smiles = record.smiles or record.connectivity_smiles
     if smiles:
         facts.append(f"SMILES {quote_inline(smiles, 120)}")
-    if record.source == "sequence":  # built locally from a SMILES, see BioMedGPTToolkit
+    if record.source == "local":  # built locally from a SMILES, see BioMedGPTToolkit
         return f"Molecule: {name} ({', '.join(facts)}); identifiers computed with RDKit from the SMILES given."
     source = SOURCE_NAMES.get(record.source, record.source)
     return f"Molecule: {name} ({', '.join(facts)}); resolved from {quote_inline(query, 80)!r} via {source}."
@@ -115,7 +115,7 @@ class MoleculeQA(BioMedGPTQATool):
             record=record,
             identity_line=describe_molecule(record, query),
             record_text=record.description,
-            record_source=None if record.source == "sequence" else _source_label(source),
+            record_source=None if record.source == "local" else _source_label(source),
             resolve_s=resolve_s,
             notes=notes,
         )

@@ -48,7 +48,8 @@ class ToolkitSettings:
     memory: bool = True
     max_new_tokens: int = 255
     protein_vectors: bool = True  # store each answered protein's embedding for similarity search
-    resolver: ResolverSettings = field(default_factory=ResolverSettings)
+    # from the environment like everything else, so ToolkitSettings(...) honours BIOMEDGPT_OFFLINE
+    resolver: ResolverSettings = field(default_factory=ResolverSettings.from_env)
 
     @classmethod
     def from_env(cls, **overrides: object) -> ToolkitSettings:

@@ -185,7 +185,7 @@ class BioMedGPTToolkit(BaseToolkit):
             inchikey=facts["inchikey"],
             formula=facts["formula"],
             molecular_weight=facts["molecular_weight"],
-            source="sequence",
+            source="local",
             query=query,
         )
         why = (

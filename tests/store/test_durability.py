@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from biomedgpt_tools.store import AnnotationStore
+from biomedgpt_tools.store.errors import StoreUnavailableError
 from tests.store.conftest import PYTHON, REPO_ROOT
 from tests.store.hashing_embedder import HashingTextEmbedder
 from tests.store.writer_process import make_record
@@ -114,8 +115,8 @@ def _free_loopback_port() -> int:
 
 
 @pytest.fixture
-def chroma_server(tmp_path, subprocess_env):
-    """`chroma run` (the server in the chromadb wheel) on a free loopback port; yields its URL."""
+def chroma_server_process(tmp_path, subprocess_env):
+    """`chroma run` (the server in the chromadb wheel) on a free loopback port; yields (URL, process)."""
     chroma = shutil.which("chroma", path=str(Path(PYTHON).parent)) or shutil.which("chroma")
     if chroma is None:
         pytest.skip("the `chroma` command of the chromadb wheel is not on PATH")
@@ -150,15 +151,56 @@ def chroma_server(tmp_path, subprocess_env):
                         f"chroma server did not start: {(tmp_path / 'chroma-server.log').read_text()[-2000:]}"
                     )
                 time.sleep(0.2)
-        yield url
+        yield url, server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
         log.close()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture
+def chroma_server(chroma_server_process):
+    """The URL of a running `chroma run` server."""
+    return chroma_server_process[0]
+
+
+def test_a_server_that_stops_after_open_raises_store_errors_not_http_errors(
+    chroma_server_process, make_record
+):
+    """The tools catch StoreError to answer with a note; a raw httpx error would fail the turn."""
+    url, server = chroma_server_process
+    store = AnnotationStore.open(url=url, embedder=HashingTextEmbedder())
+    try:
+        record = make_record()
+        store.add(record)
+        _stop(server)
+        calls = {
+            "recall": lambda: store.recall(
+                record.kind, record.key, record.question, record.model_id, record.model_revision
+            ),
+            "add": lambda: store.add(make_record(question="Another question?")),
+            "find": lambda: store.find(record.kind, record.key),
+            "search": lambda: store.search("aspirin"),
+            "count": store.count,
+        }
+        for name, call in calls.items():
+            with pytest.raises(
+                StoreUnavailableError, match=f"failed on the Chroma server {url}:"
+            ) as caught:
+                call()
+            assert caught.value.__cause__ is not None, name  # the HTTP error is kept as the cause
+    finally:
+        store.close()
 
 
 def test_two_processes_write_through_a_chroma_server(chroma_server, subprocess_env, tmp_path):

@@ -15,6 +15,7 @@ from biomedgpt_tools.store import (
     sequence_key,
     text_key,
 )
+from biomedgpt_tools.store.ids import encoder_collection_name, protein_vector_id
 from tests.store.conftest import ASPIRIN, TP53
 
 
@@ -148,3 +149,16 @@ def test_stored_question_keeps_wording_but_collapses_whitespace(make_record):
     record = make_record(question="  What is\n this molecule?  ")
     assert record.question == "What is this molecule?"
     assert record.normalized_question == "what is this molecule"
+
+
+def test_ids_and_keys_are_pinned_to_literal_values(make_record):
+    """Every stored entry is found by these values: a changed recipe would orphan existing
+    stores, so it must fail here and come with a migration (and a new ID_SCHEME)."""
+    record = make_record(question="  What is THIS molecule? ")
+    assert record.id == "ann-1d878464c69d7d8741f395e7986958a880d96054"
+    assert (
+        protein_vector_id("p04637 ", "esm2", "r1") == "pv-409b4070249389f8ffe7a4eeebb81dacf6495ce7"
+    )
+    assert encoder_collection_name("esm2", "r1") == "protein-vectors-e8926275f1d89a081f03d540"
+    assert sequence_key("mktay iakqr") == "SEQ-0B2B6B8411D220F8648B67B5F839A433"
+    assert text_key("ctx", ["a", "b"]) == "CTX-4B74EC6EEF3A9160BCA6785C3DF139AA"

@@ -370,3 +370,87 @@ def test_add_rejects_non_records(store):
     with pytest.raises(InvalidAnnotationError, match="AnnotationRecord"):
         store.add_many([{"kind": "molecule"}])
     assert store.count() == 0
+
+
+class _EmbedderWithoutItsPackage:
+    """An embedder whose package is missing: it opens fine and fails on the first text."""
+
+    name = "missing-embedder"
+    dimension = 64
+
+    def embed(self, texts):
+        raise ImportError("the annotation store's embedder needs transformers")
+
+
+def test_embedder_failure_is_a_store_error_naming_the_embedder(tmp_path, make_record):
+    with AnnotationStore.open(path=tmp_path / "s", embedder=_EmbedderWithoutItsPackage()) as store:
+        with pytest.raises(
+            StoreUnavailableError, match="text embedder 'missing-embedder' failed: ImportError"
+        ) as caught:
+            store.add(make_record())
+        assert isinstance(caught.value.__cause__, ImportError)
+        with pytest.raises(StoreUnavailableError, match="needs transformers"):
+            store.search("aspirin")
+        assert store.count() == 0  # nothing half-written
+
+
+def test_import_refuses_an_export_cut_short_at_a_line_end(store, make_record, tmp_path):
+    store.add_many([make_record(), make_record(key=CAFFEINE, display_name="caffeine")])
+    store.add_protein_vector(TP53, [0.25, -0.5, 1.0], "esm2", "r1", "TP53")
+    exported = tmp_path / "memory.jsonl"
+    store.export_jsonl(exported)
+    lines = exported.read_text().splitlines(keepends=True)
+    cut = {
+        "without the last annotation and the vector": lines[:2],
+        "without the protein vector": lines[:3],
+    }
+    for what, kept in cut.items():
+        truncated = tmp_path / "truncated.jsonl"
+        truncated.write_text("".join(kept))
+        with AnnotationStore.open(path=tmp_path / what, embedder=HashingTextEmbedder()) as copy:
+            with pytest.raises(
+                InvalidAnnotationError,
+                match=r"is incomplete: its header announces 2 annotations, 1 protein vectors "
+                r"but the file holds \d annotations, [01] protein vectors",
+            ):
+                copy.import_jsonl(truncated)
+            assert copy.count() == 0  # nothing imported
+            assert list(copy.iter_protein_vectors()) == []
+
+
+def test_import_refuses_a_header_count_that_is_not_a_number(store, tmp_path):
+    header = {"type": "header", "format": "biomedgpt-annotations", "version": 1}
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps(dict(header, annotations="many")) + "\n")
+    with pytest.raises(InvalidAnnotationError, match="annotations count must be a whole number"):
+        store.import_jsonl(path)
+
+
+def test_a_failed_export_leaves_the_previous_file_whole(store, make_record, tmp_path, monkeypatch):
+    from biomedgpt_tools.store.record import AnnotationRecord
+
+    store.add_many([make_record(), make_record(key=CAFFEINE, display_name="caffeine")])
+    exported = tmp_path / "memory.jsonl"
+    store.export_jsonl(exported)
+    before = exported.read_text()
+    store.add(make_record(question="A third question?"))
+
+    written = 0
+    original = AnnotationRecord.to_dict
+
+    def fails_on_the_second_line(record):
+        nonlocal written
+        written += 1
+        if written == 2:
+            raise OSError("No space left on device")
+        return original(record)
+
+    monkeypatch.setattr(AnnotationRecord, "to_dict", fails_on_the_second_line)
+    with pytest.raises(OSError, match="No space left"):
+        store.export_jsonl(exported)
+    assert exported.read_text() == before  # the old export, not half a new one
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["memory.jsonl", "store"]
+
+    monkeypatch.setattr(AnnotationRecord, "to_dict", original)
+    assert store.export_jsonl(exported)["annotations"] == 3
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["memory.jsonl", "store"]

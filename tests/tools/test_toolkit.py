@@ -196,3 +196,66 @@ def test_tools_built_on_their_own_share_one_toolkit(monkeypatch, tmp_path):
     assert molecule_qa.model_path == str(tmp_path / "model")
     monkeypatch.setenv("BIOMEDGPT_MODEL", str(tmp_path / "other-model"))
     assert MoleculeQA().toolkit is not molecule_qa.toolkit  # other settings, other toolkit
+
+
+class _ServerGoneCollection:
+    """Stands in for the annotations collection of a Chroma server that stopped after opening."""
+
+    def __getattr__(self, name):
+        def gone(*args, **kwargs):
+            raise ConnectionError("[Errno 111] Connection refused")
+
+        return gone
+
+
+def test_a_store_failing_after_open_still_lets_the_tool_answer_with_notes(
+    resolver_env, tiny_model, tmp_path
+):
+    from biomedgpt_tools.store.store import AnnotationStore
+    from tests.store.hashing_embedder import HashingTextEmbedder
+
+    store = AnnotationStore.open(tmp_path / "store", embedder=HashingTextEmbedder())
+    store._annotations = _ServerGoneCollection()
+    toolkit = make_toolkit(tiny_model)
+    toolkit.store = store
+    try:
+        biomed_qa = toolkit.get_tools()[2]
+        message = biomed_qa.invoke(
+            {"type": "tool_call", "id": "c", "name": "BiomedQA", "args": {"question": "Why?"}}
+        )
+    finally:
+        toolkit.close()
+        store.close()
+    assert message.status == "success", message.content
+    assert message.artifact.answered_by == "model" and message.artifact.annotation_id is None
+    assert "memory lookup failed" in message.content
+    assert "the answer was not saved to memory" in message.content
+    assert "ConnectionError: [Errno 111] Connection refused" in message.content
+
+
+def test_settings_built_directly_read_the_resolver_environment(monkeypatch, tmp_path):
+    from biomedgpt_tools.tools.settings import ToolkitSettings
+
+    monkeypatch.setenv("BIOMEDGPT_OFFLINE", "1")
+    monkeypatch.setenv("BIOMEDGPT_PUBCHEM_URL", "http://127.0.0.1:9/pug")
+    monkeypatch.setenv("BIOMEDGPT_UNIPROT_URL", "http://127.0.0.1:9/uniprot")
+    monkeypatch.setenv("BIOMEDGPT_CACHE_DIR", str(tmp_path / "cache"))
+    resolver = ToolkitSettings(home=tmp_path).resolver
+    assert resolver.offline
+    assert resolver.pubchem_url == "http://127.0.0.1:9/pug"
+    assert resolver.uniprot_url == "http://127.0.0.1:9/uniprot"
+    assert resolver.resolved_cache_dir == tmp_path / "cache"
+
+
+def test_a_molecule_described_from_its_smiles_is_marked_local(no_model_toolkit):
+    from biomedgpt_tools.resolvers.records import MoleculeRecord
+
+    record, notes = no_model_toolkit.resolve_molecule("OCCCCCCCCCCc1ccccc1")  # not in PubChem
+    assert record.source == "local" and record.cid is None
+    assert record.inchikey and record.formula == "C16H26O"
+    assert "PubChem has no compound with this structure" in notes[0]
+    assert MoleculeRecord.model_validate_json(record.model_dump_json()).source == "local"
+    from biomedgpt_tools.tools.molecule_qa import describe_molecule
+
+    line = describe_molecule(record, "OCCCCCCCCCCc1ccccc1")
+    assert "identifiers computed with RDKit from the SMILES given" in line and "via" not in line
