@@ -71,12 +71,14 @@ def default_resolver(*, offline: bool | None = None) -> Resolver:
     """A shared Resolver for the current environment (one per distinct settings)."""
     settings = ResolverSettings.from_env(offline=offline)
     with _RESOLVERS_LOCK:
-        resolver = _RESOLVERS.get(settings)
+        resolver = _RESOLVERS.pop(settings, None)
         if resolver is None:
-            if len(_RESOLVERS) >= _MAX_RESOLVERS:
-                _, oldest = _RESOLVERS.popitem()
-                oldest.close()
-            resolver = _RESOLVERS[settings] = Resolver(settings)
+            while len(_RESOLVERS) >= _MAX_RESOLVERS:
+                # forget the least recently used one; not closed: another thread may still be
+                # using it, and its clients and connections go with it when it is collected
+                del _RESOLVERS[next(iter(_RESOLVERS))]
+            resolver = Resolver(settings)
+        _RESOLVERS[settings] = resolver  # (re)inserted last: the dict's order is recency
         return resolver
 
 

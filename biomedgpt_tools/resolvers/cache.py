@@ -4,6 +4,12 @@ Why SQLite: atomic transactions (a crash mid-write leaves the previous state, ne
 row), WAL so readers never block a writer, and a busy timeout so several processes (CLI,
 agent, notebooks) can share one file. A file that is not a database, or fails its integrity
 check, is moved aside (`*.corrupt-<time>`) and rebuilt, with a warning, instead of crashing.
+Only such a file is rebuilt: a full disk, an I/O error or a read-only file is a passing
+condition, not a reason to throw away (or pull from under another process) a good cache.
+
+The cache is best-effort: when it cannot be opened, read or written (a read-only home, a full
+disk), lookups go on without it, with one warning, so an offline lookup the bundled snapshot
+can answer still works. Expired entries are purged once per open, so the file stays bounded.
 
 Entries hold outcomes, not only records: `found` (positive TTL) and `not_found`,
 `ambiguous`, `obsolete` (short negative TTL), so a typo is not re-asked every second but a
@@ -17,14 +23,35 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 CACHE_FILENAME = "resolvers.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
+_T = TypeVar("_T")
+
+
+class _UnusableCacheFile(sqlite3.DatabaseError):
+    """A file SQLite opens but that is not our cache (unknown schema, failed integrity check)."""
+
+
+# SQLite primary result codes meaning "this file is damaged", the only ones worth a rebuild
+_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+def _is_corruption(error: sqlite3.Error) -> bool:
+    """True only when SQLite says the file is malformed or not a database."""
+    if isinstance(error, _UnusableCacheFile):
+        return True
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _CORRUPT_CODES  # extended codes keep the primary in the low byte
+    text = str(error).lower()
+    return "malformed" in text or "not a database" in text
 
 
 class ResolverCache:
@@ -37,7 +64,15 @@ class ResolverCache:
         self._local = threading.local()
         self._generation = 0  # bumped on rebuild so every thread reconnects
         self._rebuild_lock = threading.Lock()
-        self._connect()  # validate (and rebuild) eagerly: a broken file is found at start-up
+        self._warned = False
+        self.disabled = False  # True: the cache could not be opened; every call is a no-op
+        try:
+            self._connect()  # validate (and rebuild) eagerly: a broken file is found at start-up
+        except (OSError, sqlite3.Error) as error:
+            self.disabled = True
+            self._warn_once(error)
+            return
+        self._purge_at_open()
 
     # --- connections ---------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
@@ -51,7 +86,7 @@ class ResolverCache:
             connection.execute("PRAGMA synchronous=NORMAL")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"unknown cache schema version {version}")
+                raise _UnusableCacheFile(f"unknown cache schema version {version}")
             if version == 0:
                 connection.execute("BEGIN IMMEDIATE")
                 connection.execute(
@@ -63,7 +98,7 @@ class ResolverCache:
                 connection.execute("COMMIT")
             check = connection.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+                raise _UnusableCacheFile(f"integrity check failed: {check}")
         except Exception:
             connection.close()
             raise
@@ -76,6 +111,8 @@ class ResolverCache:
         try:
             connection = self._open()
         except sqlite3.DatabaseError as error:
+            if not _is_corruption(error):
+                raise
             self._rebuild(error)
             connection = self._open()
         self._local.connection = connection
@@ -83,7 +120,13 @@ class ResolverCache:
         return connection
 
     def _rebuild(self, error: Exception) -> None:
-        """Move a corrupted file (and its WAL/SHM) aside and start empty."""
+        """Move a corrupted file, with its WAL and -shm index, aside and start empty.
+
+        Nothing is deleted: a process still using the old file keeps its open descriptors and
+        its committed-but-not-checkpointed frames stay on disk beside the file they belong to.
+        Moving them (not leaving them) matters: SQLite would replay a WAL left at the old name
+        into the new, empty file, and share a live -shm index with the old one.
+        """
         with self._rebuild_lock:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             old = getattr(self._local, "connection", None)
@@ -96,7 +139,7 @@ class ResolverCache:
             for suffix in ("-wal", "-shm"):
                 sidecar = self.path.with_name(self.path.name + suffix)
                 if sidecar.exists():
-                    sidecar.unlink()
+                    sidecar.replace(moved_to.with_name(moved_to.name + suffix))
             self._generation += 1
             logger.warning(
                 "resolver cache %s was unreadable (%s); moved it to %s and started a new one",
@@ -110,16 +153,52 @@ class ResolverCache:
         try:
             return self._connect().execute(sql, parameters).fetchall()
         except sqlite3.DatabaseError as error:
-            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            if not _is_corruption(error):
                 raise
             self._rebuild(error)
             return self._connect().execute(sql, parameters).fetchall()
 
+    def _warn_once(self, error: BaseException) -> None:
+        """One warning per cache: an agent making 1,000 lookups gets one line, not 1,000."""
+        if self._warned:
+            logger.debug("resolver cache %s: %s", self.path, error)
+            return
+        self._warned = True
+        logger.warning(
+            "resolver cache %s is not usable (%s: %s); continuing without caching",
+            self.path,
+            type(error).__name__,
+            error,
+        )
+
+    def _best_effort(self, operation: Callable[[], _T], fallback: _T) -> _T:
+        """Run a cache operation; an unusable cache is a miss (reads) or a no-op (writes)."""
+        if self.disabled:
+            return fallback
+        try:
+            return operation()
+        except (OSError, sqlite3.Error) as error:
+            self._warn_once(error)
+            return fallback
+
+    def _purge_at_open(self) -> None:
+        """Drop expired entries, taking the write lock only when there is something to drop."""
+        now = self._clock()
+
+        def purge() -> None:
+            if self._execute("SELECT 1 FROM entries WHERE expires_at <= ? LIMIT 1", (now,)):
+                self._execute("DELETE FROM entries WHERE expires_at <= ?", (now,))
+
+        self._best_effort(purge, None)
+
     # --- API -------------------------------------------------------------------------------
     def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
         """(outcome, payload) for a fresh entry, else None (expired entries are misses)."""
-        rows = self._execute(
-            "SELECT outcome, payload, expires_at FROM entries WHERE key = ?", (key,)
+        rows = self._best_effort(
+            lambda: self._execute(
+                "SELECT outcome, payload, expires_at FROM entries WHERE key = ?", (key,)
+            ),
+            [],
         )
         if not rows:
             return None
@@ -138,10 +217,8 @@ class ResolverCache:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._execute(
-                f"SELECT key, outcome, payload FROM entries WHERE key IN ({marks}) AND expires_at > ?",
-                (*chunk, now),
-            )
+            sql = f"SELECT key, outcome, payload FROM entries WHERE key IN ({marks}) AND expires_at > ?"
+            rows = self._best_effort(lambda: self._execute(sql, (*chunk, now)), [])  # noqa: B023
             for key, outcome, payload in rows:
                 try:
                     found[key] = (outcome, json.loads(payload))
@@ -157,42 +234,60 @@ class ResolverCache:
         rows = [
             (k, o, json.dumps(p, separators=(",", ":")), now, now + ttl_s) for k, o, p in entries
         ]
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(
-                "INSERT OR REPLACE INTO entries (key, outcome, payload, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-            connection.execute("COMMIT")
-        except sqlite3.DatabaseError:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+
+        def write() -> None:
+            connection = self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.executemany(
+                    "INSERT OR REPLACE INTO entries (key, outcome, payload, created_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+                connection.execute("COMMIT")
+            except sqlite3.DatabaseError as error:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                if _is_corruption(error):
+                    self._rebuild(error)  # these entries are lost; the next writes land
+                raise
+
+        self._best_effort(write, None)
 
     def put(self, key: str, outcome: str, payload: dict[str, Any], ttl_s: float) -> None:
         now = self._clock()
-        self._execute(
-            "INSERT OR REPLACE INTO entries (key, outcome, payload, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (key, outcome, json.dumps(payload, separators=(",", ":")), now, now + ttl_s),
+        row = (key, outcome, json.dumps(payload, separators=(",", ":")), now, now + ttl_s)
+        self._best_effort(
+            lambda: self._execute(
+                "INSERT OR REPLACE INTO entries (key, outcome, payload, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                row,
+            ),
+            [],
         )
 
     def delete(self, key: str) -> None:
-        self._execute("DELETE FROM entries WHERE key = ?", (key,))
+        self._best_effort(lambda: self._execute("DELETE FROM entries WHERE key = ?", (key,)), [])
 
     def purge_expired(self) -> int:
-        rows = self._execute(
-            "DELETE FROM entries WHERE expires_at <= ? RETURNING key", (self._clock(),)
+        """Delete expired entries; how many went (0 when the cache is not usable)."""
+        rows = self._best_effort(
+            lambda: self._execute(
+                "DELETE FROM entries WHERE expires_at <= ? RETURNING key", (self._clock(),)
+            ),
+            [],
         )
         return len(rows)
 
     def __len__(self) -> int:
-        return int(self._execute("SELECT COUNT(*) FROM entries")[0][0])
+        rows = self._best_effort(lambda: self._execute("SELECT COUNT(*) FROM entries"), [(0,)])
+        return int(rows[0][0])
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:
-            connection.close()
+            try:
+                connection.close()
+            except sqlite3.Error as error:
+                self._warn_once(error)
             self._local.connection = None

@@ -93,12 +93,14 @@ class Resolver:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
+        """Close HTTP clients (sync and every event loop's async one) and this thread's cache."""
         for transport in self.transports.values():
             transport.close()
         if self._cache is not None:
             self._cache.close()
 
     async def aclose(self) -> None:
+        """Close the async HTTP clients, awaiting the one of the running loop."""
         for transport in self.transports.values():
             await transport.aclose()
 

@@ -1,7 +1,7 @@
 """Resolver configuration: endpoints, timeouts, retry and rate policy, cache and offline mode.
 
 `ResolverSettings.from_env()` reads BIOMEDGPT_PUBCHEM_URL, BIOMEDGPT_UNIPROT_URL,
-BIOMEDGPT_OFFLINE and BIOMEDGPT_CACHE_DIR, so the same code runs against PubChem/UniProt, a
+BIOMEDGPT_OFFLINE, BIOMEDGPT_CACHE_DIR and BIOMEDGPT_HOME, so the same code runs against PubChem/UniProt, a
 mirror or the test server. Delays are fields (not constants) so tests can shrink them.
 """
 
@@ -29,10 +29,14 @@ class RatePolicy:
 
 
 def default_cache_dir() -> Path:
-    """BIOMEDGPT_CACHE_DIR, else the platform's user data dir (e.g. ~/.local/share/biomedgpt)."""
+    """BIOMEDGPT_CACHE_DIR, else $BIOMEDGPT_HOME/resolver-cache (the root of all the tools'
+    caches), else the platform's user data dir (e.g. ~/.local/share/biomedgpt/resolver-cache)."""
     override = os.environ.get("BIOMEDGPT_CACHE_DIR")
     if override:
         return Path(override).expanduser()
+    home = os.environ.get("BIOMEDGPT_HOME")
+    if home:
+        return Path(home).expanduser() / "resolver-cache"
     return Path(platformdirs.user_data_dir("biomedgpt", appauthor=False)) / "resolver-cache"
 
 

@@ -13,7 +13,6 @@ import json
 import random
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -139,9 +138,9 @@ class ServiceTransport:
         self._async_sleep = async_sleep
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncClient
-        ] = weakref.WeakKeyDictionary()
+        # one async client per event loop (an httpx.AsyncClient is bound to the loop it ran
+        # on); held strongly so close()/aclose() can close them, guarded by _client_lock
+        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         self.requests_sent = 0  # attempts that reached the wire (for benchmarks and reports)
 
     # --- clients ---------------------------------------------------------------------------
@@ -166,31 +165,65 @@ class ServiceTransport:
 
     def _async_client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            client = httpx.AsyncClient(
-                headers=self._headers(),
-                follow_redirects=False,
-                trust_env=False,
-                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            )
-            self._async_clients[loop] = client
-        return client
+        with self._client_lock:
+            for stale in [other for other in self._async_clients if other.is_closed()]:
+                del self._async_clients[stale]  # see _close_async_client
+            client = self._async_clients.get(loop)
+            if client is None:
+                client = httpx.AsyncClient(
+                    headers=self._headers(),
+                    follow_redirects=False,
+                    trust_env=False,
+                    limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+                )
+                self._async_clients[loop] = client
+            return client
+
+    def _take_async_clients(self) -> dict[asyncio.AbstractEventLoop, httpx.AsyncClient]:
+        with self._client_lock:
+            clients, self._async_clients = self._async_clients, {}
+        return clients
+
+    @staticmethod
+    def _close_async_client(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+        """Close an async client from outside its loop, as far as that loop allows.
+
+        A running loop (another thread, or the caller's own) gets the close scheduled on it; an
+        idle loop runs it now (on a helper thread when this thread already runs a loop, which
+        forbids a nested run). A closed loop can run nothing: the client is only dropped, and
+        its sockets are released when asyncio's transports are garbage-collected.
+        """
+        if loop.is_closed():
+            return
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread: run the idle one here
+            loop.run_until_complete(client.aclose())
+            return
+        helper = threading.Thread(target=loop.run_until_complete, args=(client.aclose(),))
+        helper.start()
+        helper.join()
 
     def close(self) -> None:
+        """Close the sync client and every event loop's async client (see _close_async_client)."""
         with self._client_lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+        for loop, client in self._take_async_clients().items():
+            self._close_async_client(loop, client)
 
     async def aclose(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Close every async client: this loop's awaited, other loops' as close() does."""
+        current = asyncio.get_running_loop()
+        for loop, client in self._take_async_clients().items():
+            if loop is current:
+                await client.aclose()
+            else:
+                self._close_async_client(loop, client)
 
     # --- one attempt -----------------------------------------------------------------------
     def _url(self, request: HttpRequest) -> str:

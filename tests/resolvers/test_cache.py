@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import sqlite3
 
+import pytest
+
 from biomedgpt_tools.resolvers.cache import CACHE_FILENAME, ResolverCache
 
 # fork is fast (no re-import); spawn where fork is unavailable
@@ -124,3 +126,68 @@ def test_threads_share_one_cache(tmp_path):
         results = list(pool.map(work, range(200)))
     assert results == [("found", {"i": i}) for i in range(200)]
     assert len(cache) == 200
+
+
+def test_unwritable_directory_disables_the_cache_with_one_warning(tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING):
+        cache = ResolverCache(blocker / "cache")  # mkdir fails: the parent is a file
+        cache.put("k", "found", {"cid": 1}, ttl_s=60)
+        cache.put_many([("k2", "found", {"cid": 2})], ttl_s=60)
+        assert cache.get("k") is None
+        assert cache.get_many(["k", "k2"]) == {}
+        assert len(cache) == 0 and cache.purge_expired() == 0
+    assert cache.disabled
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "continuing without caching" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("pragma", "kind"),
+    [
+        ("PRAGMA max_page_count=1", "full"),  # caps the file at its size: the next page is "full"
+        ("PRAGMA query_only=1", "readonly"),
+    ],
+)
+def test_write_errors_are_skipped_and_never_rebuild_the_cache(tmp_path, caplog, pragma, kind):
+    cache = ResolverCache(tmp_path)
+    cache.put("kept", "found", {"cid": 2244}, ttl_s=600)
+    cache._connect().execute(pragma)  # this thread's connection now fails every write
+    with caplog.at_level(logging.WARNING):
+        cache.put("big", "found", {"blob": "x" * 200_000}, ttl_s=600)  # no exception
+        cache.put_many([("big2", "found", {"blob": "y" * 200_000})], ttl_s=600)
+    assert not list(tmp_path.glob(f"{CACHE_FILENAME}.corrupt-*")), kind  # nothing moved aside
+    assert cache.get("kept") == ("found", {"cid": 2244})  # the good entries are still there
+    assert cache.get("big") is None
+    assert "continuing without caching" in caplog.text
+    assert ResolverCache(tmp_path).get("kept") == ("found", {"cid": 2244})
+
+
+def test_rebuild_moves_the_wal_aside_and_deletes_nothing(tmp_path):
+    cache = ResolverCache(tmp_path)
+    cache.put("k", "found", {"cid": 1}, ttl_s=600)
+    other = sqlite3.connect(tmp_path / CACHE_FILENAME)  # another process's open connection
+    assert other.execute("SELECT COUNT(*) FROM entries").fetchone() == (1,)
+    wal = tmp_path / f"{CACHE_FILENAME}-wal"
+    frames = wal.read_bytes()
+    assert frames  # the committed entry lives in the WAL until a checkpoint
+    cache._rebuild(sqlite3.DatabaseError("database disk image is malformed"))
+    moved = list(tmp_path.glob(f"{CACHE_FILENAME}.corrupt-*-wal"))
+    assert [p.read_bytes() for p in moved] == [frames]  # moved with its database, not deleted
+    assert cache.get("k") is None  # a new, empty cache: the old WAL was not replayed into it
+    cache.put("k2", "found", {"ok": 1}, ttl_s=60)
+    assert cache.get("k2") == ("found", {"ok": 1})
+    other.close()
+
+
+def test_expired_entries_are_purged_when_the_cache_is_opened(tmp_path):
+    clock = _Clock()
+    cache = ResolverCache(tmp_path, clock=clock)
+    cache.put("short", "not_found", {"message": "m"}, ttl_s=10)
+    cache.put("long", "found", {"cid": 1}, ttl_s=600)
+    cache.close()
+    clock.now += 11
+    reopened = ResolverCache(tmp_path, clock=clock)
+    assert len(reopened) == 1  # COUNT(*) counts expired rows too: only a purge removes them
+    assert reopened.get("long") == ("found", {"cid": 1})

@@ -66,8 +66,9 @@ def test_hung_server_times_out_within_the_configured_limit(make_resolver, resolv
     with pytest.raises(UnavailableError, match="timed out"):
         resolver.molecule("CID 2244", details=False)
     elapsed = time.monotonic() - started
-    # two attempts of 0.3 s plus a <= 0.01 s backoff; far below the server's 5 s
-    assert 0.6 <= elapsed < 1.5
+    # two attempts of 0.3 s plus a <= 0.01 s backoff (~0.6 s); the upper bound is loose for a
+    # busy machine and only has to stay below one of the server's 5 s answers
+    assert 0.6 <= elapsed < 3.0
     assert len(resolver_server.requests) == 2
 
 
@@ -77,7 +78,8 @@ def test_deadline_bounds_the_whole_lookup(make_resolver, resolver_server):
     started = time.monotonic()
     with pytest.raises(UnavailableError):
         resolver.protein("P04637")
-    assert time.monotonic() - started < 1.2
+    # ~0.5 s; loose for a busy machine, still far below the 5 s delay x 5 attempts
+    assert time.monotonic() - started < 2.5
 
 
 def test_a_slow_answer_within_the_timeout_is_fine(make_resolver, resolver_server):
