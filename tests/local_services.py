@@ -61,3 +61,38 @@ def tiny_model(tiny_model_dir):
     from biomedgpt_tools.model.api import BioMedGPT
 
     return BioMedGPT.from_pretrained(tiny_model_dir)
+
+
+# The tiny model's answers are random tokens; a short cap keeps every test fast.
+TEST_MAX_NEW_TOKENS = 12
+
+
+def make_toolkit(model=None, **settings_changes):
+    """A toolkit on the local server and this test's home: `model` in process, or no model."""
+    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
+
+    changes = {"resolver": local_resolver_settings(), "max_new_tokens": TEST_MAX_NEW_TOKENS}
+    settings = ToolkitSettings.from_env().with_changes(**{**changes, **settings_changes})
+    return BioMedGPTToolkit(settings=settings, backend=build_backend(settings, model))
+
+
+@pytest.fixture
+def toolkit_factory():
+    """How `toolkit` and `no_model_toolkit` are built; a conftest may override it."""
+    return make_toolkit
+
+
+@pytest.fixture
+def toolkit(resolver_env, tiny_model, toolkit_factory):
+    """Tiny model in process, resolvers on the local server, a fresh store in this test's home."""
+    toolkit = toolkit_factory(tiny_model)
+    yield toolkit
+    toolkit.close()
+
+
+@pytest.fixture
+def no_model_toolkit(resolver_env, toolkit_factory):
+    toolkit = toolkit_factory(None)
+    yield toolkit
+    toolkit.close()

@@ -9,32 +9,20 @@ from __future__ import annotations
 
 import pytest
 
-from biomedgpt_tools.tools.settings import ToolkitSettings
-from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
-from tests.local_services import local_resolver_settings
+from tests import local_services
 
 MAX_NEW_TOKENS = 8  # the tiny model's answers are random tokens; short keeps tests fast
 
 
-def make_toolkit(model=None) -> BioMedGPTToolkit:
-    settings = ToolkitSettings.from_env().with_changes(
-        resolver=local_resolver_settings(), max_new_tokens=MAX_NEW_TOKENS, protein_vectors=False
-    )
-    return BioMedGPTToolkit(settings=settings, backend=build_backend(settings, model))
+def make_toolkit(model=None, **settings_changes):
+    """The shared test toolkit with shorter answers and no protein vectors (not measured here)."""
+    changes = {"max_new_tokens": MAX_NEW_TOKENS, "protein_vectors": False, **settings_changes}
+    return local_services.make_toolkit(model, **changes)
 
 
 @pytest.fixture
-def toolkit(resolver_env, tiny_model):
-    toolkit = make_toolkit(tiny_model)
-    yield toolkit
-    toolkit.close()
-
-
-@pytest.fixture
-def no_model_toolkit(resolver_env):
-    toolkit = make_toolkit(None)
-    yield toolkit
-    toolkit.close()
+def toolkit_factory():
+    return make_toolkit
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.local_services import make_toolkit
 from tests.resolver_server import Fault
-from tests.tools.conftest import make_toolkit
 
 
 def _invoke(tool, **args):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from biomedgpt_tools.store.store import open_store
 from biomedgpt_tools.tools.artifacts import QAArtifact
-from tests.tools.conftest import make_toolkit
+from tests.local_services import make_toolkit
 
 
 def _ask(tool, **args) -> tuple[str, QAArtifact]:

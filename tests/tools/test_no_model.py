@@ -7,9 +7,9 @@ import json
 import pytest
 
 from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
+from tests.local_services import make_toolkit
 from tests.resolver_server import ResolverTestServer
 from tests.resolver_server.entities import ENTITIES_PATH
-from tests.tools.conftest import make_toolkit
 
 
 def _invoke(tool, **args):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion, NoModelBackend
 from biomedgpt_tools.tools.in_process_backend import InProcessBackend
 from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
-from tests.tools.conftest import make_toolkit
+from tests.local_services import make_toolkit
 
 
 def test_from_env_with_nothing_configured(monkeypatch, tmp_path):
