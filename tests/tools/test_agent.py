@@ -7,7 +7,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
 from biomedgpt_tools.tools.artifacts import QAArtifact
-from tests.tools.scripted_chat_model import ScriptedToolCallingModel
+from tests.scripted_chat_model import ScriptedChatModel
 
 
 def _call(name: str, call_id: str, **args) -> dict:
@@ -26,7 +26,7 @@ def test_agent_calls_each_tool_and_gets_content_and_artifact(toolkit):
         ),
         AIMessage(content="Done: all three tools answered."),
     ]
-    model = ScriptedToolCallingModel(script=script)
+    model = ScriptedChatModel(script=script, strict_tools=True)
     agent = create_agent(model, toolkit.get_tools())
 
     result = agent.invoke({"messages": [HumanMessage("Tell me about aspirin, p53 and NSAIDs.")]})
@@ -61,7 +61,7 @@ def test_unknown_molecule_reaches_the_agent_as_a_readable_error(toolkit):
         AIMessage(content="", tool_calls=[_call("MoleculeQA", "x3", molecule="alanine")]),
         AIMessage(content="I could not find it."),
     ]
-    model = ScriptedToolCallingModel(script=script)
+    model = ScriptedChatModel(script=script, strict_tools=True)
     agent = create_agent(model, toolkit.get_tools())
 
     result = agent.invoke({"messages": [HumanMessage("What is unobtainium tartrate?")]})
@@ -94,7 +94,7 @@ async def test_async_agent_runs_the_tools_async_path(toolkit):
         ),
         AIMessage(content="Both answered."),
     ]
-    agent = create_agent(ScriptedToolCallingModel(script=script), toolkit.get_tools())
+    agent = create_agent(ScriptedChatModel(script=script, strict_tools=True), toolkit.get_tools())
 
     result = await agent.ainvoke({"messages": [HumanMessage("caffeine and hemoglobin alpha?")]})
 

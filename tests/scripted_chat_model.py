@@ -1,7 +1,11 @@
-"""A scripted tool-calling chat model for offline router tests.
+"""A scripted tool-calling chat model for offline agent and router tests.
 
-It accepts `bind_tools` (recording the tool names), answers the i-th call with `script[i]`,
-and raises a script entry that is an exception, to play a failing provider.
+langchain's fake chat models cannot `bind_tools`, which `create_agent` and the LLM router
+need. This one accepts tools (recording their names), answers the i-th call with
+`script[i]`, raises a script entry that is an exception (a failing provider), and keeps in
+`seen[i]` the messages of the i-th call. With `strict_tools=True` a script that calls a tool
+that was not bound fails at `bind_tools`; leave it off to script a model that calls an
+unknown tool on purpose.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from pydantic import Field
 
 
 class ScriptedChatModel(BaseChatModel):
-    script: list[Any]  # AIMessage or an Exception to raise
+    script: list[Any]  # AIMessage, or an Exception to raise
+    strict_tools: bool = False
     bound_tool_names: list[str] = Field(default_factory=list)
     seen: list[list[BaseMessage]] = Field(default_factory=list)
 
@@ -26,10 +31,18 @@ class ScriptedChatModel(BaseChatModel):
         return "scripted-tool-calling"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
-        self.bound_tool_names = [t.name if isinstance(t, BaseTool) else t["name"] for t in tools]
+        names = [tool.name if isinstance(tool, BaseTool) else tool["name"] for tool in tools]
+        if self.strict_tools:
+            for message in self.script:
+                for call in getattr(message, "tool_calls", []):
+                    if call["name"] not in names:
+                        raise AssertionError(f"script calls {call['name']!r}, bound tools are {names}")
+        self.bound_tool_names = names
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs
+    ) -> ChatResult:
         index = len(self.seen)
         self.seen.append(list(messages))
         if index >= len(self.script):
