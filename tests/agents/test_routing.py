@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from agents.entities import find_entities, looks_like_smiles
-from agents.known_names import known_molecule_names
 from agents.routing import route_by_rules
 
 ROUTING_SET = Path(__file__).resolve().parents[2] / "evals" / "data" / "routing_set.jsonl"
@@ -27,17 +26,13 @@ def test_routing_set_is_large_and_covers_every_tool():
 
 
 def test_rule_router_gets_at_least_95_percent_exactly_right():
-    rows = load_routing_set()
-    known = known_molecule_names()
-    misses = []
-    for row in rows:
-        route = route_by_rules(row["question"], known)
-        tools = [call.name for call in route.tool_calls]
-        entities = [entity.text for entity in route.entities]
-        if tools != row["tools"] or entities != row["entities"]:
-            misses.append((row["question"], tools, entities))
-    accuracy = 1 - len(misses) / len(rows)
-    assert accuracy >= 0.95, f"accuracy {accuracy:.3f}; misses: {misses}"
+    """Scored by the harness itself (`python -m evals routing`), so the test and the report agree."""
+    from evals.routing_accuracy import load_routing_set as load_cases
+    from evals.routing_accuracy import rule_router, score_routing
+
+    scores = score_routing(load_cases(ROUTING_SET), rule_router())
+    assert scores.n >= 60
+    assert scores.exact >= 0.95, f"accuracy {scores.exact:.3f}; misses: {scores.misses}"
 
 
 @pytest.mark.parametrize("word", ["CO", "NO", "I", "ACE", "CO2", "H2O", "CNS", "IL6", "TP53", "COPD", "O2"])
