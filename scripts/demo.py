@@ -27,11 +27,11 @@ QUESTIONS = (
     "What is the molecular formula of ibuprofen?",
     "What is the subcellular location of P0CG47?",
     "Please describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O.",
-    "Does a high CO2 level worsen COPD?",
+    "Can I trust your answers?",
 )
 
 
-MAX_NEW_TOKENS = 64
+MAX_NEW_TOKENS = 96
 
 
 def find_model() -> tuple[str | None, str]:
