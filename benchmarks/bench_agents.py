@@ -42,7 +42,7 @@ def bench_router(repeats: int) -> None:
     from agents.prompts import ROUTER_SYSTEM_PROMPT
     from agents.routing import route_by_llm, route_by_rules
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
-    from tests.agents.scripted_chat_model import ScriptedChatModel, calling, tool_call
+    from tests.scripted_chat_model import ScriptedChatModel, calling, tool_call
 
     questions = [json.loads(line)["question"] for line in ROUTING_SET.read_text().splitlines() if line.strip()]
     known = known_molecule_names()
