@@ -320,12 +320,8 @@ class ServiceTransport:
                         timeout=self._timeout(deadline - time.monotonic()),
                     )
                 return self._interpret(request, response)
-            except _Failure as failure:
-                caught = failure
-            except httpx.TimeoutException as error:
-                caught = _Failure(f"timed out ({type(error).__name__})")
-            except httpx.TransportError as error:
-                caught = _Failure(f"connection failed ({type(error).__name__}: {error})")
+            except (_Failure, httpx.TransportError) as error:
+                caught = _as_failure(error)
             delay = self._next_delay(attempt, caught, deadline)
             attempt += 1
             if delay is None:
@@ -350,12 +346,8 @@ class ServiceTransport:
                         timeout=self._timeout(deadline - time.monotonic()),
                     )
                 return self._interpret(request, response)
-            except _Failure as failure:
-                caught = failure
-            except httpx.TimeoutException as error:
-                caught = _Failure(f"timed out ({type(error).__name__})")
-            except httpx.TransportError as error:
-                caught = _Failure(f"connection failed ({type(error).__name__}: {error})")
+            except (_Failure, httpx.TransportError) as error:
+                caught = _as_failure(error)
             delay = self._next_delay(attempt, caught, deadline)
             attempt += 1
             if delay is None:
@@ -377,3 +369,12 @@ def _fault_message(response: httpx.Response) -> str:
         if isinstance(messages, list) and messages:
             return f" ({'; '.join(str(m) for m in messages)})"
     return ""
+
+
+def _as_failure(error: Exception) -> _Failure:
+    """A retryable failure from a protocol answer, a timeout or a broken connection."""
+    if isinstance(error, _Failure):
+        return error
+    if isinstance(error, httpx.TimeoutException):  # a TransportError too: check it first
+        return _Failure(f"timed out ({type(error).__name__})")
+    return _Failure(f"connection failed ({type(error).__name__}: {error})")
