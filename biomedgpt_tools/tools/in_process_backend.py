@@ -197,13 +197,14 @@ class InProcessBackend(ModelBackend):
         with self._generate_lock:
             started = time.perf_counter()
             streamed = model.stream(_request(question), **options)
-            pieces = iter(streamed)
             try:
-                for piece in pieces:
+                for piece in streamed:
                     follower.feed(piece)
-            finally:  # a failing sink must not leave the model generating outside the lock
-                for _ in pieces:
-                    pass
+            except BaseException:
+                # a failing sink (e.g. a cancelled MCP call) stops decoding now; close() returns
+                # once the model is free, so nothing generates outside the lock
+                streamed.close()
+                raise
             seconds = time.perf_counter() - started
             self._answer_calls += 1
         result = streamed.result

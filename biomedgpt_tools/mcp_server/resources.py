@@ -1,0 +1,95 @@
+"""The MCP resources: stored answers (`memory://annotations/{id}`) and molecule depictions.
+
+`resources/list` names the newest stored answers (up to LISTED_ANNOTATIONS); any stored
+answer can be read by its id through the template. A depiction is drawn from the molecule
+the query resolves to (`molecule://depiction/{molecule}`: a CID, name, InChIKey or a
+percent-encoded SMILES), so it needs no image from PubChem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from langchain_core.tools import ToolException
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import Resource
+
+from biomedgpt_tools.mcp_server.depiction import smiles_to_svg
+from biomedgpt_tools.mcp_server.outputs import annotation_uri
+from biomedgpt_tools.mcp_server.tools import stored_answer_text
+from biomedgpt_tools.tools.quoting import quote_inline
+
+ANNOTATION_TEMPLATE = "memory://annotations/{annotation_id}"
+DEPICTION_TEMPLATE = "molecule://depiction/{molecule}"
+LISTED_ANNOTATIONS = 100
+SCANNED_ANNOTATIONS = 2000  # a listing reads at most this many records to find the newest
+
+
+class BioMedGPTResources:
+    """Resource functions bound to one toolkit."""
+
+    def __init__(self, toolkit: Any):
+        self.toolkit = toolkit
+
+    async def annotation(self, annotation_id: str) -> str:
+        """One stored answer with its provenance, as JSON."""
+        store = await asyncio.to_thread(self.toolkit.open_store)
+        if store is None:
+            raise ResourceError("the memory is off or could not be opened")
+        from biomedgpt_tools.store.errors import StoreError
+
+        try:
+            record = await asyncio.to_thread(store.get, annotation_id)
+        except StoreError as error:
+            raise ResourceError(f"the memory could not be read: {error}") from error
+        if record is None:
+            raise ResourceNotFoundError(f"no stored answer has the id {annotation_id!r}")
+        data = record.to_dict()
+        data["answer"] = stored_answer_text(record)
+        data["display_name"] = quote_inline(record.display_name, 120)
+        return json.dumps(data, indent=2)
+
+    async def depiction(self, molecule: str) -> str:
+        """The molecule's structure as SVG."""
+        try:
+            record, _ = await self.toolkit.aresolve_molecule(molecule)
+        except ToolException as error:
+            raise ResourceError(str(error)) from error
+        smiles = record.smiles or record.connectivity_smiles
+        if not smiles:
+            raise ResourceError(f"no structure is known for {molecule!r}")
+        try:
+            return await asyncio.to_thread(smiles_to_svg, smiles)
+        except ValueError as error:
+            raise ResourceError(str(error)) from error
+
+    def recent_annotations(self) -> list[Resource]:
+        """The newest stored answers as listed resources (none when the memory is off)."""
+        store = self.toolkit.open_store()
+        if store is None:
+            return []
+        from biomedgpt_tools.store.errors import StoreError
+
+        records = []
+        try:
+            for index, record in enumerate(store.iter_records()):
+                if index >= SCANNED_ANNOTATIONS:
+                    break
+                records.append(record)
+        except StoreError:
+            return []
+        records.sort(key=lambda record: record.created_at, reverse=True)
+        return [
+            Resource(
+                uri=annotation_uri(record.id),
+                name=f"annotation-{record.id}",
+                title=f"{quote_inline(record.display_name or record.key, 60)}: "
+                f"{quote_inline(record.question, 80)}",
+                description=f"{record.kind} answer by {record.model_id} "
+                f"({record.created_at:%Y-%m-%d %H:%M} UTC)",
+                mime_type="application/json",
+            )
+            for record in records[:LISTED_ANNOTATIONS]
+        ]
