@@ -26,6 +26,16 @@ LOAD_REPORT_EVERY_S = 2.0
 logger = logging.getLogger(__name__)
 
 
+class _HideCancellation(logging.Filter):
+    """LangChain logs a warning for every callback that raises; a cancellation is no fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "GenerationCancelled" not in record.getMessage()
+
+
+logging.getLogger("langchain_core.callbacks.manager").addFilter(_HideCancellation())
+
+
 class GenerationCancelled(Exception):
     """The MCP client cancelled the call: stop generating."""
 
