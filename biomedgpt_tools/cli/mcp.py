@@ -9,6 +9,7 @@ Over stdio, stdout carries the protocol only: everything else goes to stderr.
 from __future__ import annotations
 
 import argparse
+import sys
 
 TOOL_CHOICES = (
     "molecule_qa",
@@ -81,6 +82,8 @@ def run_mcp(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from error
     try:
         run_server(server, args.transport, host=args.host, port=args.port)
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: a clean exit, not an error
+        print("biomedgpt mcp: stopped", file=sys.stderr)
     except OSError as error:  # e.g. the port is taken
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {error}", 1) from error
     return 0
