@@ -149,11 +149,16 @@ class BioMedGPTTools:
         """Run the LangChain tool as a tool call: its text, its artifact as structured content."""
         tool = self._langchain[name]
         progress = CallProgress(ctx)
-        await progress.report(f"{name}: resolving and checking memory")
+        first_step = "checking memory" if name == "biomed_qa" else "resolving and checking memory"
+        await progress.report(f"{name}: {first_step}")
         await load_model_with_progress(self.toolkit.backend, progress)
         generation = GenerationProgress(progress)
-        call = {"type": "tool_call", "id": f"mcp-{uuid.uuid4().hex[:12]}", "name": tool.name,
-                "args": arguments}
+        call = {
+            "type": "tool_call",
+            "id": f"mcp-{uuid.uuid4().hex[:12]}",
+            "name": tool.name,
+            "args": arguments,
+        }
         try:
             message = await tool.ainvoke(call, {"callbacks": [generation]})
         except asyncio.CancelledError:

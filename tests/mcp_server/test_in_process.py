@@ -162,3 +162,29 @@ async def test_offline_snapshot_without_a_model(resolver_env, monkeypatch, toolk
         assert len(resolver_env.requests) == requests_before  # offline: no lookup was sent
     finally:
         toolkit.close()
+
+
+async def test_progress_while_the_configured_model_loads(resolver_env, tiny_model_dir):
+    from tests.local_services import make_toolkit
+
+    toolkit = make_toolkit(None, model_path=tiny_model_dir)  # loaded on the first question
+    assert toolkit.backend.loaded is False
+    try:
+        async with Client(build_server(toolkit)) as client:
+            messages: list[str] = []
+
+            async def on_progress(value, total, message):
+                messages.append(message)
+
+            result = await client.call_tool(
+                "biomed_qa", {"question": "What is COPD?"}, progress_callback=on_progress
+            )
+            assert not result.is_error and result.structured_content["answered_by"] == "model"
+        assert messages[0] == "biomed_qa: checking memory"
+        assert messages[1].startswith("loading the BioMedGPT model")
+        loaded = next(i for i, m in enumerate(messages) if m.startswith("model loaded in"))
+        assert any(m.startswith("generating") for m in messages[loaded:])
+        assert messages[-1] == "biomed_qa: answered by model"
+        assert toolkit.backend.loaded
+    finally:
+        toolkit.close()
