@@ -8,7 +8,7 @@ LangChain tools' text, so nothing fetched can read as an instruction to the clie
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -327,3 +327,27 @@ def quoted_candidates(candidates: list) -> list:
                 )
             )
     return quoted
+
+
+def stored_answer_text(record: Any) -> str:
+    """A model's answer as stored; an imported database/person text as quoted data."""
+    if record.source == "model":
+        return record.answer
+    return quote_external_text(record.answer, source=record.source)
+
+
+def memory_hit(record: Any, distance: float | None) -> MemoryHit:
+    return MemoryHit(
+        annotation_id=record.id,
+        uri=annotation_uri(record.id),
+        kind=record.kind,
+        key=record.key,
+        display_name=quote_inline(record.display_name, 120),
+        question=record.question,
+        answer=stored_answer_text(record),
+        source=record.source,
+        model_id=record.model_id,
+        revision=record.model_revision,
+        created_at=record.created_at,
+        distance=distance,
+    )

@@ -17,8 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Resource
 
 from biomedgpt_tools.mcp_server.depiction import smiles_to_svg
-from biomedgpt_tools.mcp_server.outputs import annotation_uri
-from biomedgpt_tools.mcp_server.tools import stored_answer_text
+from biomedgpt_tools.mcp_server.outputs import annotation_uri, stored_answer_text
 from biomedgpt_tools.tools.quoting import quote_inline
 
 ANNOTATION_TEMPLATE = "memory://annotations/{annotation_id}"

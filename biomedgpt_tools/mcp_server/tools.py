@@ -19,12 +19,11 @@ from pydantic import BaseModel
 
 from biomedgpt_tools.mcp_server import inputs
 from biomedgpt_tools.mcp_server.outputs import (
-    MemoryHit,
     MemorySearchResult,
     MoleculeResolution,
     ProteinResolution,
     QAResult,
-    annotation_uri,
+    memory_hit,
     molecule_resolution,
     protein_resolution,
     qa_result,
@@ -36,7 +35,6 @@ from biomedgpt_tools.mcp_server.progress import (
     load_model_with_progress,
 )
 from biomedgpt_tools.resolvers.outcomes import AmbiguousError
-from biomedgpt_tools.tools.quoting import quote_external_text, quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, DEFAULT_PROTEIN_QUESTION
 
 TOOL_NAMES = (
@@ -263,30 +261,6 @@ class BioMedGPTTools:
             query=query, entity_key=key, hits=[memory_hit(r, d) for r, d in found]
         )
         return structured_result(_memory_text(result), result)
-
-
-def stored_answer_text(record: Any) -> str:
-    """A model's answer as stored; an imported database/person text as quoted data."""
-    if record.source == "model":
-        return record.answer
-    return quote_external_text(record.answer, source=record.source)
-
-
-def memory_hit(record: Any, distance: float | None) -> MemoryHit:
-    return MemoryHit(
-        annotation_id=record.id,
-        uri=annotation_uri(record.id),
-        kind=record.kind,
-        key=record.key,
-        display_name=quote_inline(record.display_name, 120),
-        question=record.question,
-        answer=stored_answer_text(record),
-        source=record.source,
-        model_id=record.model_id,
-        revision=record.model_revision,
-        created_at=record.created_at,
-        distance=distance,
-    )
 
 
 def _molecule_text(result: MoleculeResolution) -> str:
