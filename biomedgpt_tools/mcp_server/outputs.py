@@ -289,12 +289,7 @@ def molecule_resolution(query: str, record: MoleculeRecord, notes: list[str]) ->
 
 
 def protein_resolution(query: str, record: ProteinRecord) -> ProteinResolution:
-    notes = [record.note] if record.note else []
-    if record.requested_accession and record.requested_accession != record.accession:
-        notes.append(
-            f"UniProt merged {record.requested_accession} into {record.accession}; "
-            f"use {record.accession} from now on"
-        )
+    notes = [record.note] if record.note else []  # e.g. a merged accession followed
     function = quote_external_text(record.function, source="UniProt") if record.function else None
     return ProteinResolution(
         status="resolved",

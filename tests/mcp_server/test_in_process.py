@@ -107,10 +107,12 @@ async def test_each_tool_with_the_tiny_model_then_memory_and_resources(server, t
         assert {c["cid"] for c in ambiguous["candidates"]} >= {5950, 602}
 
         merged = check_structured(
-            await client.call_tool("resolve_protein", {"protein": "TP53 human"}),
+            await client.call_tool("resolve_protein", {"protein": "Q15086"}),  # secondary
             schemas["resolve_protein"],
         )
         assert merged["protein"]["accession"] == "P04637"
+        assert merged["protein"]["requested_accession"] == "Q15086"
+        assert any("merged into P04637" in note for note in merged["notes"])
         assert merged["protein"]["sequence"] and merged["protein"]["length"] == len(
             merged["protein"]["sequence"]
         )
