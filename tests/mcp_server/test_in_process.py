@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from biomedgpt_tools.mcp_server import TOOL_NAMES, build_server
+from biomedgpt_tools.mcp_server.outputs import depiction_uri
 from biomedgpt_tools.tools.schemas import BiomedQAInput, MoleculeQAInput, ProteinQAInput
 from tests.mcp_server.conftest import check_structured, output_schemas, text_of
 
@@ -87,7 +90,11 @@ async def test_each_tool_with_the_tiny_model_then_memory_and_resources(server, t
         choice = check_structured(
             await client.call_tool(
                 "biomed_qa",
-                {"question": "Which enzyme does aspirin inhibit?", "options": ["COX-1", "lipase"]},
+                {
+                    "question": "Which enzyme does aspirin inhibit?",
+                    "options": ["COX-1", "lipase"],
+                    "context": "Aspirin irreversibly acetylates cyclooxygenase.",
+                },
             ),
             schemas["biomed_qa"],
         )
@@ -139,6 +146,12 @@ async def test_each_tool_with_the_tiny_model_then_memory_and_resources(server, t
         picture = (await client.read_resource(molecule["entity"]["depiction_uri"])).contents[0]
         assert picture.mime_type == "image/svg+xml" and picture.text.lstrip().startswith("<?xml")
         assert "<svg" in picture.text
+        drawn = (await client.read_resource(depiction_uri("F/C=C/F"))).contents[0]  # new SMILES
+        assert "<svg" in drawn.text and "F/C=C/F" not in drawn.text
+        with pytest.raises(MCPError, match="not a valid SMILES"):
+            await client.read_resource(depiction_uri("C1CC(("))
+        with pytest.raises(MCPError, match="no stored answer"):
+            await client.read_resource("memory://annotations/ann-0000")
 
 
 async def test_offline_snapshot_without_a_model(resolver_env, monkeypatch, toolkit_factory):
