@@ -203,3 +203,18 @@ async def test_progress_while_the_configured_model_loads(resolver_env, tiny_mode
         assert toolkit.backend.loaded
     finally:
         toolkit.close()
+
+
+async def test_memory_off_is_said_plainly(resolver_env):
+    from tests.local_services import make_toolkit
+
+    toolkit = make_toolkit(None, memory=False)
+    try:
+        async with Client(build_server(toolkit)) as client:
+            result = await client.call_tool("search_memory", {"query": "aspirin"})
+            assert result.is_error and "memory is off (BIOMEDGPT_MEMORY=0)" in text_of(result)
+            assert (await client.list_resources()).resources == []
+            answer = await client.call_tool("molecule_qa", {"molecule": "aspirin"})
+            assert not answer.is_error and answer.structured_content["annotation_uri"] is None
+    finally:
+        toolkit.close()
