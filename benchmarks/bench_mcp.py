@@ -8,7 +8,7 @@ resolvers ask the local test server (tests/resolver_server), then their cache.
 
     python benchmarks/bench_mcp.py [--quick]
 
-Runtime: about 1 min on 2 cores (--quick: ~30 s).
+Runtime: about 40 s on 2 cores (--quick: ~30 s), most of it starting the two server processes.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackHandler
 
-from biomedgpt_tools.tools.errors import ModelUnavailableError
 from biomedgpt_tools.tools.qa_tool import TOKEN_EVENT
 
 LOAD_REPORT_EVERY_S = 2.0
+LOAD_POLL_S = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -57,29 +57,56 @@ class CallProgress:
             logger.debug("progress notification not sent: %r", error)
 
 
-async def load_model_with_progress(backend: Any, progress: CallProgress) -> None:
-    """Load a configured in-process model before the call needs it, reporting while it loads.
+class ModelLoadWatch:
+    """Reports the configured model's loading while a call runs, if the call needs it.
 
-    A backend without lazy loading (no model, a remote server) is left alone; a load failure is
-    left for the tool to report (it answers without the model and says why).
+    The model loads lazily on the first question memory cannot answer, so a memory hit on a
+    fresh server loads nothing; this watches the backend (`loading`, `loaded`) instead of
+    loading ahead. A backend with nothing to load (no model, a remote server) is not watched.
     """
-    if getattr(backend, "loaded", True) or not callable(getattr(backend, "model", None)):
-        return
-    started = time.monotonic()
-    await progress.report("loading the BioMedGPT model (first question since the server started)")
-    loading = asyncio.ensure_future(asyncio.to_thread(backend.model))
-    while True:
-        done, _ = await asyncio.wait({loading}, timeout=LOAD_REPORT_EVERY_S)
-        if done:
-            break
-        await progress.report(
-            f"loading the BioMedGPT model ({time.monotonic() - started:.0f} s so far)"
-        )
-    try:
-        loading.result()
-    except ModelUnavailableError:
-        return
-    await progress.report(f"model loaded in {time.monotonic() - started:.1f} s")
+
+    def __init__(self, backend: Any, progress: CallProgress):
+        self.backend = backend
+        self.progress = progress
+        self.started: float | None = None
+        self.finished = False
+
+    @property
+    def needed(self) -> bool:
+        return getattr(self.backend, "loaded", True) is False
+
+    async def watch(self, work: asyncio.Future) -> None:
+        """Poll until `work` is done or the load has ended; report every LOAD_REPORT_EVERY_S."""
+        last_report = 0.0
+        while not work.done() and not self.finished:
+            if self.started is None and getattr(self.backend, "loaded", False):
+                return  # loaded between two polls: nothing left to report
+            now = time.monotonic()
+            if getattr(self.backend, "loading", False):
+                if self.started is None:
+                    self.started = last_report = now
+                    await self.progress.report(
+                        "loading the BioMedGPT model (first question since the server started)"
+                    )
+                elif now - last_report >= LOAD_REPORT_EVERY_S:
+                    last_report = now
+                    await self.progress.report(
+                        f"loading the BioMedGPT model ({now - self.started:.0f} s so far)"
+                    )
+            elif self.started is not None:
+                await self.finish()
+            await asyncio.wait({work}, timeout=LOAD_POLL_S)
+
+    async def finish(self) -> None:
+        """Say once that a reported load has ended (called by the watch or the first token)."""
+        if self.started is None or self.finished:
+            return
+        self.finished = True
+        if getattr(self.backend, "loaded", False):
+            message = f"model loaded in {time.monotonic() - self.started:.1f} s"
+        else:
+            message = "the model could not be loaded"
+        await self.progress.report(message)
 
 
 class GenerationProgress(AsyncCallbackHandler):
@@ -87,8 +114,9 @@ class GenerationProgress(AsyncCallbackHandler):
 
     raise_error = True  # so GenerationCancelled reaches the model's worker thread
 
-    def __init__(self, progress: CallProgress):
+    def __init__(self, progress: CallProgress, load_watch: ModelLoadWatch | None = None):
         self.progress = progress
+        self.load_watch = load_watch
         self.cancelled = threading.Event()
         self.characters = 0
         self.pieces = 0
@@ -101,4 +129,6 @@ class GenerationProgress(AsyncCallbackHandler):
         text = data.get("text", "")
         self.characters = len(text) if data.get("restart") else self.characters + len(text)
         self.pieces += 1
+        if self.load_watch is not None:
+            await self.load_watch.finish()  # "model loaded" comes before the first token
         await self.progress.report(f"generating the answer ({self.characters} characters so far)")

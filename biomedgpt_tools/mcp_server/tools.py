@@ -32,7 +32,7 @@ from biomedgpt_tools.mcp_server.outputs import (
 from biomedgpt_tools.mcp_server.progress import (
     CallProgress,
     GenerationProgress,
-    load_model_with_progress,
+    ModelLoadWatch,
 )
 from biomedgpt_tools.resolvers.outcomes import AmbiguousError
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, DEFAULT_PROTEIN_QUESTION
@@ -149,19 +149,24 @@ class BioMedGPTTools:
         progress = CallProgress(ctx)
         first_step = "checking memory" if name == "biomed_qa" else "resolving and checking memory"
         await progress.report(f"{name}: {first_step}")
-        await load_model_with_progress(self.toolkit.backend, progress)
-        generation = GenerationProgress(progress)
+        load_watch = ModelLoadWatch(self.toolkit.backend, progress)
+        generation = GenerationProgress(progress, load_watch)
         call = {
             "type": "tool_call",
             "id": f"mcp-{uuid.uuid4().hex[:12]}",
             "name": tool.name,
             "args": arguments,
         }
+        work = asyncio.ensure_future(tool.ainvoke(call, {"callbacks": [generation]}))
+        watcher = asyncio.ensure_future(load_watch.watch(work)) if load_watch.needed else None
         try:
-            message = await tool.ainvoke(call, {"callbacks": [generation]})
+            message = await work
         except asyncio.CancelledError:
             generation.cancelled.set()  # the worker thread stops at the next token
             raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
         if message.status == "error" or message.artifact is None:
             return error_result(str(message.content))
         result = qa_result(name, message.artifact)

@@ -114,6 +114,11 @@ class InProcessBackend(ModelBackend):
         return self._model is not None
 
     @property
+    def loading(self) -> bool:
+        """Whether the weights are being loaded right now (for progress reports)."""
+        return self._model is None and self._load_lock.locked()
+
+    @property
     def model_name(self) -> str | None:
         if self._model is not None:
             return self._model.model_id

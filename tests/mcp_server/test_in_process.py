@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from mcp import Client
@@ -179,30 +180,49 @@ async def test_offline_snapshot_without_a_model(resolver_env, monkeypatch, toolk
         toolkit.close()
 
 
-async def test_progress_while_the_configured_model_loads(resolver_env, tiny_model_dir):
+async def test_progress_while_the_model_loads_and_a_memory_hit_loads_nothing(
+    resolver_env, tiny_model_dir, monkeypatch
+):
+    from biomedgpt_tools.model.api import BioMedGPT
     from tests.local_services import make_toolkit
 
-    toolkit = make_toolkit(None, model_path=tiny_model_dir)  # loaded on the first question
-    assert toolkit.backend.loaded is False
+    load = BioMedGPT.from_pretrained.__func__
+
+    def slow_load(cls, *args, **kwargs):  # a real load, made long enough to be reported
+        time.sleep(0.5)
+        return load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(BioMedGPT, "from_pretrained", classmethod(slow_load))
+    messages: list[str] = []
+
+    async def on_progress(value, total, message):
+        messages.append(message)
+
+    question = {"question": "What is COPD?"}
+    first = make_toolkit(None, model_path=tiny_model_dir)  # loads on the first question
     try:
-        async with Client(build_server(toolkit)) as client:
-            messages: list[str] = []
-
-            async def on_progress(value, total, message):
-                messages.append(message)
-
-            result = await client.call_tool(
-                "biomed_qa", {"question": "What is COPD?"}, progress_callback=on_progress
-            )
+        async with Client(build_server(first)) as client:
+            result = await client.call_tool("biomed_qa", question, progress_callback=on_progress)
             assert not result.is_error and result.structured_content["answered_by"] == "model"
-        assert messages[0] == "biomed_qa: checking memory"
-        assert messages[1].startswith("loading the BioMedGPT model")
-        loaded = next(i for i, m in enumerate(messages) if m.startswith("model loaded in"))
-        assert any(m.startswith("generating") for m in messages[loaded:])
-        assert messages[-1] == "biomed_qa: answered by model"
-        assert toolkit.backend.loaded
+        assert first.backend.loaded
     finally:
-        toolkit.close()
+        first.close()
+    assert messages[0] == "biomed_qa: checking memory"
+    assert messages[1].startswith("loading the BioMedGPT model")
+    assert messages[2].startswith("model loaded in")
+    assert messages[3].startswith("generating the answer")
+    assert messages[-1] == "biomed_qa: answered by model"
+
+    messages.clear()
+    fresh_server = make_toolkit(None, model_path=tiny_model_dir)  # same home, same store
+    try:
+        async with Client(build_server(fresh_server)) as client:
+            result = await client.call_tool("biomed_qa", question, progress_callback=on_progress)
+            assert result.structured_content["answered_by"] == "memory"
+        assert not fresh_server.backend.loaded  # recalled without loading the weights
+        assert not any("load" in message for message in messages)
+    finally:
+        fresh_server.close()
 
 
 async def test_memory_off_is_said_plainly(resolver_env):
