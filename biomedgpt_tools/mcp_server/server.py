@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import Resource, ToolAnnotations
 from pydantic import ValidationError
 
 from biomedgpt_tools.mcp_server.resources import (
@@ -42,11 +43,15 @@ TRANSPORTS = ("stdio", "streamable-http")
 class BioMedGPTMCPServer(MCPServer):
     """MCPServer with our validation messages and the stored answers listed as resources."""
 
-    def __init__(self, resources: BioMedGPTResources, **options: Any):
+    def __init__(self, toolkit: Any, resources: BioMedGPTResources, **options: Any):
         super().__init__(**options)
+        self.toolkit = toolkit  # the BioMedGPTToolkit whose model, resolvers and store serve
         self._annotations = resources
 
-    async def call_tool(self, name, arguments, context=None):  # type: ignore[override]
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> Any:
+        """The SDK's call; an argument the input schema rejects becomes our tool error."""
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:
@@ -56,14 +61,15 @@ class BioMedGPTMCPServer(MCPServer):
                 return error_result(explain_validation_error(error.__cause__))
             raise
 
-    async def list_resources(self):  # type: ignore[override]
-        import anyio.to_thread
-
+    async def list_resources(self) -> list[Resource]:
+        """The registered resources, and the newest stored answers."""
         listed = await super().list_resources()
         return listed + await anyio.to_thread.run_sync(self._annotations.recent_annotations)
 
 
-def select_tools(include: Iterable[str] | None = None, exclude: Iterable[str] | None = None) -> list[str]:
+def select_tools(
+    include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+) -> list[str]:
     """The tool names to expose; ValueError naming the unknown ones."""
     include = [name.strip() for name in include or () if name.strip()]
     exclude = [name.strip() for name in exclude or () if name.strip()]
@@ -108,6 +114,7 @@ def build_server(
     except PackageNotFoundError:
         package_version = "0"
     server = BioMedGPTMCPServer(
+        toolkit,
         resources,
         name=SERVER_NAME,
         title="BioMedGPT tools",
@@ -147,7 +154,6 @@ def build_server(
         "percent-encoded SMILES.",
         mime_type="image/svg+xml",
     )(resources.depiction)
-    server.toolkit = toolkit  # type: ignore[attr-defined]
     return server
 
 
@@ -163,4 +169,4 @@ def run_server(
         raise ValueError(f"unknown transport {transport!r}; use one of {', '.join(TRANSPORTS)}")
 
 
-__all__ = ["CallToolResult", "TRANSPORTS", "build_server", "run_server", "select_tools"]
+__all__ = ["TRANSPORTS", "BioMedGPTMCPServer", "build_server", "run_server", "select_tools"]
