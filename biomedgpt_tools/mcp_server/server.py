@@ -127,7 +127,8 @@ def build_server(
     for name, function in functions.functions().items():
         if name not in chosen:
             continue
-        assert len(name) < MAX_TOOL_NAME_CHARS
+        if len(name) >= MAX_TOOL_NAME_CHARS:  # a guard for tools added later
+            raise ValueError(f"tool name {name!r} is not under {MAX_TOOL_NAME_CHARS} characters")
         server.add_tool(
             function,
             name=name,
