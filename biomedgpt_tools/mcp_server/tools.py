@@ -63,6 +63,11 @@ SEARCH_MEMORY_DESCRIPTION = (
 )
 
 
+EMPTY_ARGUMENT = (
+    "Invalid arguments: `{name}` is empty; pass a non-empty value. Fix them and call the tool again."
+)
+
+
 def error_result(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
@@ -179,7 +184,7 @@ class BioMedGPTTools:
     ) -> Annotated[CallToolResult, MoleculeResolution]:
         query = molecule.strip()
         if not query:
-            return error_result("Invalid arguments: `molecule`: is empty; pass a non-empty value.")
+            return error_result(EMPTY_ARGUMENT.format(name="molecule"))
         try:
             record, notes = await self.toolkit.aresolve_molecule(query)
         except ToolException as error:
@@ -198,7 +203,7 @@ class BioMedGPTTools:
     ) -> Annotated[CallToolResult, ProteinResolution]:
         query = protein.strip()
         if not query:
-            return error_result("Invalid arguments: `protein`: is empty; pass a non-empty value.")
+            return error_result(EMPTY_ARGUMENT.format(name="protein"))
         try:
             record = await self.toolkit.aresolve_protein(query)
         except ToolException as error:
@@ -236,11 +241,16 @@ class BioMedGPTTools:
             if molecule:
                 record, _ = await self.toolkit.aresolve_molecule(molecule)
                 kind = "molecule"
-                key = record.inchikey or self.toolkit.inchikey_for(record.smiles or molecule)
+                smiles = record.smiles or record.connectivity_smiles or molecule
+                key = record.inchikey or self.toolkit.inchikey_for(smiles)  # as molecule_qa
             elif protein:
                 record = await self.toolkit.aresolve_protein(protein)
                 kind = "protein"
-                key = record.accession or self.toolkit.sequence_key_for(record.sequence)
+                key = (  # as protein_qa
+                    record.isoform
+                    or record.accession
+                    or self.toolkit.sequence_key_for(record.sequence)
+                )
         except ToolException as error:
             return error_result(str(error))
         store = await asyncio.to_thread(self.toolkit.open_store)

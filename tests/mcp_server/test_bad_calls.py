@@ -25,6 +25,7 @@ BAD_ARGUMENTS = [
     ("biomed_qa", {"question": 42}, "`question`: Input should be a valid string"),
     ("resolve_molecule", {"molecule": "x" * 50_000}, "String should have at most 4000 characters"),
     ("resolve_protein", {}, "`protein`: Field required"),
+    ("resolve_protein", {"protein": " \n "}, "`protein` is empty; pass a non-empty value"),
     ("search_memory", {"query": "aspirin", "limit": 0}, "`limit`: Input should be greater than"),
     ("search_memory", {}, "Nothing to search for"),
     ("search_memory", {"molecule": "aspirin", "protein": "P04637"}, "not both"),
