@@ -71,9 +71,22 @@ def _run(args) -> int:
         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, scoring=scoring,
         rules=args.rules, system=args.system, vocab=args.vocab, progress=not args.quiet,
     )  # fmt: skip
-    result = run_task(spec, loaded, Path(args.data), model, out, options, limit=args.limit)
-    print(json.dumps({"run_dir": str(out), **result["metrics"]["overall"]}))
-    return 0
+    try:
+        result = run_task(spec, loaded, Path(args.data), model, out, options, limit=args.limit)
+    except ValueError as error:  # no items, duplicate ids: the runner's clear messages
+        raise UsageError(str(error)) from None
+    # every good item was run; each bad line / refused item is reported, and the status says so
+    errors = [{"error": line} for line in result["bad_lines"]]
+    errors += [{"error": refused} for refused in result["refused"]]
+    for line in result["bad_lines"]:
+        print(f"error: {args.data} line {line['line']}: {line['message']}", file=sys.stderr)
+    for refused in result["refused"]:
+        print(f"error: item {refused['item_id']}: {refused['message']}", file=sys.stderr)
+    summary = {"run_dir": str(out), **result["metrics"]["overall"]}
+    if errors:
+        summary["errors"] = errors
+    print(json.dumps(summary))
+    return 1 if errors else 0
 
 
 def _report(args) -> int:

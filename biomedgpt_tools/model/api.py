@@ -371,6 +371,11 @@ class BioMedGPT:
             iter(streamed), lambda: self._result(prompt, streamed.tokens), stop=streamed.close
         )
 
+    def check_request(self, request: GenerationRequest, max_new_tokens: int = 255) -> None:
+        """The ValueError `generate` would raise for this request alone (bad input, a prompt
+        past the context), so a batch can set one request aside instead of failing whole."""
+        self._check_context([self._prepare(0, request)], max_new_tokens)
+
     def _check_context(
         self, prepared: list[tuple[Conversation, str, int]], max_new_tokens: int
     ) -> None:
