@@ -225,11 +225,16 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
+
     args = build_parser().parse_args(argv)
     try:
         return run_ask(args) if args.command == "ask" else run_chat(args)
     except (UsageError, InvalidChoiceError, InvalidQuestionError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {shorten(error)}", file=sys.stderr)
+        return 2
+    except INPUT_ERRORS as error:  # --threads-db is a folder or not a database, ...
+        print(f"error: {describe_input_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="only the first N items")
     run.add_argument("--out", help="run directory (resumed if it exists); default runs/evals/...")
     run.add_argument("--batch-size", type=int, default=8)
-    run.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), help="default: as saved")
+    run.add_argument("--dtype", choices=("fp32", "bf16", "fp16", "float32", "bfloat16", "float16"),
+                     help="default: as saved")
     run.add_argument("--device", help="e.g. cuda or cpu (default: where from_pretrained puts it)")
     run.add_argument("--max-new-tokens", type=int, default=255)
     run.add_argument("--scoring", choices=("generate", "loglik"), default="generate",
@@ -286,11 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     expected = (UsageError, DataFormatError, RunDirectoryError, TokenizerUnavailableError,
                 WordNetMissingError, KeyError, FileNotFoundError)  # fmt: skip
+    from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
+
     try:
         return args.handler(args)
     except expected as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {shorten(message)}", file=sys.stderr)
+        return 2
+    except INPUT_ERRORS as error:  # a binary file, a folder, a dangling link, ...
+        print(f"error: {describe_input_error(error)}", file=sys.stderr)
         return 2
 
 

@@ -54,7 +54,7 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     if dtype not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of fp32, bf16, fp16")
+        raise ValueError(f"unknown dtype {dtype!r}; use one of fp32, bf16, fp16 (or float32, bfloat16, float16)")
     return _DTYPES[dtype]
 
 

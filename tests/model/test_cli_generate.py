@@ -470,3 +470,16 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.startswith("biomedgpt generate: error: model folder")
     assert "Traceback" not in completed.stderr
+
+
+def test_dtype_accepts_torch_names(files, capsys):
+    argv = ["--model", str(files["model"]), "--molecule", "CCO", "--question", "q", "--max-new-tokens", MAX_NEW, "--json"]
+    answers = {}
+    for dtype in ("fp32", "float32", "bf16", "bfloat16"):
+        code, out, err = _run(capsys, *argv, "--dtype", dtype)
+        assert code == 0, err
+        answers[dtype] = _json_lines(out)[0]
+    assert answers["fp32"] == answers["float32"] and answers["bf16"] == answers["bfloat16"]
+    with pytest.raises(SystemExit) as exited:  # argparse refuses it, naming the choices
+        _run(capsys, *argv, "--dtype", "float64")
+    assert exited.value.code == 2 and "invalid choice: 'float64'" in capsys.readouterr().err
