@@ -1,7 +1,7 @@
 """A data line that could not become an item: reported in its place, the rest still run.
 
 `python -m evals run` must not lose an evaluation to one malformed record: loaders that read
-line by line (JSON lines: MedQA, MedMCQA) collect a `LineError` for each bad line and go on;
+line by line (JSON lines: MedQA, MedMCQA; ChEBI-20's TSV rows) collect a `LineError` for each bad line and go on;
 the run prints them, records them in metrics.json, and exits with status 1.
 """
 

@@ -41,6 +41,11 @@ def _medmcqa(data: Path, _: Path | None) -> LoadedTask:
     return LoadedTask(items, {"cop_base": str(base)}, line_errors)
 
 
+def _chebi20(data: Path, _: Path | None) -> LoadedTask:
+    line_errors: list[LineError] = []
+    return LoadedTask(chebi20_items(data, line_errors), line_errors=line_errors)
+
+
 def _medqa(data: Path, _: Path | None) -> LoadedTask:
     line_errors: list[LineError] = []
     return LoadedTask(medqa_items(data, line_errors), line_errors=line_errors)
@@ -51,7 +56,7 @@ TASKS: dict[str, TaskSpec] = {
     for spec in (
         TaskSpec(
             "chebi20", "caption", "ChEBI-20 molecule QA (paper Table 3); --data a ChEBI-20 split TSV",
-            lambda data, _: LoadedTask(chebi20_items(data)),
+            _chebi20,
         ),
         TaskSpec(
             "uniprotqa", "caption",

@@ -195,3 +195,11 @@ def test_a_data_file_of_only_bad_lines_is_one_clear_error(workspace, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "no records (every line is bad)" in err and "Traceback" not in err
+
+
+def test_a_chebi20_row_with_missing_fields_is_reported_and_the_rest_run(workspace, capsys):
+    rows = (workspace / "chebi20.txt").read_text().splitlines()
+    (workspace / "chebi20_mixed.txt").write_text("\n".join([rows[0], rows[1], "177\tCC=O", rows[3]]) + "\n")
+    _, metrics, predictions = _run(workspace, "chebi20", "chebi20_mixed.txt", "--limit", "9", code=1)  # own run dir
+    assert [p["item_id"] for p in predictions] == ["176", "702"]
+    assert metrics["bad_lines"] == [{"line": 3, "message": "expected 3 tab-separated fields, found 2"}]
