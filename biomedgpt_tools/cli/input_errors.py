@@ -23,15 +23,16 @@ def describe_input_error(error: BaseException) -> str:
             f"an input file is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
             f"{error.start}); is it a binary file? Give a UTF-8 text file"
         )
+    if isinstance(error, OSError) and error.filename is None:
+        return shorten(error)  # raised by our own code with its own message: keep it
     if isinstance(error, IsADirectoryError):
         return f"{error.filename} is a folder; give a file"
     if isinstance(error, FileNotFoundError):
-        return f"{error.filename or 'an input file'} does not exist (or is a link to nothing)"
+        return f"{error.filename} does not exist (or is a link to nothing)"
     if isinstance(error, PermissionError):
-        return f"{error.filename or 'an input file'} cannot be read: permission denied"
+        return f"{error.filename} cannot be read: permission denied"
     if isinstance(error, OSError):
-        where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror or error}"
+        return f"{error.filename}: {error.strerror or error}"
     if isinstance(error, csv.Error):
         return f"an input file is not the expected TSV/CSV ({error}); check the file"
     return f"a database file is unusable ({error}); is it the right file (an SQLite database)?"
