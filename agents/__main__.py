@@ -12,8 +12,8 @@ While a tool call runs the model, its text is printed as it is generated (`chat`
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -26,16 +26,15 @@ class UsageError(Exception):
     """An expected failure: printed as one line, exit status 2."""
 
 
-def load_chat_model(spec: str):
-    """`module:attribute` naming a chat model or a zero-argument factory of one."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise UsageError(f"--chat-model {spec!r}: expected MODULE:ATTRIBUTE, e.g. mypkg.models:make_chat_model")
+def load_chat_model(spec: str, base_url: str | None = None):
+    """`provider:model` (LangChain's init_chat_model) or `MODULE:ATTR`; see agents/chat_models.py."""
+    from agents.chat_models import ChatModelLoadError
+    from agents.chat_models import load_chat_model as load
+
     try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise UsageError(f"--chat-model {spec!r} cannot be loaded: {error}") from error
-    return target() if callable(target) and not hasattr(target, "bind_tools") else target
+        return load(spec, base_url=base_url)
+    except ChatModelLoadError as error:
+        raise UsageError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--thread", help="conversation id; the same id continues a conversation")
     common.add_argument("--router", choices=("rules", "llm"), help="default: $BIOMEDGPT_ROUTER or rules")
-    common.add_argument("--chat-model", metavar="MODULE:ATTR", help="tool-calling chat model for --router llm")
+    common.add_argument("--chat-model", metavar="PROVIDER:MODEL|MODULE:ATTR",
+                        help="tool-calling chat model for --router llm: a LangChain init_chat_model string "
+                        "(openai:gpt-4o-mini, ollama:llama3.1; its provider package must be installed) or a "
+                        "chat model / class / factory as MODULE:ATTR (default: $BIOMEDGPT_CHAT_MODEL)")
+    common.add_argument("--base-url", metavar="URL",
+                        help="with provider:model, an OpenAI-compatible server to use instead of the provider's "
+                        "(e.g. http://127.0.0.1:8000/v1; default: $BIOMEDGPT_CHAT_BASE_URL)")
     common.add_argument("--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)")
     ask = commands.add_parser("ask", parents=[common], help="answer one question")
     ask.add_argument("question", nargs="?", help="the question (omit with --choose)")
@@ -62,8 +67,12 @@ def make_session(args: argparse.Namespace):
     context = AssistantContext()
     if args.router:
         context.router = args.router
-    if args.chat_model:
-        context.chat_model = load_chat_model(args.chat_model)
+    spec = args.chat_model or os.environ.get("BIOMEDGPT_CHAT_MODEL")
+    base_url = args.base_url or os.environ.get("BIOMEDGPT_CHAT_BASE_URL") or None
+    if base_url and not spec:
+        raise UsageError("--base-url needs --chat-model provider:model (e.g. openai:NAME) as well")
+    if spec:
+        context.chat_model = load_chat_model(spec, base_url)
     return AssistantSession(thread_id=args.thread, context=context, graph=open_assistant(threads_path=args.threads_db))
 
 
@@ -216,11 +225,16 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
+
     args = build_parser().parse_args(argv)
     try:
         return run_ask(args) if args.command == "ask" else run_chat(args)
     except (UsageError, InvalidChoiceError, InvalidQuestionError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {shorten(error)}", file=sys.stderr)
+        return 2
+    except INPUT_ERRORS as error:  # --threads-db is a folder or not a database, ...
+        print(f"error: {describe_input_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

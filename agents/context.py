@@ -44,7 +44,14 @@ class AssistantContext:
     )
     chat_model: Any = field(
         default=None,
-        metadata={"description": "any LangChain chat model with tool calling (bind_tools), for router='llm'"},
+        metadata={"description": "any LangChain chat model with tool calling (bind_tools), for router='llm'; "
+                  "or a string: 'provider:model' for LangChain's init_chat_model (e.g. 'openai:gpt-4o-mini'), "
+                  "or 'MODULE:ATTR' naming a chat model or a factory of one"},
+    )
+    chat_model_base_url: str | None = field(
+        default=None,
+        metadata={"description": "with a 'provider:model' chat_model, an OpenAI-compatible server URL "
+                  "(e.g. http://127.0.0.1:8000/v1) instead of the provider's own"},
     )
     toolkit: Any = field(
         default=None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 # kinds, in the order a resolver needs them
-MOLECULE_KINDS = ("smiles", "inchikey", "inchi", "cid", "molecule_name")
+MOLECULE_KINDS = ("smiles", "inchikey", "inchi", "cid", "cas", "molecule_name")
 PROTEIN_KINDS = ("uniprot_accession", "entry_name", "sequence", "gene", "protein_name")
 
 
@@ -47,6 +47,13 @@ ENTRY_NAME = re.compile(r"(?<![A-Za-z0-9_])([A-Z0-9]{1,10}_[A-Z0-9]{1,5})(?![A-Z
 INCHIKEY = re.compile(r"(?<![A-Z])([A-Z]{14}-[A-Z]{10}-[A-Z])(?![A-Z])")
 INCHI = re.compile(r"(InChI=1S?/[^\s]+)")
 CID = re.compile(r"\b(?:PubChem\s+)?CID[\s:#]*([0-9]{1,10})\b", re.IGNORECASE)
+# CAS Registry Numbers: taken with a valid check digit, or after a "CAS" cue (then a wrong
+# check digit reaches the resolver, whose error says so, instead of vanishing)
+CAS_NUMBER = re.compile(
+    r"(?P<cue>\bCAS(?:\s*(?:RN|No\.?|number|registry\s+number))?[\s:#]*)?"
+    r"(?<![\d-])(?P<number>[0-9]{2,7}-[0-9]{2}-[0-9])(?![\d-])",
+    re.IGNORECASE,
+)
 # 20+ residues of the 20 standard amino acids (+ X, U, O, B, Z): no English word qualifies.
 SEQUENCE = re.compile(r"(?<![A-Za-z])([ACDEFGHIKLMNPQRSTVWYXUOBZ]{20,})(?![A-Za-z])")
 TOKEN = re.compile(r"[^\s,;]+")
@@ -64,10 +71,22 @@ ORGANISM_WORDS = {
     "drosophila": "7227", "worm": "6239", "c. elegans": "6239", "bovine": "9913", "cow": "9913",
     "chicken": "9031", "pig": "9823",
 }
+ORGANISM_WORDS |= {
+    "rattus norvegicus": "10116", "saccharomyces cerevisiae": "559292", "danio rerio": "7955",
+    "drosophila melanogaster": "7227", "caenorhabditis elegans": "6239", "bos taurus": "9913",
+    "gallus gallus": "9031", "sus scrofa": "9823", "fruit fly": "7227", "mice": "10090",
+}  # fmt: skip
+_ORGANISM_ALTERNATION = "|".join(sorted(map(re.escape, ORGANISM_WORDS), key=len, reverse=True))
 GENE_IN_ORGANISM = re.compile(
-    r"\b([A-Z][A-Z0-9]{1,9})\s+(?:in|from|of)\s+(" + "|".join(sorted(map(re.escape, ORGANISM_WORDS), key=len, reverse=True)) + r")\b",
+    r"\b([A-Za-z][A-Za-z0-9]{1,9})\s+(?:in|from|of)\s+(" + _ORGANISM_ALTERNATION + r")\b",
     re.IGNORECASE,
 )
+# "mouse Kras", "human TP53", "E. coli lacZ": the organism first, as people write it
+ORGANISM_THEN_GENE = re.compile(
+    r"(?<![A-Za-z])(" + _ORGANISM_ALTERNATION + r")\s+([A-Za-z][A-Za-z0-9]{1,9})\b", re.IGNORECASE
+)
+# Symbols in the nomenclatures people use: human TP53, mouse/rat Kras and Tp53, bacterial lacZ
+GENE_SYMBOL_SHAPES = re.compile(r"^(?:[A-Z][A-Z0-9]+|[A-Z][a-z]{1,3}[0-9]*[a-z]?|[a-z]{3}[A-Z])$")
 ORGANISM_ID_FORM = re.compile(r"gene:([A-Za-z0-9-]+)\s+organism:([0-9]+|[A-Za-z .]+?)(?=$|[\s?,;])")
 
 # Name cues: the word after these is the entity's name.
@@ -128,6 +147,28 @@ def looks_like_chemical_name(word: str) -> bool:
     return lowered.endswith(DRUG_STEMS)
 
 
+def cas_check_digit_is_valid(number: str) -> bool:
+    """The CAS rule: digits before the check digit, from the right, weighted 1, 2, 3... mod 10."""
+    digits = number.replace("-", "")
+    body, check = digits[:-1], int(digits[-1])
+    return sum(w * int(d) for w, d in enumerate(reversed(body), 1)) % 10 == check
+
+
+# capitalised words that follow an organism in prose ("the Mouse Model", "Human Cell lines")
+_TITLE_WORDS = {"Model", "Models", "Gene", "Genes", "Cell", "Cells", "Type", "Data", "Study",
+                "Line", "Lines", "Liver", "Brain", "Blood", "Heart", "Skin", "Lung", "Host"}  # fmt: skip
+
+
+def looks_like_gene_symbol(word: str) -> bool:
+    """TP53, BRCA1 (human); Kras, Tp53, Ins1 (mouse, rat); lacZ, recA (bacteria).
+    A lower-case word ("insulin", "liver") is not one: it reads as prose."""
+    if not GENE_SYMBOL_SHAPES.match(word):
+        return False
+    if word.isalpha() and word.istitle():  # mouse style: short, and not an English word
+        return len(word) <= 5 and word not in _TITLE_WORDS
+    return True
+
+
 def _add(found: list[Entity], entity: Entity) -> None:
     """Keep the first entity for any span; later, overlapping detections lose."""
     for other in found:
@@ -149,6 +190,10 @@ def find_entities(question: str, known_names: frozenset[str] = frozenset()) -> l
         _add(found, Entity("inchikey", match.group(1), *match.span(1)))
     for match in CID.finditer(question):
         _add(found, Entity("cid", match.group(1), *match.span()))
+    for match in CAS_NUMBER.finditer(question):
+        number = match.group("number")
+        if match.group("cue") or cas_check_digit_is_valid(number):
+            _add(found, Entity("cas", number, *match.span()))
     for match in ORGANISM_ID_FORM.finditer(question):
         _add(found, Entity("gene", match.group(1), *match.span(), organism=match.group(2).strip()))
     for match in SEQUENCE.finditer(question):
@@ -159,9 +204,14 @@ def find_entities(question: str, known_names: frozenset[str] = frozenset()) -> l
         _add(found, Entity("entry_name", match.group(1), *match.span(1)))
     for match in GENE_IN_ORGANISM.finditer(question):
         symbol = match.group(1)
-        if symbol.isupper() or any(ch.isdigit() for ch in symbol):
+        if looks_like_gene_symbol(symbol):
             organism = ORGANISM_WORDS[match.group(2).lower()]
             _add(found, Entity("gene", symbol, *match.span(1), organism=organism))
+    for match in ORGANISM_THEN_GENE.finditer(question):
+        symbol = match.group(2)
+        if looks_like_gene_symbol(symbol):
+            organism = ORGANISM_WORDS[match.group(1).lower()]
+            _add(found, Entity("gene", symbol, *match.span(2), organism=organism))
     for match in GENE_WITH_CUE.finditer(question):
         group = 1 if match.group(1) else 2
         _add(found, Entity("gene", match.group(group), *match.span(group)))

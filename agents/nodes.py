@@ -93,6 +93,16 @@ def understand(state: AssistantState) -> dict[str, Any]:
     }
 
 
+def _chat_model_of(settings: AssistantContext) -> tuple[Any, str | None]:
+    """The context's chat model, a string loaded (Studio passes strings); the error if it fails."""
+    from agents.chat_models import ChatModelLoadError, resolve_chat_model
+
+    try:
+        return resolve_chat_model(settings.chat_model, settings.chat_model_base_url), None
+    except ChatModelLoadError as error:
+        return None, str(error)
+
+
 def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
     """Plan the tool calls: a follow-up reuses the last entities; else the LLM or the rules."""
     settings = settings_of(runtime)
@@ -102,7 +112,11 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
     if not state.get("entities"):
         decision = route_follow_up(question, state.get("focus") or [])
     if decision is None and settings.router == "llm":
-        if settings.chat_model is None:
+        chat_model, load_error = _chat_model_of(settings)
+        if load_error is not None:
+            decision = route_by_rules(question, known)
+            decision.router = f"rules (the chat model could not be loaded: {load_error})"
+        elif chat_model is None:
             decision = route_by_rules(question, known)
             decision.router = "rules (no chat model given for the llm router)"
         else:
@@ -111,7 +125,7 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
             tools = settings.resolved_toolkit().get_tools()
             try:
                 decision = route_by_llm(
-                    question, settings.chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known
+                    question, chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known
                 )
             except LLMRouterError as error:
                 decision = route_by_rules(question, known)

@@ -71,9 +71,22 @@ def _run(args) -> int:
         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, scoring=scoring,
         rules=args.rules, system=args.system, vocab=args.vocab, progress=not args.quiet,
     )  # fmt: skip
-    result = run_task(spec, loaded, Path(args.data), model, out, options, limit=args.limit)
-    print(json.dumps({"run_dir": str(out), **result["metrics"]["overall"]}))
-    return 0
+    try:
+        result = run_task(spec, loaded, Path(args.data), model, out, options, limit=args.limit)
+    except ValueError as error:  # no items, duplicate ids: the runner's clear messages
+        raise UsageError(str(error)) from None
+    # every good item was run; each bad line / refused item is reported, and the status says so
+    errors = [{"error": line} for line in result["bad_lines"]]
+    errors += [{"error": refused} for refused in result["refused"]]
+    for line in result["bad_lines"]:
+        print(f"error: {args.data} line {line['line']}: {line['message']}", file=sys.stderr)
+    for refused in result["refused"]:
+        print(f"error: item {refused['item_id']}: {refused['message']}", file=sys.stderr)
+    summary = {"run_dir": str(out), **result["metrics"]["overall"]}
+    if errors:
+        summary["errors"] = errors
+    print(json.dumps(summary))
+    return 1 if errors else 0
 
 
 def _report(args) -> int:
@@ -210,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="only the first N items")
     run.add_argument("--out", help="run directory (resumed if it exists); default runs/evals/...")
     run.add_argument("--batch-size", type=int, default=8)
-    run.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), help="default: as saved")
+    run.add_argument("--dtype", choices=("fp32", "bf16", "fp16", "float32", "bfloat16", "float16"),
+                     help="default: as saved")
     run.add_argument("--device", help="e.g. cuda or cpu (default: where from_pretrained puts it)")
     run.add_argument("--max-new-tokens", type=int, default=255)
     run.add_argument("--scoring", choices=("generate", "loglik"), default="generate",
@@ -273,11 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     expected = (UsageError, DataFormatError, RunDirectoryError, TokenizerUnavailableError,
                 WordNetMissingError, KeyError, FileNotFoundError)  # fmt: skip
+    from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
+
     try:
         return args.handler(args)
     except expected as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {shorten(message)}", file=sys.stderr)
+        return 2
+    except INPUT_ERRORS as error:  # a binary file, a folder, a dangling link, ...
+        print(f"error: {describe_input_error(error)}", file=sys.stderr)
         return 2
 
 

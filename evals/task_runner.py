@@ -204,6 +204,9 @@ def run_task(
         "n_available": len(loaded.items),
         "scoring": options.scoring if spec.kind == "choice" else "generate",
         "n_refused": len(refused),  # inputs the model rejected; scored as empty / wrong
+        "refused": [{"item_id": i, "message": outputs[i]["error"]} for i in refused],
+        # data lines that were not items at all (malformed records), in file order
+        "bad_lines": [e.to_json()["error"] for e in loaded.line_errors],
         "notes": loaded.notes,
         "metrics": metrics,
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from evals.answer_extraction import AnswerKind
+from evals.line_errors import LineError
 from evals.loaders.chebi20 import chebi20_items
 from evals.loaders.medmcqa import medmcqa_items
 from evals.loaders.medqa import medqa_items
@@ -20,6 +21,8 @@ from evals.task_items import CaptionItem, ChoiceItem
 class LoadedTask:
     items: list[CaptionItem] | list[ChoiceItem]
     notes: dict[str, str] = field(default_factory=dict)  # facts the run should record
+    # data lines that could not become items (JSON-lines tasks); the others still run
+    line_errors: list[LineError] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,19 @@ class TaskSpec:
 
 
 def _medmcqa(data: Path, _: Path | None) -> LoadedTask:
-    items, base = medmcqa_items(data)
-    return LoadedTask(items, {"cop_base": str(base)})
+    line_errors: list[LineError] = []
+    items, base = medmcqa_items(data, line_errors)
+    return LoadedTask(items, {"cop_base": str(base)}, line_errors)
+
+
+def _chebi20(data: Path, _: Path | None) -> LoadedTask:
+    line_errors: list[LineError] = []
+    return LoadedTask(chebi20_items(data, line_errors), line_errors=line_errors)
+
+
+def _medqa(data: Path, _: Path | None) -> LoadedTask:
+    line_errors: list[LineError] = []
+    return LoadedTask(medqa_items(data, line_errors), line_errors=line_errors)
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -42,7 +56,7 @@ TASKS: dict[str, TaskSpec] = {
     for spec in (
         TaskSpec(
             "chebi20", "caption", "ChEBI-20 molecule QA (paper Table 3); --data a ChEBI-20 split TSV",
-            lambda data, _: LoadedTask(chebi20_items(data)),
+            _chebi20,
         ),
         TaskSpec(
             "uniprotqa", "caption",
@@ -60,7 +74,7 @@ TASKS: dict[str, TaskSpec] = {
         ),
         TaskSpec(
             "medqa", "choice", "MedQA-USMLE 4 options test (paper Table 2, USMLE); --data JSON lines",
-            lambda data, _: LoadedTask(medqa_items(data)),
+            _medqa,
             answer_kind="usmle", labels=("A", "B", "C", "D"),
         ),
     )

@@ -32,6 +32,17 @@ from biomedgpt_tools.annotation.results import (
 from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES
 
 
+def too_long_message(record: Any, *, refused: bool) -> str:
+    length = len(record.sequence)
+    if refused:
+        return (
+            f"the sequence has {length} residues, more than the {ESM_MAX_RESIDUES} BioMedGPT's "
+            "protein encoder reads; not annotated (on_too_long='error'; 'truncate' reads the first "
+            f"{ESM_MAX_RESIDUES} as the released model did)"
+        )
+    return f"the sequence has {length} residues; BioMedGPT read the first {ESM_MAX_RESIDUES} (its protein encoder's limit)"
+
+
 @dataclass(frozen=True)
 class Shard:
     """This process's part of a distributed run (rank 0 of 1 when not distributed)."""
@@ -46,7 +57,19 @@ class Shard:
 class BulkAnnotator:
     """Annotate accessions with a toolkit's model, resolvers and store."""
 
-    def __init__(self, toolkit: Any, question_types: Sequence[str] = tuple(QUESTION_TYPES), batch_size: int = 32):
+    def __init__(
+        self,
+        toolkit: Any,
+        question_types: Sequence[str] = tuple(QUESTION_TYPES),
+        batch_size: int = 32,
+        on_too_long: str | None = None,
+    ):
+        """`on_too_long`: "truncate" (read the first 1022 residues, as the released model did;
+        the result's message says so) or "error" (the accession fails); None: the toolkit's."""
+        on_too_long = on_too_long or getattr(toolkit.settings, "on_too_long", "truncate")
+        if on_too_long not in ("error", "truncate"):
+            raise ValueError(f"on_too_long must be 'error' or 'truncate', not {on_too_long!r}")
+        self.on_too_long = on_too_long
         unknown = [name for name in question_types if name not in QUESTION_TYPES]
         if unknown:
             raise ValueError(f"unknown question type(s) {unknown}; choose from {', '.join(QUESTION_TYPES)}")
@@ -117,6 +140,13 @@ class BulkAnnotator:
                         accession, "failed", message=error.message or problems_note
                     )
             remembered = self._recall_entries(store, records, remembered, identity)
+            for accession, record in list(records.items()):
+                if len(record.sequence or "") > ESM_MAX_RESIDUES and self.on_too_long == "error":
+                    problems[accession] = AnnotationResult(
+                        accession, "failed", entry=record.accession, entry_name=record.entry_name,
+                        message=too_long_message(record, refused=True),
+                    )  # fmt: skip
+                    del records[accession]
             complete |= {a for a in to_resolve if len(remembered.get(a, {})) == len(self.question_types)}
 
         wanted: list[tuple[str, str]] = []  # (accession, question type) the model must answer
@@ -138,8 +168,11 @@ class BulkAnnotator:
             message = failures.get(accession)
             if message:
                 status = "failed"
-            elif record is not None and record.note:
-                message = record.note
+            else:
+                notes = [record.note] if record is not None and record.note else []
+                if record is not None and len(record.sequence or "") > ESM_MAX_RESIDUES:
+                    notes.append(too_long_message(record, refused=False))
+                message = "; ".join(notes) or None
             results.append(AnnotationResult(
                 accession=accession,
                 status=status,

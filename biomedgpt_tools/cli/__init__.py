@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .input_errors import INPUT_ERRORS, describe_input_error, shorten
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -48,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CommandError as error:
-        print(f"biomedgpt {args.command}: error: {error}", file=sys.stderr)
+        print(f"biomedgpt {args.command}: error: {shorten(error)}", file=sys.stderr)
         return error.exit_code
+    except INPUT_ERRORS as error:  # a binary file, a folder, a dangling link, ...
+        print(f"biomedgpt {args.command}: error: {describe_input_error(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -31,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", help="model folder (default: $BIOMEDGPT_MODEL)")
     parser.add_argument("--device", help="torch device (default: $BIOMEDGPT_DEVICE; under torchrun cuda:LOCAL_RANK when available)")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="answer length cap (default 255)")
+    parser.add_argument("--on-too-long", choices=("error", "truncate"), default=None,
+                        help="proteins past the 1022 residues ESM-2 reads: read the first 1022 as the released "
+                        "model did, noted in the result (truncate, default: $BIOMEDGPT_ON_TOO_LONG or truncate), "
+                        "or fail them (error)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -73,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--batch-size must be at least 1, not {args.batch_size}")
     if not accessions and not invalid:
         raise CommandError(f"{args.accessions_file} holds no accessions; put one UniProt accession per line")
-    overrides = {"model_path": args.model, "device": _device(args), "max_new_tokens": args.max_new_tokens}
-    toolkit = BioMedGPTToolkit.from_env(**overrides)
+    overrides = {"model_path": args.model, "device": _device(args), "max_new_tokens": args.max_new_tokens,
+                 "on_too_long": args.on_too_long}
+    try:
+        toolkit = BioMedGPTToolkit.from_env(**overrides)
+    except ValueError as error:  # e.g. BIOMEDGPT_ON_TOO_LONG=cut
+        raise CommandError(str(error)) from error
     if not toolkit.backend.configured:
         raise CommandError("bulk annotation needs a model: set BIOMEDGPT_MODEL to a model folder or pass --model")
     shard = torchrun_shard()

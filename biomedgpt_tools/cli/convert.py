@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import CommandError
 
-DTYPE_CHOICES = ("fp16", "bf16", "fp32")
+DTYPE_CHOICES = ("fp16", "bf16", "fp32", "float16", "bfloat16", "float32")  # short and torch names
 
 
 def register(subparsers) -> None:

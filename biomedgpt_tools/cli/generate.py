@@ -4,7 +4,8 @@
     biomedgpt generate --official biomedgpt_10b.pth --llm-dir LM7B --esm-dir ESM2 --batch requests.jsonl --json
 
 Every request is validated (SMILES parsed, sequences checked) before the model is loaded,
-so a typo costs a second, not a 20 GB load. `--molecule` and `--protein` may be repeated
+so a typo costs a second, not a 20 GB load. In a batch, each line stands alone (see
+batch_lines.py): good lines are answered, bad ones reported in place, exit status 1. `--molecule` and `--protein` may be repeated
 and keep their command-line order, which is the order they appear in the prompt.
 """
 
@@ -16,9 +17,18 @@ import sys
 from pathlib import Path
 
 from . import CommandError
+from .batch_lines import (
+    ON_TOO_LONG_CHOICES,
+    answer_lines,
+    apply_on_too_long,
+    check_against_model,
+    read_batch_lines,
+    validate_request,
+)
 from .convert import check_official_files
 
-DTYPE_CHOICES = ("fp32", "bf16", "fp16")
+# the short names and torch's own
+DTYPE_CHOICES = ("fp32", "bf16", "fp16", "float32", "bfloat16", "float16")
 
 
 class _AppendModalInput(argparse.Action):
@@ -69,8 +79,15 @@ def register(subparsers) -> None:
     )  # fmt: skip
     request.add_argument(
         "--batch", metavar="FILE.jsonl",
-        help="one request per line: {\"question\": ..., \"system\"?: ..., and \"molecule\"/\"protein\" "
-        "strings or \"inputs\": [{\"molecule\": SMILES} | {\"protein\": SEQUENCE}, ...]}",
+        help="one request per line: {\"question\": ..., \"system\"?: ..., \"on_too_long\"?: ..., and "
+        "\"molecule\"/\"protein\" strings or \"inputs\": [{\"molecule\": SMILES} | {\"protein\": "
+        "SEQUENCE}, ...]}; a bad line is reported in its place and the others are answered",
+    )  # fmt: skip
+    request.add_argument(
+        "--on-too-long", choices=ON_TOO_LONG_CHOICES, default="error",
+        help="a protein longer than the 1022 residues ESM-2 reads: refuse it (default), or keep "
+        "its first 1022 residues as the released model did (the answer says so); a batch line's "
+        "\"on_too_long\" overrides it",
     )  # fmt: skip
 
     decoding = parser.add_argument_group("decoding (default: greedy, as the reference)")
@@ -91,7 +108,8 @@ def register(subparsers) -> None:
 
     parser.add_argument(
         "--json", action="store_true",
-        help='print one JSON object per request: {"prompt", "text", "token_ids"}',
+        help='print one JSON object per request: {"prompt", "text", "token_ids"} (+ "notes" when a '
+        'protein was truncated), or {"error": {"line", "message"}} for a failed batch line',
     )  # fmt: skip
     parser.set_defaults(handler=run_generate, inputs=[])
 
@@ -99,8 +117,6 @@ def register(subparsers) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     _check_model_arguments(args)
     _check_decoding_arguments(args)
-    requests = _read_requests(args)  # validated before the (slow) model load
-    biomedgpt = load_biomedgpt(args)
     options = {
         "max_new_tokens": args.max_new_tokens,
         "do_sample": args.sample,
@@ -110,20 +126,56 @@ def run_generate(args: argparse.Namespace) -> int:
         "num_beams": args.num_beams,
         "seed": args.seed,
     }
-    if len(requests) == 1 and not args.json and args.num_beams == 1 and sys.stdout.isatty():
-        return _stream_one(biomedgpt, requests[0], options)
+    if args.batch:
+        return _run_batch(args, options)
+    request, notes = _read_request(args)  # validated before the (slow) model load
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    biomedgpt = load_biomedgpt(args)
+    if not args.json and args.num_beams == 1 and sys.stdout.isatty():
+        return _stream_one(biomedgpt, request, options)
     try:
-        results = biomedgpt.generate(requests, batch_size=args.batch_size, **options)
+        result = biomedgpt.generate([request], batch_size=1, **options)[0]
     except ValueError as error:
-        raise CommandError(str(error)) from error
-    for number, result in enumerate(results, 1):
-        if args.json:
-            print(json.dumps(result.to_json(), ensure_ascii=False))
-        elif len(results) == 1:
-            print(result.text)
-        else:
-            print(f"[{number}] {result.text}")
+        raise CommandError(str(error).removeprefix("request 0: ")) from error
+    print(json.dumps(_result_json(result, notes), ensure_ascii=False) if args.json else result.text)
     return 0
+
+
+def _run_batch(args: argparse.Namespace, options: dict) -> int:
+    """Every good line answered, every bad one reported in its place; 1 if any line failed."""
+    if args.inputs or args.question is not None:
+        raise CommandError(
+            "--batch reads every request from the file; drop --question/--molecule/--protein"
+        )
+    lines = read_batch_lines(Path(args.batch), system=args.system, on_too_long=args.on_too_long)
+    answers = {}
+    if any(line.request is not None for line in lines):  # no model load for a hopeless file
+        biomedgpt = load_biomedgpt(args)
+        check_against_model(lines, biomedgpt, args.max_new_tokens)
+        answers = answer_lines(lines, biomedgpt, args.batch_size, options)
+    for line in lines:
+        result = answers.get(line.number)
+        if result is None:
+            if args.json:
+                print(json.dumps(line.error_json(), ensure_ascii=False))
+            print(f"error: {args.batch} line {line.number}: {line.error}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(_result_json(result, line.notes), ensure_ascii=False))
+        else:
+            for note in line.notes:
+                print(f"note: {args.batch} line {line.number}: {note}", file=sys.stderr)
+            print(f"[{line.number}] {result.text}")
+    sys.stdout.flush()
+    return 1 if any(line.number not in answers for line in lines) else 0
+
+
+def _result_json(result, notes: list[str]) -> dict:
+    data = result.to_json()
+    if notes:
+        data["notes"] = list(notes)
+    return data
 
 
 def _stream_one(biomedgpt, request, options: dict) -> int:
@@ -184,27 +236,9 @@ def _check_decoding_arguments(args: argparse.Namespace) -> None:
         raise CommandError("--sample and --num-beams > 1 cannot be combined")
 
 
-def _read_requests(args: argparse.Namespace) -> list:
+def _read_request(args: argparse.Namespace):
+    """The one request of --question/--molecule/--protein, validated, and its truncation notes."""
     from biomedgpt_tools.model.api import GenerationRequest
-
-    if args.batch:
-        if args.inputs or args.question is not None:
-            raise CommandError(
-                "--batch reads every request from the file; drop --question/--molecule/--protein"
-            )
-        requests = []
-        for line_number, data in _read_jsonl(Path(args.batch)):
-            if isinstance(data, dict) and args.system is not None and "system" not in data:
-                data = data | {"system": args.system}
-            try:
-                request = GenerationRequest.from_mapping(data)
-                _validate_request(request)
-            except ValueError as error:
-                raise CommandError(f"{args.batch} line {line_number}: {error}") from error
-            requests.append(request)
-        if not requests:
-            raise CommandError(f"{args.batch} has no requests (every line is empty)")
-        return requests
 
     if args.question is None or not args.question.strip():
         raise CommandError("no question: give --question TEXT (or --batch FILE.jsonl)")
@@ -213,44 +247,14 @@ def _read_requests(args: argparse.Namespace) -> list:
         data["system"] = args.system
     try:
         request = GenerationRequest.from_mapping(data)
-        _validate_request(request)
+        notes = apply_on_too_long(request, args.on_too_long)
+        validate_request(request)
     except ValueError as error:
-        raise CommandError(str(error)) from error
-    return [request]
-
-
-def _read_jsonl(path: Path):
-    """(line number, parsed object) for every non-blank line; errors name the line."""
-    if not path.is_file():
-        raise CommandError(f"batch file {path} does not exist")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise CommandError(f"batch file {path} is not UTF-8 text: {error}") from error
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            raise CommandError(
-                f"{path} line {number} is not valid JSON: {error.msg} (column {error.colno})"
-            ) from error
-
-
-def _validate_request(request) -> None:
-    """Everything the model would reject, checked without the model: prompt, SMILES, sequences."""
-    from biomedgpt_tools.model.molecule_graph import parse_smiles
-    from biomedgpt_tools.model.prompt import Molecule, render_prompt
-    from biomedgpt_tools.model.protein_sequence import normalize_protein_sequence
-
-    conversation = request.conversation()
-    render_prompt(conversation)  # no question, placeholders typed into text, ...
-    for item in conversation.inputs:
-        if isinstance(item, Molecule):
-            parse_smiles(item.smiles)
-        else:
-            normalize_protein_sequence(item.sequence)
+        message = str(error)
+        if "on_too_long='truncate'" in message:
+            message = message.replace("Pass on_too_long='truncate'", "Pass --on-too-long truncate")
+        raise CommandError(message) from error
+    return request, notes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     if dtype not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of fp32, bf16, fp16")
+        raise ValueError(f"unknown dtype {dtype!r}; use one of fp32, bf16, fp16 (or float32, bfloat16, float16)")
     return _DTYPES[dtype]
 
 
@@ -370,6 +370,11 @@ class BioMedGPT:
         return StreamedAnswer(
             iter(streamed), lambda: self._result(prompt, streamed.tokens), stop=streamed.close
         )
+
+    def check_request(self, request: GenerationRequest, max_new_tokens: int = 255) -> None:
+        """The ValueError `generate` would raise for this request alone (bad input, a prompt
+        past the context), so a batch can set one request aside instead of failing whole."""
+        self._check_context([self._prepare(0, request)], max_new_tokens)
 
     def _check_context(
         self, prepared: list[tuple[Conversation, str, int]], max_new_tokens: int

@@ -1,11 +1,14 @@
 """Decide what kind of identifier a user typed, before any request is made.
 
-Molecules: PubChem CID (`2244`, `CID 2244`, `cid:2244`), InChIKey, InChI, SMILES, or a name.
+Molecules: PubChem CID (`2244`, `CID 2244`, `cid:2244`), CAS Registry Number (`50-78-2`,
+check digit validated), InChIKey, InChI, SMILES, or a name.
 Proteins: UniProt accession (optionally with an isoform suffix), entry name (`CKL10_ARATH`),
-gene plus organism (`TP53 human`, `TP53 in human`, `gene:TP53 organism:9606`), a bare gene
-symbol (`TP53`), a protein name, or a raw amino-acid sequence (FASTA accepted).
-An explicit prefix (`name:`, `smiles:`, `cid:`, `inchikey:`, `accession:`, `entry:`, `gene:`,
-`protein:`, `sequence:`) always wins over guessing; guessing is documented in each function.
+gene plus organism on either side (`TP53 human`, `TP53 in human`, `mouse Kras`, `E. coli
+lacZ`, `gene:TP53 organism:9606`), a bare gene symbol (`TP53`), a protein name (optionally
+with an organism: `human insulin`, `insulin (human)`), or a raw amino-acid sequence (FASTA).
+An explicit prefix (`name:`, `smiles:`, `cid:`, `cas:`, `inchikey:`, `accession:`, `entry:`,
+`gene:`, `protein:`, `sequence:`) always wins over guessing; guessing is documented in each
+function.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ CID_RE = re.compile(r"^(?:(?:pubchem\s*)?cid\s*[:#=]?\s*)?(?P<cid>[0-9]{1,12})$"
 # Gene symbols as people type them: TP53, BRCA1, HLA-A, CKL10 (upper case, digits, - or .).
 GENE_SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:[-.][A-Z0-9]+)*$")
 GENE_SYMBOL_LOOSE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*$")
+# CAS Registry Number: 2-7 digits, 2 digits, 1 check digit (`50-78-2`), optionally after `CAS`.
+CAS_RE = re.compile(
+    r"^(?:cas(?:\s*(?:rn|no\.?|number|registry\s+number))?\s*[:#]?\s*)?"
+    r"(?P<first>[0-9]{2,7})-(?P<second>[0-9]{2})-(?P<check>[0-9])$",
+    re.IGNORECASE,
+)
 AMINO_ACIDS = set("ACDEFGHIKLMNPQRSTVWYBZXUO")
 MIN_BARE_SEQUENCE_LENGTH = 20
 # Tokens a SMILES may contain outside brackets: organic-subset atoms, digits, bonds, branches.
@@ -84,9 +93,19 @@ ORGANISM_TAXA: dict[str, int] = {
     "oryza sativa": 39947,
     "xenopus": 8355,
     "xenopus laevis": 8355,
+    "african clawed frog": 8355,
+    "norway rat": 10116,
+    "house mouse": 10090,
+    "r. norvegicus": 10116,
+    "d. melanogaster": 7227,
+    "d. rerio": 7955,
+    "s. pombe": 284812,
+    "e.coli": 83333,
+    "escherichia coli k-12": 83333,
+    "cattle": 9913,
 }
 
-MoleculeKind = Literal["cid", "inchikey", "inchi", "smiles", "name"]
+MoleculeKind = Literal["cid", "cas", "inchikey", "inchi", "smiles", "name"]
 ProteinKind = Literal["accession", "entry_name", "gene", "protein_name", "sequence"]
 
 
@@ -103,6 +122,13 @@ class MoleculeQuery:
         value = self.value.casefold() if self.kind == "name" else self.value
         return f"molecule:{self.kind}:{value}"
 
+    @property
+    def described(self) -> str:
+        """How messages name the query kind: 'name', 'CAS number', 'SMILES', ..."""
+        return {"cas": "CAS number", "smiles": "SMILES", "inchi": "InChI", "inchikey": "InChIKey"}.get(
+            self.kind, self.kind
+        )
+
 
 @dataclass(frozen=True)
 class ProteinQuery:
@@ -114,6 +140,9 @@ class ProteinQuery:
     isoform: str | None = None  # full isoform accession, e.g. "P04637-2"
     taxon_id: int | None = None
     organism_name: str | None = None  # used when the organism is not in ORGANISM_TAXA
+    # a gene query from a word that may also be a protein name (`insulin human`, `mouse kras`):
+    # when no gene has that symbol, the word is searched as a protein name in the organism
+    name_fallback: bool = False
 
     @property
     def cache_key(self) -> str:
@@ -123,6 +152,8 @@ class ProteinQuery:
         value = self.isoform or self.value
         if self.kind == "protein_name":
             value = " ".join(value.casefold().split())
+        elif self.kind == "gene":  # UniProt's gene field ignores case (Kras = KRAS = kras)
+            value = value.casefold() + (":or-name" if self.name_fallback else "")
         return f"protein:{self.kind}:{value}:{str(organism).casefold()}"
 
 
@@ -134,6 +165,27 @@ def _strip_prefix(text: str, prefixes: tuple[str, ...]) -> tuple[str | None, str
     return None, text
 
 
+def cas_check_digit(first: str, second: str) -> int:
+    """CAS check digit: digits before it, from the right, weighted 1, 2, 3, ..., summed mod 10."""
+    digits = (first + second)[::-1]
+    return sum(weight * int(digit) for weight, digit in enumerate(digits, 1)) % 10
+
+
+def _cas_query(match: re.Match[str], raw: str) -> MoleculeQuery:
+    first, second, check = match.group("first"), match.group("second"), match.group("check")
+    first = first.lstrip("0") or "0"
+    number = f"{first}-{second}-{check}"
+    expected = cas_check_digit(first, second)
+    if int(check) != expected:
+        raise InvalidQueryError(
+            f"{raw!r} is not a valid CAS Registry Number: its check digit is {check} but "
+            f"{first}-{second} needs {expected}; check the number (a typo?) or give a name, CID "
+            "or SMILES",
+            query=raw,
+        )
+    return MoleculeQuery("cas", number, raw)
+
+
 def _looks_like_smiles(text: str) -> bool:
     """SMILES-shaped: only organic-subset atoms, bracket atoms, digits and bond/branch symbols."""
     return bool(_SMILES_SHAPE_RE.match(text))
@@ -142,7 +194,10 @@ def _looks_like_smiles(text: str) -> bool:
 def detect_molecule_query(text: str) -> MoleculeQuery:
     """Classify a molecule query.
 
-    Order: explicit prefix; CID (digits, optionally after `CID`); InChI (`InChI=`); InChIKey
+    Order: explicit prefix; CID (digits, optionally after `CID`); CAS Registry Number
+    (`50-78-2`, `CAS 50-78-2`: a wrong check digit is an InvalidQueryError, not a name or a
+    SMILES error; looked up as a PubChem name, since PubChem lists CAS numbers among a
+    compound's synonyms); InChI (`InChI=`); InChIKey
     (27-character pattern); SMILES (no whitespace, SMILES-shaped and parsed by RDKit); else a
     name. A SMILES-shaped string with SMILES syntax (ring digits, `=`, brackets...) that RDKit
     rejects raises InvalidQueryError instead of being sent as a name. Short strings that are
@@ -151,7 +206,7 @@ def detect_molecule_query(text: str) -> MoleculeQuery:
     raw = (text or "").strip()
     if not raw:
         raise InvalidQueryError("empty molecule query; give a name, CID, SMILES, InChI or InChIKey")
-    prefix, body = _strip_prefix(raw, ("name", "smiles", "cid", "inchikey", "inchi"))
+    prefix, body = _strip_prefix(raw, ("name", "smiles", "cid", "cas", "inchikey", "inchi"))
     if prefix is not None and not body:
         raise InvalidQueryError(f"{raw!r} has a {prefix}: prefix but nothing after it", query=raw)
     if prefix == "name":
@@ -170,6 +225,14 @@ def detect_molecule_query(text: str) -> MoleculeQuery:
     if prefix == "inchi":
         inchi = body if body.startswith("InChI=") else f"InChI={body}"
         return MoleculeQuery("inchi", inchi, raw)
+    if prefix == "cas":
+        cas_match = CAS_RE.match(body)
+        if not cas_match:
+            raise InvalidQueryError(
+                f"{body!r} is not a CAS Registry Number (digits-2 digits-check digit, e.g. 50-78-2)",
+                query=raw,
+            )
+        return _cas_query(cas_match, raw)
     if prefix == "cid":
         body = f"CID {body}"
     cid_match = CID_RE.match(body)
@@ -180,6 +243,9 @@ def detect_molecule_query(text: str) -> MoleculeQuery:
         return MoleculeQuery("cid", str(cid), raw)
     if prefix == "cid":
         raise InvalidQueryError(f"{raw!r} is not a PubChem CID (a positive integer)", query=raw)
+    cas_match = CAS_RE.match(body)
+    if cas_match:
+        return _cas_query(cas_match, raw)
     if body.startswith("InChI="):
         return MoleculeQuery("inchi", body, raw)
     if INCHIKEY_RE.match(body):
@@ -234,9 +300,12 @@ def detect_protein_query(text: str) -> ProteinQuery:
     Order: explicit prefix (`accession:`, `entry:`/`id:`, `gene:` with optional
     `organism:`, `protein:`/`name:`, `sequence:`); FASTA or a run of >= 20 amino-acid letters
     (a sequence, no lookup); UniProt accession (anchored pattern, `-N` isoform allowed, case
-    folded); entry name (`CKL10_ARATH`); gene plus a known organism or `in <organism>` (a
-    lower-case word plus a known organism, `insulin human`, is a protein name in that
-    organism); a bare upper-case gene symbol (`TP53`); anything else is a protein name.
+    folded); entry name (`CKL10_ARATH`); a word plus a known organism, on either side
+    (`TP53 human`, `TP53 in human`, `insulin (human)`, `human insulin`, `mouse Kras`,
+    `E. coli lacZ`): an upper-case word is a gene, another single word a gene that falls back
+    to a protein name (see `_word_in_organism`), several words a protein name in that organism;
+    a bare upper-case gene symbol (`TP53`); anything else is a protein name (a trailing
+    organism, `hemoglobin subunit alpha mouse`, still filters it).
     """
     raw = (text or "").strip()
     if not raw:
@@ -255,9 +324,8 @@ def detect_protein_query(text: str) -> ProteinQuery:
                 f"{raw!r}: write gene:SYMBOL [organism:NAME_OR_TAXON]", query=raw
             )
         taxon, name = _organism_fields(match.group("org")) if match.group("org") else (None, None)
-        return ProteinQuery(
-            "gene", match.group("gene").upper(), raw, taxon_id=taxon, organism_name=name
-        )
+        # as typed: UniProt's gene field ignores case, and `Kras` reads as the mouse symbol
+        return ProteinQuery("gene", match.group("gene"), raw, taxon_id=taxon, organism_name=name)
     prefix, body = _strip_prefix(raw, ("accession", "entry", "id", "protein", "name", "sequence"))
     if prefix is not None and not body:
         raise InvalidQueryError(f"{raw!r} has a {prefix}: prefix but nothing after it", query=raw)
@@ -301,14 +369,10 @@ def detect_protein_query(text: str) -> ProteinQuery:
     residues = _parse_sequence(body)
     if residues is not None and len(residues) >= MIN_BARE_SEQUENCE_LENGTH and body.upper() == body:
         return ProteinQuery("sequence", residues, raw)
-    split = _split_gene_and_organism(body)
+    split = _split_gene_and_organism(body) or _split_leading_organism(body)
     if split is not None:
         word, organism = split
-        taxon, name = _organism_fields(organism)
-        if GENE_SYMBOL_RE.match(word):
-            return ProteinQuery("gene", word, raw, taxon_id=taxon, organism_name=name)
-        # `insulin human`: a lower-case word is a protein name, searched within the organism
-        return ProteinQuery("protein_name", word, raw, taxon_id=taxon, organism_name=name)
+        return _word_in_organism(word, organism, raw)
     if GENE_SYMBOL_RE.match(body) and len(body) <= 12:
         return ProteinQuery("gene", body, raw)
     name, organism = _split_trailing_organism(" ".join(body.split()))
@@ -316,6 +380,33 @@ def detect_protein_query(text: str) -> ProteinQuery:
         taxon, organism_name = _organism_fields(organism)
         return ProteinQuery("protein_name", name, raw, taxon_id=taxon, organism_name=organism_name)
     return ProteinQuery("protein_name", name, raw)
+
+
+def _word_in_organism(word: str, organism: str, raw: str) -> ProteinQuery:
+    """A name given with an organism: an upper-case symbol is a gene (`TP53 human`); another
+    single word (`Kras`, `lacZ`, `insulin`) is searched as a gene first, since mouse, rat and
+    bacterial symbols are not upper case, then as a protein name; several words are a name."""
+    taxon, name = _organism_fields(organism)
+    if GENE_SYMBOL_RE.match(word):
+        return ProteinQuery("gene", word, raw, taxon_id=taxon, organism_name=name)
+    if GENE_SYMBOL_LOOSE_RE.match(word):
+        return ProteinQuery(
+            "gene", word, raw, taxon_id=taxon, organism_name=name, name_fallback=True
+        )
+    return ProteinQuery("protein_name", word, raw, taxon_id=taxon, organism_name=name)
+
+
+_LEADING_ORGANISM_WORDS = 3  # "Escherichia coli K-12 lacZ" at most
+
+
+def _split_leading_organism(text: str) -> tuple[str, str] | None:
+    """`human insulin`, `mouse Kras`, `E. coli lacZ`, `Homo sapiens TP53` -> (name, organism)."""
+    words = text.split()
+    for size in range(min(_LEADING_ORGANISM_WORDS, len(words) - 1), 0, -1):
+        organism = " ".join(words[:size])
+        if organism.lower() in ORGANISM_TAXA:
+            return " ".join(words[size:]), organism
+    return None
 
 
 def _split_trailing_organism(text: str) -> tuple[str, str | None]:

@@ -33,7 +33,8 @@ RECORD_PROPERTIES = (
     "IUPACName",
 )
 MAX_SYNONYMS = 10
-_NAMESPACE_FORM_FIELD = {"name": "name", "smiles": "smiles", "inchi": "inchi"}
+# PubChem indexes CAS Registry Numbers as synonyms, so a CAS number is a name search
+_NAMESPACE_FORM_FIELD = {"name": "name", "cas": "name", "smiles": "smiles", "inchi": "inchi"}
 
 
 def _fault(response: HttpResponse) -> str:
@@ -69,11 +70,11 @@ def find_cids(query: MoleculeQuery) -> Exchange[list[int]]:
         return []
     if response.status == 400:
         raise InvalidQueryError(
-            f"PubChem rejected the {query.kind} {query.value!r}: {_fault(response)}",
+            f"PubChem rejected the {query.described} {query.value!r}: {_fault(response)}",
             query=query.text,
         )
     if response.status != 200:
-        raise _unexpected(response, f"the {query.kind} search for {query.value!r}")
+        raise _unexpected(response, f"the {query.described} search for {query.value!r}")
     try:
         cids = response.body["IdentifierList"]["CID"]
     except (KeyError, TypeError):
@@ -200,16 +201,21 @@ def resolve_molecule_exchange(
         if not cids:
             if query.kind == "name":
                 way_out = "check the spelling, or give a SMILES, CID or InChIKey"
+            elif query.kind == "cas":
+                way_out = (
+                    "the number is well formed, but no compound lists it as a synonym; give a "
+                    "name, SMILES or CID"
+                )
             else:
                 way_out = "the structure itself is valid and can be used as given"
             raise NotFoundError(
-                f"PubChem has no compound for the {query.kind} {query.value!r}; {way_out}",
+                f"PubChem has no compound for the {query.described} {query.value!r}; {way_out}",
                 query=query.text,
             )
         if len(cids) > 1:
             candidates = yield from candidates_for(cids, max_candidates)
             raise AmbiguousError(
-                f"the {query.kind} {query.value!r} matches {len(cids)} PubChem compounds; pick "
+                f"the {query.described} {query.value!r} matches {len(cids)} PubChem compounds; pick "
                 "one by CID (candidates listed in PubChem's order)",
                 candidates,
                 query=query.text,

@@ -6,7 +6,9 @@ ends (in flight counts as "now"): a new request may start only when fewer than `
 requests started before it have ended within the last window. That bounds what the server
 can see in any window by `limit`, whatever the network delays, which a log of send times
 alone would not. The same lock-protected state serves `acquire()` (blocking sleep) and
-`acquire_async()` (asyncio.sleep), so threads and tasks in one process share one budget.
+`acquire_async()` (asyncio.sleep), so threads and tasks in one process share one budget;
+`shared_limiter` hands out shared_rate_limit.SharedRateLimiter, the same rule kept in a file
+so that processes sharing the cache folder share one budget too.
 
 PubChem's `X-Throttling-Control` header (Green/Yellow/Red/Black) slows the limiter down.
 """
@@ -15,17 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from biomedgpt_tools.resolvers.settings import RatePolicy
 
 # divide the allowed rate by this when the server reports the colour
 THROTTLE_SLOWDOWN = {"green": 1, "yellow": 2, "red": 5, "black": 10}
 _COLOUR_RE = re.compile(r"\b(green|yellow|red|black)\b", re.IGNORECASE)
+logger = logging.getLogger(__name__)
 _POLL_S = 0.02  # when every counted request is still in flight, look again after this
 
 
@@ -133,15 +140,50 @@ class RateLimiter:
             self.release(taken)
 
 
-_SHARED: dict[tuple[str, str, RatePolicy], RateLimiter] = {}
+_SHARED: dict[tuple[str, str, RatePolicy, str], Any] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_limiter(service: str, host: str, policy: RatePolicy) -> RateLimiter:
-    """The process-wide limiter for one service at one host (all resolvers share it)."""
-    key = (service, host, policy)
+def shared_limiter(
+    service: str,
+    host: str,
+    policy: RatePolicy,
+    budget_dir: Path | None = None,
+    *,
+    stale_after_s: float = 120.0,
+):
+    """The limiter for one service at one host that every resolver of this process shares.
+
+    With `budget_dir` (the resolver cache folder) it is a SharedRateLimiter, so every process
+    using that folder shares one budget; when the folder cannot hold the budget file (read-only,
+    full) the budget is this process's alone, with a warning.
+    """
+    key = (service, host, policy, str(budget_dir or ""))
     with _SHARED_LOCK:
         limiter = _SHARED.get(key)
         if limiter is None:
-            limiter = _SHARED[key] = RateLimiter(policy)
+            limiter = _SHARED[key] = _new_limiter(service, host, policy, budget_dir, stale_after_s)
         return limiter
+
+
+def _new_limiter(
+    service: str, host: str, policy: RatePolicy, budget_dir: Path | None, stale_after_s: float
+):
+    if budget_dir is None:
+        return RateLimiter(policy)
+    from biomedgpt_tools.resolvers.shared_rate_limit import BUDGET_FILENAME, SharedRateLimiter
+
+    path = Path(budget_dir) / BUDGET_FILENAME
+    try:
+        return SharedRateLimiter(
+            policy, path, f"{service}@{host}", stale_after_s=stale_after_s
+        )
+    except (OSError, sqlite3.Error) as error:
+        logger.warning(
+            "the %s rate budget cannot be shared through %s (%s); this process keeps its own, "
+            "so several processes together may exceed the service's limit",
+            service,
+            path,
+            error,
+        )
+        return RateLimiter(policy)

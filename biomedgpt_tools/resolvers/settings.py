@@ -60,6 +60,8 @@ class ResolverSettings:
     negative_ttl_s: float = 3600.0  # not found / ambiguous / obsolete are re-asked sooner
     pubchem_rate: RatePolicy = field(default_factory=lambda: RatePolicy(5, 400))
     uniprot_rate: RatePolicy = field(default_factory=lambda: RatePolicy(5, 300))
+    # processes sharing cache_dir share one rate budget per service (rate-budget.sqlite3)
+    shared_rate_budget: bool = True
     pubchem_batch_size: int = 200  # CIDs per property POST
     uniprot_batch_size: int = 100  # accessions per `accessions` GET (URL length)
     max_candidates: int = 10

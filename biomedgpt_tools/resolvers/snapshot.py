@@ -93,6 +93,10 @@ class Snapshot:
                 matches = [
                     p for p in self.proteins if wanted in (g.casefold() for g in p.gene_names)
                 ]
+                if not matches and query.name_fallback:  # `insulin human`: a name after all
+                    matches = [
+                        p for p in self.proteins if (p.protein_name or "").casefold() == wanted
+                    ]
             else:
                 matches = [p for p in self.proteins if (p.protein_name or "").casefold() == wanted]
             if query.taxon_id is not None:

@@ -23,6 +23,7 @@ import httpx
 from biomedgpt_tools.resolvers.outcomes import OfflineError, UnavailableError
 from biomedgpt_tools.resolvers.rate_limit import RateLimiter, shared_limiter
 from biomedgpt_tools.resolvers.settings import ResolverSettings
+from biomedgpt_tools.resolvers.shared_rate_limit import SharedRateLimiter
 
 Service = Literal["pubchem", "uniprot"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -122,7 +123,7 @@ class ServiceTransport:
         base_url: str,
         settings: ResolverSettings,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | SharedRateLimiter | None = None,
         rng: random.Random | None = None,
         sleep=time.sleep,
         async_sleep=asyncio.sleep,
@@ -132,7 +133,14 @@ class ServiceTransport:
         self.settings = settings
         policy = settings.pubchem_rate if service == "pubchem" else settings.uniprot_rate
         host = urlsplit(self.base_url).netloc
-        self.limiter = limiter or shared_limiter(service, host, policy)
+        budget_dir = settings.resolved_cache_dir if settings.shared_rate_budget else None
+        self.limiter = limiter or shared_limiter(
+            service,
+            host,
+            policy,
+            budget_dir,
+            stale_after_s=settings.connect_timeout_s + settings.read_timeout_s + 30.0,
+        )
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._async_sleep = async_sleep

@@ -318,7 +318,11 @@ def search_exchange(
     answer; the note says how many other hits were set aside. Otherwise the ranked
     candidates (reviewed, human first) are raised as AmbiguousError.
     """
-    if query.kind == "gene":
+    if query.kind == "gene" and query.name_fallback:
+        # `mouse Kras`, `insulin human`: a symbol in the organism's nomenclature, or a name
+        base = f"(gene:{query.value} OR protein_name:{_quote(query.value)})"
+        described = f"gene or protein {query.value!r}"
+    elif query.kind == "gene":
         base = f"gene:{query.value}"
         described = f"gene {query.value}"
     else:
@@ -326,12 +330,21 @@ def search_exchange(
         described = f"protein name {query.value!r}"
     clause = base + _organism_clause(query)
     described += _organism_words(query)
+    wanted = query.value.casefold()
 
-    def exact(entry: dict[str, Any]) -> bool:
-        wanted = query.value.casefold()
-        if query.kind == "gene":
-            return wanted in (g.casefold() for g in _gene_names(entry))
+    def gene_exact(entry: dict[str, Any]) -> bool:
+        return wanted in (g.casefold() for g in _gene_names(entry))
+
+    def name_exact(entry: dict[str, Any]) -> bool:
         return (_protein_name(entry) or "").casefold() == wanted
+
+    def exact_among(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if query.kind == "protein_name":
+            return [e for e in entries if name_exact(e)]
+        by_gene = [e for e in entries if gene_exact(e)]
+        if by_gene or not query.name_fallback:
+            return by_gene
+        return [e for e in entries if name_exact(e)]
 
     paging = {"limit": max_results, "page_size": page_size}
     entries, total, url = yield from search_entries(f"({clause}) AND reviewed:true", **paging)
@@ -345,7 +358,7 @@ def search_exchange(
             query=query.text,
         )
     ranked = _rank(entries)
-    exact_matches = [e for e in ranked if exact(e)]
+    exact_matches = exact_among(ranked)
     # a bare gene symbol without organism is ambiguous across species unless only one exists
     organism_given = query.taxon_id is not None or query.organism_name is not None
     single = exact_matches if len(exact_matches) == 1 else (ranked if len(ranked) == 1 else [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
@@ -66,6 +66,8 @@ class ProteinQA(BioMedGPTQATool):
         "answer was computed now or remembered. For small molecules use MoleculeQA."
     )
     args_schema: type[BaseModel] = ProteinQAInput
+    # None: the toolkit's setting (ToolkitSettings.on_too_long, "truncate" by default)
+    on_too_long: Literal["error", "truncate"] | None = None
 
     def prepare(
         self, protein: str, question: str = DEFAULT_PROTEIN_QUESTION, fresh: bool = False, **_: Any
@@ -93,6 +95,15 @@ class ProteinQA(BioMedGPTQATool):
         if record.note and record.source != "sequence":
             notes.append(quote_inline(record.note, 300))
         sequence = record.sequence
+        on_too_long = self.on_too_long or self.toolkit.settings.on_too_long
+        if len(sequence) > MAX_ENCODED_RESIDUES and on_too_long == "error":
+            raise ToolException(
+                f"{quote_inline(query, 40)!r} has {len(sequence)} residues, more than the "
+                f"{MAX_ENCODED_RESIDUES} BioMedGPT's protein encoder reads, and this tool is set "
+                "to refuse such proteins (on_too_long='error'); ask about one domain's sequence, "
+                "or set on_too_long='truncate' to read the first "
+                f"{MAX_ENCODED_RESIDUES} residues as the released model did."
+            )
         if len(sequence) > MAX_ENCODED_RESIDUES:
             # as the reference does: ESM-2 positions stop at 1024 (<cls> + 1022 + <eos>)
             sequence = sequence[:MAX_ENCODED_RESIDUES]

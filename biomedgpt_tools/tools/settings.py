@@ -9,6 +9,8 @@ public PubChem/UniProt endpoints, a store under the user's data folder):
 - BIOMEDGPT_HOME: root of the annotation store (BIOMEDGPT_HOME/annotations) and caches.
 - BIOMEDGPT_CHROMA_URL: a Chroma server for the store instead of the embedded folder.
 - BIOMEDGPT_MEMORY: "0" turns the annotation store off (nothing recalled or saved).
+- BIOMEDGPT_ON_TOO_LONG: "truncate" (default) or "error", for proteins longer than the 1022
+  residues ESM-2 reads (ProteinQA, bulk annotation).
 - BIOMEDGPT_PUBCHEM_URL, BIOMEDGPT_UNIPROT_URL, BIOMEDGPT_OFFLINE, BIOMEDGPT_CACHE_DIR: read
   by the resolvers' own settings.
 """
@@ -25,6 +27,7 @@ import platformdirs
 from biomedgpt_tools.resolvers.settings import ResolverSettings
 
 BackendKind = Literal["in-process", "none"]
+OnTooLong = Literal["error", "truncate"]
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -48,6 +51,9 @@ class ToolkitSettings:
     memory: bool = True
     max_new_tokens: int = 255
     protein_vectors: bool = True  # store each answered protein's embedding for similarity search
+    # a protein past the 1022 residues ESM-2 reads: "truncate" keeps the first 1022 as the
+    # released model did (and the answer says so); "error" refuses it
+    on_too_long: OnTooLong = "truncate"
     # from the environment like everything else, so ToolkitSettings(...) honours BIOMEDGPT_OFFLINE
     resolver: ResolverSettings = field(default_factory=ResolverSettings.from_env)
 
@@ -62,11 +68,19 @@ class ToolkitSettings:
             "home": default_home(),
             "chroma_url": env.get("BIOMEDGPT_CHROMA_URL") or None,
             "memory": env.get("BIOMEDGPT_MEMORY", "1").strip().lower() not in _FALSE,
+            "on_too_long": env.get("BIOMEDGPT_ON_TOO_LONG", "").strip().lower() or None,
             "resolver": ResolverSettings.from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("model_path"), str):
             values["model_path"] = Path(values["model_path"]).expanduser()  # type: ignore[arg-type]
+        if values.get("on_too_long") is None:
+            values.pop("on_too_long", None)
+        elif values["on_too_long"] not in ("error", "truncate"):
+            raise ValueError(
+                f"BIOMEDGPT_ON_TOO_LONG / on_too_long must be 'error' or 'truncate', not "
+                f"{values['on_too_long']!r}"
+            )
         return cls(**values)  # type: ignore[arg-type]
 
     def with_changes(self, **changes: object) -> ToolkitSettings:

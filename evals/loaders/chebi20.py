@@ -10,6 +10,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.line_errors import LineError
 from evals.loaders.errors import DataFormatError
 from evals.task_items import CaptionItem, ModalityInput
 
@@ -29,8 +30,11 @@ def unescape_smiles(smiles: str) -> str:
     return smiles.replace("\\\\", "\\")
 
 
-def read_tsv_rows(path: Path, header: list[str]) -> list[list[str]]:
-    """Rows of a header-checked, unquoted TSV; errors name the file and the line."""
+def read_tsv_rows(
+    path: Path, header: list[str], line_errors: list[LineError] | None = None
+) -> list[list[str]]:
+    """Rows of a header-checked, unquoted TSV; errors name the file and the line. With
+    `line_errors`, a row with the wrong number of fields is collected there and skipped."""
     if not path.is_file():
         raise DataFormatError(f"{path}: file not found")
     with path.open(encoding="utf-8", newline="") as handle:
@@ -46,20 +50,23 @@ def read_tsv_rows(path: Path, header: list[str]) -> list[list[str]]:
             if not row:
                 continue
             if len(row) != len(header):
-                raise DataFormatError(
-                    f"{path}:{line_number}: expected {len(header)} tab-separated fields, "
-                    f"found {len(row)}"
-                )
+                message = f"expected {len(header)} tab-separated fields, found {len(row)}"
+                if line_errors is None:
+                    raise DataFormatError(f"{path}:{line_number}: {message}")
+                line_errors.append(LineError(line_number, message))
+                continue
             rows.append(row)
+    if not rows and line_errors:
+        raise DataFormatError(f"{path}: no usable rows (every line is bad)")
     return rows
 
 
-def load_chebi20(path: str | Path) -> list[ChEBIRecord]:
-    """All records of a ChEBI-20 split file, SMILES unescaped."""
+def load_chebi20(path: str | Path, line_errors: list[LineError] | None = None) -> list[ChEBIRecord]:
+    """All records of a ChEBI-20 split file, SMILES unescaped (bad rows: see read_tsv_rows)."""
     path = Path(path)
     records = [
         ChEBIRecord(cid=cid, smiles=unescape_smiles(smiles), description=description)
-        for cid, smiles, description in read_tsv_rows(path, CHEBI20_HEADER)
+        for cid, smiles, description in read_tsv_rows(path, CHEBI20_HEADER, line_errors)
     ]
     seen: set[str] = set()
     for record in records:
@@ -69,7 +76,7 @@ def load_chebi20(path: str | Path) -> list[ChEBIRecord]:
     return records
 
 
-def chebi20_items(path: str | Path) -> list[CaptionItem]:
+def chebi20_items(path: str | Path, line_errors: list[LineError] | None = None) -> list[CaptionItem]:
     """ChEBI-20 as molecule-QA items: describe the molecule, score against the description."""
     return [
         CaptionItem(
@@ -78,5 +85,5 @@ def chebi20_items(path: str | Path) -> list[CaptionItem]:
             reference=record.description,
             inputs=(ModalityInput("molecule", record.smiles),),
         )
-        for record in load_chebi20(path)
+        for record in load_chebi20(path, line_errors)
     ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from evals.line_errors import LineError
 from evals.loaders.errors import DataFormatError
-from evals.loaders.jsonl import read_jsonl, require_fields
+from evals.loaders.jsonl import read_jsonl_lines, require_fields
 from evals.task_items import ChoiceItem
 
 OPTION_LABELS = ("A", "B", "C", "D")
@@ -47,15 +48,30 @@ def detect_cop_base(values: list[int], path: Path) -> int:
     return 1
 
 
-def medmcqa_items(path: str | Path) -> tuple[list[ChoiceItem], int]:
-    """Items and the detected cop base (0 or 1)."""
+def medmcqa_items(
+    path: str | Path, line_errors: list[LineError] | None = None
+) -> tuple[list[ChoiceItem], int]:
+    """Items and the detected cop base (0 or 1); with `line_errors`, bad records are collected
+    there instead of raised."""
     path = Path(path)
-    records = read_jsonl(path)
     fields = ("question", *OPTION_FIELDS, "cop")
-    cops = []
-    for line_number, record in enumerate(records, start=1):
-        require_fields(record, fields, f"{path} record {line_number}")
-        cops.append(_cop_value(record, f"{path} record {line_number}"))
+    records, cops = [], []
+    for index, (line, record) in enumerate(read_jsonl_lines(path, line_errors), start=1):
+        where = f"{path} record {index}"
+        try:
+            require_fields(record, fields, where)
+            cop = _cop_value(record, where)
+        except DataFormatError as error:
+            if line_errors is None:
+                raise
+            line_errors.append(LineError(line, str(error).removeprefix(f"{where}: ")))
+            continue
+        records.append(record)
+        cops.append(cop)
+    if line_errors is not None:
+        line_errors.sort(key=lambda error: error.line)  # file order, whatever found them
+    if not records:
+        raise DataFormatError(f"{path}: no usable records (every line is bad)")
     base = detect_cop_base(cops, path)
     items = []
     for line_number, (record, cop) in enumerate(zip(records, cops, strict=True), start=1):

@@ -22,10 +22,14 @@ from biomedgpt_tools.annotation.results import read_results
 from tests.agents.bulk_entities import accession_list, write_catalog
 from tests.agents.conftest import MAX_NEW_TOKENS, make_toolkit
 from tests.resolver_server import ResolverTestServer
+from tests.resolver_server.entities import ENTITIES_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ["function", "name"]
-SYNTHETIC, UNKNOWN = 170, 10  # + 18 real + 2 inactive = 200
+_CATALOG = json.loads(ENTITIES_PATH.read_text())
+UNKNOWN = 10
+# synthetic entries fill the run up to 200 accessions with the real and the 2 inactive ones
+SYNTHETIC = 200 - len(_CATALOG["proteins"]) - len(_CATALOG["inactive_proteins"]) - UNKNOWN
 EXPECTED_STATUSES = {"done": 188, "not_found": 10, "obsolete": 2}
 
 

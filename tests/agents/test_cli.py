@@ -61,7 +61,7 @@ def test_ambiguity_stops_with_candidates_and_choose_continues(offline_cli, capsy
         (["ask"], "ask needs a QUESTION"),
         (["ask", "--choose", "1"], "pass its --thread ID too"),
         (["ask", "--thread", "new", "--choose", "1"], "is not waiting for a choice"),
-        (["ask", "hi", "--router", "llm", "--chat-model", "nonexistent_pkg:model"], "cannot be loaded"),
+        (["ask", "hi", "--router", "llm", "--chat-model", "nonexistent_pkg:model"], "cannot be imported"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(offline_cli, capsys, argv, message):

@@ -61,3 +61,30 @@ def test_entity_spans_point_at_their_text():
     question = "Does CC(=O)OC1=CC=CC=C1C(=O)O inhibit PGH1_HUMAN or P23219?"
     for entity in find_entities(question):
         assert question[entity.start : entity.end].endswith(entity.text) or entity.kind == "cid"
+
+
+def test_cas_numbers_are_molecules_when_the_check_digit_holds_or_a_cue_says_so():
+    found = find_entities("Is 50-78-2 the same as CAS 58-08-1? Not 12-34-5.")
+    assert [(e.kind, e.text) for e in found] == [("cas", "50-78-2"), ("cas", "58-08-1")]
+    route = route_by_rules("What is 58-08-2 used for?")
+    assert [(c.name, c.args["molecule"]) for c in route.tool_calls] == [("MoleculeQA", "58-08-2")]
+
+
+@pytest.mark.parametrize(
+    ("question", "query"),
+    [
+        ("What does mouse Kras do?", "gene:Kras organism:10090"),
+        ("What does Kras in mouse do?", "gene:Kras organism:10090"),
+        ("Is E. coli lacZ an enzyme?", "gene:lacZ organism:83333"),
+        ("What is the role of rat Tp53?", "gene:Tp53 organism:10116"),
+        ("What does human TP53 do?", "gene:TP53 organism:9606"),
+    ],
+)
+def test_organism_first_and_organism_style_genes(question, query):
+    route = route_by_rules(question)
+    assert [c.args["protein"] for c in route.tool_calls] == [query]
+
+
+@pytest.mark.parametrize("question", ["The Mouse Model of disease", "in human liver cells", "Do mice sleep?"])
+def test_prose_after_an_organism_is_not_a_gene(question):
+    assert [e for e in find_entities(question) if e.kind == "gene"] == []

@@ -82,19 +82,19 @@ def _write_datasets(root):
     (root / "medqa_test.jsonl").write_text("\n".join(json.dumps(r) for r in medqa) + "\n")
 
 
-def _run(workspace, task, data, *extra):
+def _run(workspace, task, data, *extra, code=0):
     out = workspace / "runs" / "-".join([task, *[e.strip("-") for e in extra if e.startswith("--")]])
     argv = ["run", task, "--model", str(workspace / "model"), "--data", str(workspace / data),
             "--out", str(out), "--batch-size", "2", "--max-new-tokens", MAX_NEW_TOKENS,
             "--vocab", str(workspace / "vocab"), "--quiet", *extra]  # fmt: skip
-    assert main(argv) == 0
+    assert main(argv) == code
     metrics = json.loads((out / "metrics.json").read_text())
     predictions = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     return out, metrics, predictions
 
 
 def test_chebi20(workspace, capsys):
-    out, metrics, predictions = _run(workspace, "chebi20", "chebi20.txt")
+    out, metrics, predictions = _run(workspace, "chebi20", "chebi20.txt", code=1)  # 1: a refusal
     assert metrics["n_items"] == 4 and len(predictions) == 4
     assert metrics["n_refused"] == 1  # the unclosed ring, refused by the model API
     assert predictions[-1]["item_id"] == "999" and "C1CC" in predictions[-1]["error"]
@@ -145,7 +145,7 @@ def test_medqa_with_strict_rules(workspace):
 
 def test_report_collects_every_run(workspace):
     # Runs made by the tests above are resumed from their caches, so this costs no generation.
-    _run(workspace, "chebi20", "chebi20.txt")
+    _run(workspace, "chebi20", "chebi20.txt", code=1)
     _run(workspace, "uniprotqa", "uniprotqa.json", "--sequences", str(workspace / "sequences.json"))
     _run(workspace, "pubmedqa", "pubmedqa")
     _run(workspace, "medmcqa", "medmcqa_dev.json", "--limit", "2")
@@ -162,3 +162,44 @@ def test_bad_model_folder_is_one_line(workspace, capsys):
     argv = ["run", "pubmedqa", "--model", str(workspace), "--data", str(workspace / "pubmedqa"), "--quiet"]
     assert main(argv) == 2
     assert "config.json" in capsys.readouterr().err
+
+
+def test_bad_lines_are_reported_in_place_and_the_good_ones_run(workspace, capsys):
+    good = json.loads((workspace / "medqa_test.jsonl").read_text().splitlines()[0])
+    lines = [
+        json.dumps(good | {"id": "q1"}),
+        '{"question": "broken"',
+        json.dumps({k: v for k, v in good.items() if k != "answer_idx"} | {"id": "q3"}),
+        "[1, 2]",
+        json.dumps(good | {"id": "q5", "answer_idx": "E"}),
+        json.dumps(good | {"id": "q6"}),
+    ]
+    (workspace / "medqa_mixed.jsonl").write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    _, metrics, predictions = _run(workspace, "medqa", "medqa_mixed.jsonl", code=1)
+    captured = capsys.readouterr()
+    assert [p["item_id"] for p in predictions] == ["q1", "q6"]  # every good line was asked
+    assert [line["line"] for line in metrics["bad_lines"]] == [2, 3, 4, 5]
+    messages = [line["message"] for line in metrics["bad_lines"]]
+    assert "not valid JSON" in messages[0] and "missing field(s) answer_idx" in messages[1]
+    assert "expected a JSON object" in messages[2] and "'E' is not A-D" in messages[3]
+    summary = json.loads(captured.out)
+    assert [e["error"]["line"] for e in summary["errors"]] == [2, 3, 4, 5]
+    assert captured.err.count("error: ") == 4 and "medqa_mixed.jsonl line 2: not valid JSON" in captured.err
+
+
+def test_a_data_file_of_only_bad_lines_is_one_clear_error(workspace, capsys):
+    (workspace / "medqa_bad.jsonl").write_text("not json\n[1]\n")
+    argv = ["run", "medqa", "--model", str(workspace / "model"), "--data",
+            str(workspace / "medqa_bad.jsonl"), "--quiet"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no records (every line is bad)" in err and "Traceback" not in err
+
+
+def test_a_chebi20_row_with_missing_fields_is_reported_and_the_rest_run(workspace, capsys):
+    rows = (workspace / "chebi20.txt").read_text().splitlines()
+    (workspace / "chebi20_mixed.txt").write_text("\n".join([rows[0], rows[1], "177\tCC=O", rows[3]]) + "\n")
+    _, metrics, predictions = _run(workspace, "chebi20", "chebi20_mixed.txt", "--limit", "9", code=1)  # own run dir
+    assert [p["item_id"] for p in predictions] == ["176", "702"]
+    assert metrics["bad_lines"] == [{"line": 3, "message": "expected 3 tab-separated fields, found 2"}]

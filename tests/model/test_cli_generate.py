@@ -300,22 +300,118 @@ def test_bad_requests_fail_with_one_clear_line(files, capsys, argv, message):
     [
         (
             '{"question": "q", "molecule": "CCO"}\n{"question": "q", "molecule": "CCO"\n',
-            "line 2 is not valid JSON",
+            "line 2: not valid JSON",
         ),
         ('\n{"molecule": "CCO"}\n', "line 2: a request needs a 'question' string"),
         ('{"question": "q", "protein": "MKTX*Y"}\n', "line 1: protein sequence"),
         ('{"question": "q", "inputs": [{"smiles": "CCO"}]}\n', "line 1: each entry of 'inputs'"),
         ('{"question": "q", "molecule": "C1CC("}\n', "line 1: cannot parse SMILES"),
-        ("\n\n", "has no requests"),
+        (b'{"question": "caf\xe9"}\n', "line 1: not UTF-8 text"),
+        ('{"question": "q", "on_too_long": "cut"}\n', "line 1: 'on_too_long' must be"),
     ],
-    ids=["bad-json", "no-question", "bad-protein", "bad-inputs", "bad-smiles", "empty-file"],
+    ids=["bad-json", "no-question", "bad-protein", "bad-inputs", "bad-smiles", "not-utf8", "bad-mode"],
 )
-def test_bad_batch_files_name_the_line(files, capsys, tmp_path, content, message):
+def test_bad_batch_lines_name_the_line(files, capsys, tmp_path, content, message):
     batch_file = tmp_path / "requests.jsonl"
-    batch_file.write_text(content)
+    batch_file.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, out, err = _run(
+        capsys, "--model", str(files["model"]), "--batch", str(batch_file), "--max-new-tokens", MAX_NEW
+    )
+    assert code == 1, err
+    assert f"error: {batch_file} {message}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("\n\n", "has no requests"), (b"\x00\x01binary\n", "is binary"), ("", "has no requests")],
+    ids=["blank-file", "binary-file", "empty-file"],
+)
+def test_unusable_batch_files_fail_whole(files, capsys, tmp_path, content, message):
+    batch_file = tmp_path / "requests.jsonl"
+    batch_file.write_bytes(content if isinstance(content, bytes) else content.encode())
     code, out, err = _run(capsys, "--model", str(files["model"]), "--batch", str(batch_file))
     assert code == 2 and out == ""
-    assert message in err and "Traceback" not in err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_mixed_batch_answers_good_lines_and_reports_bad_ones_in_place(files, capsys, tmp_path):
+    good_molecule = {"question": "Please describe the molecule.", "molecule": ASPIRIN}
+    good_protein = {"question": "What does it do?", "protein": PEPTIDE}
+    lines = [
+        json.dumps(good_molecule),
+        '{"question": "broken", ',
+        json.dumps({"question": "q", "molecule": "CCO", "colour": "red"}),
+        json.dumps({"question": "q", "molecule": "C1CC("}),
+        "",
+        json.dumps({"question": "q", "protein": "MKT-AY1"}),
+        json.dumps({"question": "q", "protein": "M" * 1100}),
+        json.dumps({"question": "hello " * 2100}),
+        json.dumps(good_protein),
+    ]
+    batch_file = tmp_path / "mixed.jsonl"
+    batch_file.write_text("\n".join(lines) + "\n")
+    argv = ["--model", str(files["model"]), "--max-new-tokens", MAX_NEW]
+    code, out, err = _run(capsys, *argv, "--batch", str(batch_file), "--json", "--batch-size", "2")
+    assert code == 1
+    printed = _json_lines(out)
+    assert len(printed) == 8  # one object per non-blank line, in file order
+    errors = {p["error"]["line"]: p["error"]["message"] for p in printed if "error" in p}
+    assert sorted(errors) == [2, 3, 4, 6, 7, 8]
+    assert "not valid JSON" in errors[2]
+    assert "unknown request field(s) ['colour']" in errors[3]
+    assert "cannot parse SMILES 'C1CC('" in errors[4]
+    assert "'-' at 4, '1' at 7" in errors[6]
+    assert "1100 residues, more than the 1022" in errors[7] and '"on_too_long": "truncate"' in errors[7]
+    assert "positions" in errors[8] and "exceed the model's 2048" in errors[8]
+    assert "error" not in printed[0] and "error" not in printed[7]
+    for line, request in ((printed[0], good_molecule), (printed[7], good_protein)):
+        inputs = ["--molecule", request["molecule"]] if "molecule" in request else ["--protein", request["protein"]]
+        _, alone, _ = _run(capsys, *argv, *inputs, "--question", request["question"], "--json")
+        assert _json_lines(alone) == [line]  # the answer it gets alone
+    for number in errors:
+        assert f"line {number}: " in err
+
+    code, plain, err = _run(capsys, *argv, "--batch", str(batch_file))
+    assert code == 1
+    assert [line.split("]")[0] for line in plain.splitlines()] == ["[1", "[9"]
+    assert err.count("error: ") == 6 and "Traceback" not in err
+
+
+def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(files, capsys, tmp_path):
+    from transformers import EsmTokenizer
+
+    from biomedgpt_tools.model.protein_sequence import protein_token_ids
+
+    rng = __import__("random").Random(7)
+    long_protein = "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(1100))
+    # the reference: EsmTokenizer(max_length=1024, truncation=True) keeps <cls>, 1022, <eos>
+    reference = EsmTokenizer.from_pretrained(str(files["tmp"] / "esm"))
+    reference_ids = reference(long_protein, max_length=1024, truncation=True)["input_ids"]
+    assert reference_ids == protein_token_ids(long_protein[:1022])
+
+    argv = ["--model", str(files["model"]), "--max-new-tokens", MAX_NEW, "--json", "--question", "q"]
+    code, out, err = _run(capsys, *argv, "--protein", long_protein)
+    assert code == 2 and "1100 residues" in err and "--on-too-long truncate" in err
+    code, truncated, err = _run(capsys, *argv, "--protein", long_protein, "--on-too-long", "truncate")
+    assert code == 0, err
+    assert "protein 1 has 1100 residues; the model read the first 1022" in err
+    code, first_1022, _ = _run(capsys, *argv, "--protein", long_protein[:1022])
+    answer = _json_lines(truncated)[0]
+    assert answer["notes"] == ["protein 1 has 1100 residues; the model read the first 1022, as the "
+                               "released model did (its ESM-2 encoder reads 1024 tokens with <cls> and <eos>)"]
+    del answer["notes"]
+    assert [answer] == _json_lines(first_1022)
+
+    # per line: "on_too_long" overrides the command's setting
+    batch_file = tmp_path / "long.jsonl"
+    batch_file.write_text(
+        json.dumps({"question": "q", "protein": long_protein, "on_too_long": "truncate"}) + "\n"
+        + json.dumps({"question": "q", "protein": long_protein}) + "\n"
+    )  # fmt: skip
+    code, out, _ = _run(capsys, *argv[:5], "--batch", str(batch_file))
+    printed = _json_lines(out)
+    assert code == 1 and printed[1]["error"]["line"] == 2
+    assert printed[0]["token_ids"] == answer["token_ids"] and printed[0]["notes"]
 
 
 def test_model_arguments_are_checked(files, capsys, tmp_path):
@@ -374,3 +470,16 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.startswith("biomedgpt generate: error: model folder")
     assert "Traceback" not in completed.stderr
+
+
+def test_dtype_accepts_torch_names(files, capsys):
+    argv = ["--model", str(files["model"]), "--molecule", "CCO", "--question", "q", "--max-new-tokens", MAX_NEW, "--json"]
+    answers = {}
+    for dtype in ("fp32", "float32", "bf16", "bfloat16"):
+        code, out, err = _run(capsys, *argv, "--dtype", dtype)
+        assert code == 0, err
+        answers[dtype] = _json_lines(out)[0]
+    assert answers["fp32"] == answers["float32"] and answers["bf16"] == answers["bfloat16"]
+    with pytest.raises(SystemExit) as exited:  # argparse refuses it, naming the choices
+        _run(capsys, *argv, "--dtype", "float64")
+    assert exited.value.code == 2 and "invalid choice: 'float64'" in capsys.readouterr().err

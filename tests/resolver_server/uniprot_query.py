@@ -90,7 +90,9 @@ def _equals(value: str, candidate: str) -> bool:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[^0-9A-Za-z\-]+", text.casefold()) if w]
+    """Text fields as UniProt's index splits them: on spaces and punctuation, hyphens too
+    (protein_name:insulin finds "Insulin-1"); matching ignores case, as UniProt's does."""
+    return [w for w in re.split(r"[^0-9A-Za-z]+", text.casefold()) if w]
 
 
 def _contains_words(value: str, text: str) -> bool:

@@ -84,12 +84,24 @@ def test_cache_keys_normalise_equivalent_inputs():
         ("TP53 (Homo sapiens)", "gene", "TP53", {"taxon_id": 9606}),
         ("CKL10 arabidopsis", "gene", "CKL10", {"taxon_id": 3702}),
         ("gene:TP53 organism:9606", "gene", "TP53", {"taxon_id": 9606}),
-        ("gene:Trp53 organism:mouse", "gene", "TRP53", {"taxon_id": 10090}),
+        ("gene:Trp53 organism:mouse", "gene", "Trp53", {"taxon_id": 10090}),
         ("TP53 in Xenopus tropicalis", "gene", "TP53", {"organism_name": "Xenopus tropicalis"}),
         ("TP53", "gene", "TP53", {"taxon_id": None}),
         ("casein kinase", "protein_name", "casein kinase", {}),
         ("insulin", "protein_name", "insulin", {}),
-        ("insulin human", "protein_name", "insulin", {"taxon_id": 9606}),
+        ("insulin human", "gene", "insulin", {"taxon_id": 9606, "name_fallback": True}),
+        ("human insulin", "gene", "insulin", {"taxon_id": 9606, "name_fallback": True}),
+        ("insulin (human)", "gene", "insulin", {"taxon_id": 9606, "name_fallback": True}),
+        ("mouse Kras", "gene", "Kras", {"taxon_id": 10090, "name_fallback": True}),
+        ("Kras mouse", "gene", "Kras", {"taxon_id": 10090, "name_fallback": True}),
+        ("Mus musculus Kras", "gene", "Kras", {"taxon_id": 10090}),
+        ("rat Tp53", "gene", "Tp53", {"taxon_id": 10116}),
+        ("E. coli lacZ", "gene", "lacZ", {"taxon_id": 83333, "name_fallback": True}),
+        ("Escherichia coli lacZ", "gene", "lacZ", {"taxon_id": 83333}),
+        ("lacZ in E. coli", "gene", "lacZ", {"taxon_id": 83333}),
+        ("human TP53", "gene", "TP53", {"taxon_id": 9606, "name_fallback": False}),
+        ("Homo sapiens TP53", "gene", "TP53", {"taxon_id": 9606}),
+        ("human insulin receptor", "protein_name", "insulin receptor", {"taxon_id": 9606}),
         ("protein:Cellular tumor antigen p53", "protein_name", "Cellular tumor antigen p53", {}),
     ],
 )
@@ -125,3 +137,40 @@ def test_accession_regex_accepts_uniprot_accessions(good):
 @pytest.mark.parametrize("bad", ["P0463", "P046377", "XP04637", "P04637X", "B0463", "1P0463"])
 def test_accession_regex_is_anchored(bad):
     assert ACCESSION_RE.match(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("50-78-2", "50-78-2"),
+        ("CAS 50-78-2", "50-78-2"),
+        ("CAS RN 58-08-2", "58-08-2"),
+        ("cas:7732-18-5", "7732-18-5"),
+        ("0050-78-2", "50-78-2"),
+        ("85721-33-1", "85721-33-1"),
+    ],
+)
+def test_cas_numbers_are_recognised(text, number):
+    query = detect_molecule_query(text)
+    assert (query.kind, query.value) == ("cas", number)
+    assert query.cache_key == f"molecule:cas:{number}"
+
+
+@pytest.mark.parametrize("text", ["50-78-3", "CAS 58-08-1", "cas:7732-18-4"])
+def test_a_wrong_cas_check_digit_is_a_clear_error(text):
+    with pytest.raises(InvalidQueryError, match="check digit") as caught:
+        detect_molecule_query(text)
+    assert "SMILES" not in str(caught.value).split(";")[0]
+
+
+def test_cas_prefix_needs_the_cas_shape():
+    with pytest.raises(InvalidQueryError, match="not a CAS Registry Number"):
+        detect_molecule_query("cas:aspirin")
+
+
+def test_cas_check_digit_rule():
+    from biomedgpt_tools.resolvers.identifiers import cas_check_digit
+
+    # the worked example of the CAS rule: 7732-18-5 (water): 8*1+1*2+2*3+3*4+7*5+7*6 = 105
+    assert cas_check_digit("7732", "18") == 5
+    assert cas_check_digit("50", "78") == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
     if already_done([args.out]):
         return 0
     counts: Counter = Counter()
-    records = molecule_records(read_pairs(args.input), counts, "pubchem", DESCRIBE_QUESTION)
+    pairs = read_pairs(args.input)
+    first = next(pairs, None)
+    if first is None:  # nothing would be written, and an empty output would look done
+        raise DataFormatError(f"{args.input}: no molecule/description pairs (the file is empty)")
+    records = molecule_records(itertools.chain([first], pairs), counts, "pubchem", DESCRIBE_QUESTION)
     write_records(records, args.out, counts, desc=args.input.name)
     report(str(args.out), counts)
     return 0

@@ -1,0 +1,127 @@
+"""The chat model behind `--router llm`, from a string: `provider:model` or `MODULE:ATTR`.
+
+`provider:model` (`openai:gpt-4o-mini`, `ollama:llama3.1`, `anthropic:claude-...`) goes to
+LangChain's `init_chat_model`, as the react-agent template does; `base_url` points it at an
+OpenAI-compatible local server (`openai:NAME` + `http://127.0.0.1:8000/v1`). `MODULE:ATTR`
+names a chat model object, a chat model class, or a zero-argument factory of one (a module
+path has a dot or is not a LangChain provider name). Every failure is a ChatModelLoadError
+with one line that names the target and the way out, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# LangChain's provider names (init_chat_model's registry, read at call time when present)
+_FALLBACK_PROVIDERS = frozenset({
+    "anthropic", "azure_openai", "bedrock", "bedrock_converse", "cohere", "deepseek",
+    "fireworks", "google_genai", "google_vertexai", "groq", "huggingface", "ibm", "litellm",
+    "mistralai", "nvidia", "ollama", "openai", "openrouter", "perplexity", "together", "xai",
+})  # fmt: skip
+
+
+class ChatModelLoadError(ValueError):
+    """A --chat-model string that does not give a usable chat model; the message is one line."""
+
+
+def langchain_providers() -> frozenset[str]:
+    try:
+        from langchain.chat_models.base import _BUILTIN_PROVIDERS  # the installed registry
+    except ImportError:
+        return _FALLBACK_PROVIDERS
+    return frozenset(_BUILTIN_PROVIDERS) | _FALLBACK_PROVIDERS
+
+
+def is_provider_string(spec: str) -> bool:
+    prefix = spec.partition(":")[0].strip().replace("-", "_").lower()
+    return prefix in langchain_providers() and "." not in spec.partition(":")[0]
+
+
+def load_chat_model(spec: str, *, base_url: str | None = None) -> Any:
+    """A tool-calling LangChain chat model for `spec` (see the module docstring)."""
+    spec = (spec or "").strip()
+    if ":" not in spec or not spec.partition(":")[0] or not spec.partition(":")[2]:
+        raise ChatModelLoadError(
+            f"--chat-model {spec!r}: expected provider:model (e.g. openai:gpt-4o-mini) or "
+            "MODULE:ATTRIBUTE (e.g. mypkg.models:make_chat_model)"
+        )
+    if is_provider_string(spec):
+        return _from_provider(spec, base_url)
+    if base_url:
+        raise ChatModelLoadError(
+            f"--base-url applies to provider:model strings (e.g. openai:NAME), not to {spec!r}"
+        )
+    return _from_target(spec)
+
+
+def _from_provider(spec: str, base_url: str | None) -> Any:
+    import langchain.chat_models as chat_models
+
+    options = {"base_url": base_url} if base_url else {}
+    try:
+        model = chat_models.init_chat_model(spec, **options)
+    except ImportError as error:  # "Initializing ChatOpenAI requires the langchain-openai package..."
+        raise ChatModelLoadError(f"--chat-model {spec!r}: {_one_line(error)}") from None
+    except Exception as error:  # noqa: BLE001 - a provider's constructor: missing key, bad option
+        raise ChatModelLoadError(
+            f"--chat-model {spec!r} could not be created: {type(error).__name__}: {_one_line(error)}"
+        ) from None
+    return _checked(model, spec)
+
+
+def _from_target(spec: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - ImportError, or the module itself raising
+        raise ChatModelLoadError(
+            f"--chat-model {spec!r}: module {module_name!r} cannot be imported "
+            f"({type(error).__name__}: {_one_line(error)})"
+        ) from None
+    try:
+        target = module
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except AttributeError:
+        raise ChatModelLoadError(
+            f"--chat-model {spec!r}: module {module_name!r} has no attribute {attribute!r}"
+        ) from None
+    if not _is_chat_model(target) or isinstance(target, type):
+        if not callable(target):
+            raise ChatModelLoadError(
+                f"--chat-model {spec!r} is a {type(target).__name__}, neither a chat model nor a "
+                "factory of one (a class or a function taking no arguments)"
+            )
+        try:
+            target = target()
+        except Exception as error:  # noqa: BLE001 - user code
+            raise ChatModelLoadError(
+                f"--chat-model {spec!r}: calling it failed ({type(error).__name__}: {_one_line(error)})"
+            ) from None
+    return _checked(target, spec)
+
+
+def _is_chat_model(value: Any) -> bool:
+    return callable(getattr(value, "bind_tools", None)) and hasattr(value, "invoke")
+
+
+def _checked(model: Any, spec: str) -> Any:
+    if not _is_chat_model(model) or isinstance(model, type):
+        raise ChatModelLoadError(
+            f"--chat-model {spec!r} gave a {type(model).__name__}, not a chat model with tool "
+            "calling (it needs bind_tools and invoke, as LangChain chat models have)"
+        )
+    return model
+
+
+def resolve_chat_model(value: Any, base_url: str | None = None) -> Any:
+    """The assistant context's `chat_model`: a model object as is, a string loaded."""
+    if isinstance(value, str):
+        return load_chat_model(value, base_url=base_url)
+    return value
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] + ("..." if len(text) > 300 else "") if text else type(error).__name__
