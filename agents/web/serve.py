@@ -1,0 +1,55 @@
+"""`python -m agents web`: the page on the embedded default, served by uvicorn.
+
+The default is what `make demo` runs on: the bundled offline snapshot of PubChem/UniProt
+(unless BIOMEDGPT_OFFLINE says otherwise or --online is given), the embedded Chroma store
+under $BIOMEDGPT_HOME, and the model from BIOMEDGPT_MODEL (or the model server the toolkit's
+environment names), else the demo model if `make demo-model` built it, else no model, which
+the page says plainly.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def choose_environment(online: bool = False) -> str:
+    """Set the embedded defaults in os.environ; returns how the model was chosen."""
+    if online:
+        os.environ["BIOMEDGPT_OFFLINE"] = "0"
+    else:
+        os.environ.setdefault("BIOMEDGPT_OFFLINE", "1")
+    if os.environ.get("BIOMEDGPT_MODEL", "").strip():
+        return "BIOMEDGPT_MODEL"
+    if os.environ.get("BIOMEDGPT_SERVER_URL", "").strip():
+        return "BIOMEDGPT_SERVER_URL"
+    try:
+        from training.demo_model import default_demo_dir
+    except ImportError:
+        return "no model (training/ is not importable for the demo model)"
+    folder = default_demo_dir()
+    if (folder / "config.json").is_file():
+        os.environ["BIOMEDGPT_MODEL"] = str(folder)
+        return f"the demo model at {folder}"
+    return f"no model: BIOMEDGPT_MODEL is unset and no demo model is built at {folder}"
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | None = None,
+          online: bool = False) -> int:
+    import uvicorn
+
+    from agents.context import AssistantContext
+    from agents.graph import default_threads_path, open_assistant
+    from agents.web.app import create_app, describe_model
+
+    why = choose_environment(online)
+    context = AssistantContext()
+    toolkit = context.resolved_toolkit()  # loads the model now, not on the first question
+    print(f"{describe_model(toolkit)} ({why})", flush=True)
+    print(f"Conversations: {threads_db or default_threads_path()}", flush=True)
+    app = create_app(open_assistant(threads_path=threads_db), context)
+    print(f"BioMedGPT assistant on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
