@@ -224,9 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "web":
-            from agents.web.serve import serve
+            from agents.web import serve
 
-            return serve(args.host, args.port, args.threads_db, args.online)
+            try:
+                return serve.serve(args.host, args.port, args.threads_db, args.online)
+            except serve.UsageError as error:
+                raise UsageError(str(error)) from error
         return run_ask(args) if args.command == "ask" else run_chat(args)
     except (UsageError, InvalidChoiceError, InvalidQuestionError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -29,7 +29,13 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -37,7 +43,13 @@ from agents.context import AssistantContext
 from agents.session import AssistantSession
 from agents.web.depiction import DepictionError, depict_smiles
 from agents.web.sse import sse_frame
-from agents.web.threads import InvalidThreadIdError, check_thread_id, list_threads, new_thread_id, thread_history
+from agents.web.threads import (
+    InvalidThreadIdError,
+    check_thread_id,
+    list_threads,
+    new_thread_id,
+    thread_history,
+)
 from agents.web.turns import TurnStreamer
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,11 @@ the page says plainly.
 from __future__ import annotations
 
 import os
+import socket
+
+
+class UsageError(Exception):
+    """The page cannot be served as asked (e.g. the port is taken)."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -50,6 +55,21 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | 
     print(f"{describe_model(toolkit)} ({why})", flush=True)
     print(f"Conversations: {threads_db or default_threads_path()}", flush=True)
     app = create_app(open_assistant(threads_path=threads_db), context)
-    print(f"BioMedGPT assistant on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise UsageError(f"cannot listen on {host}:{port} ({error.strerror}); pick another --port") from error
+    bound_port = listener.getsockname()[1]  # --port 0: the free port the system chose
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"BioMedGPT assistant on http://{shown_host}:{bound_port}/ (Ctrl-C stops)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+        toolkit.close()
     return 0
