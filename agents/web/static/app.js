@@ -1,4 +1,4 @@
-// The assistant's page: plain DOM, no framework, no innerHTML. Every string from the server
+// The assistant's page: plain DOM, no framework, no HTML parsing of data (only textContent).
 // (PubChem, UniProt, the model, the user) goes into the page as text, never as markup.
 "use strict";
 
@@ -120,7 +120,7 @@ function proteinCard(card) {
 
 function errorCard(card) {
   return el("article", { class: "card error", role: "note" },
-    el("h4", { text: (card.query || card.tool || "Lookup") + ": not found" }), el("p", { text: card.message }));
+    el("h4", { text: (card.query || card.tool || "Lookup") + ": could not look it up" }), el("p", { text: card.message }));
 }
 
 function renderCard(card) {
