@@ -90,17 +90,13 @@ class SecurityHeaders:
 
 
 def describe_model(toolkit) -> str:
-    """One plain line on which model answers (or that none does)."""
-    settings = toolkit.settings
-    server_url = getattr(settings, "server_url", None)  # BIOMEDGPT_SERVER_URL, where supported
-    if server_url:
-        return f"Model: the BioMedGPT server at {server_url}"
-    if settings.backend_kind != "none" and settings.model_path is not None:
-        return f"Model: {settings.model_path}"
-    if settings.backend_kind != "none":
-        return "Model: loaded in this process"
-    return ("No model: answers show the database records only. Set BIOMEDGPT_MODEL to a model "
-            "folder (or build the demo model with `make demo-model`) and restart.")
+    """One plain line on which model answers (or that none does), known without loading it."""
+    backend = toolkit.backend
+    if not backend.configured:
+        return ("No model: answers show the database records only. Set BIOMEDGPT_MODEL to a model "
+                "folder (or build the demo model with `make demo-model`) and restart.")
+    name = backend.model_name or toolkit.settings.model_path or "configured"
+    return f"Model: {name} ({backend.kind})"
 
 
 def status_of(toolkit) -> dict[str, Any]:
@@ -108,7 +104,7 @@ def status_of(toolkit) -> dict[str, Any]:
     offline = bool(getattr(resolver, "offline", False))
     return {
         "model": describe_model(toolkit),
-        "has_model": toolkit.settings.backend_kind != "none",
+        "has_model": bool(toolkit.backend.configured),
         "resolvers": "bundled offline snapshot of PubChem/UniProt" if offline else "PubChem and UniProt",
         "memory": "on" if toolkit.settings.memory else "off",
     }

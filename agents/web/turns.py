@@ -7,7 +7,7 @@ plain generator the web server drives from a worker thread. Every event is
 | event | data |
 |---|---|
 | `thread` | `{"id"}`: the turn runs on this thread |
-| `step` | `{"name", "status": "running"/"done", "detail"}` per graph step |
+| `step` | `{"name", "label", "status": "running"/"done", "detail"}` per graph step, and per tool call (`tool-0`, ...) |
 | `cards` | `{"cards": [...]}`: molecules (with drawing) and proteins the question names |
 | `token` | `{"call", "tool", "label", "text", "restart"}`: the model's text as it is generated |
 | `interrupt` | `{"message", "query", "choices": [{"number", "choice", "card"}]}`: pick one |
@@ -66,7 +66,7 @@ def step_detail(payload: dict[str, Any]) -> str:
     if step == "tool":
         by = payload.get("answered_by")
         outcome = "failed" if payload.get("status") == "error" else f"answered by {by or 'the record (no model)'}"
-        return f"{payload.get('name')} call {payload.get('call', 0) + 1}: {outcome}"
+        return outcome
     if step == "remember":
         saved = len(payload.get("saved_annotations") or [])
         return f"focus: {', '.join(payload.get('focus') or []) or 'unchanged'}; {saved} answer(s) saved"
@@ -89,7 +89,8 @@ class TurnStreamer:
     def __init__(self, session, resolvers=None):
         self.session = session
         self.resolvers = resolvers
-        self.labels: list[str] = []
+        self.labels: list[str] = []  # per tool call: the entity's display name
+        self.tools: list[str] = []  # per tool call: the tool's name
 
     # -- entry points ---------------------------------------------------------------------------
     def ask(self, question: str) -> Iterator[PageEvent]:
@@ -147,8 +148,9 @@ class TurnStreamer:
                 yield ("token", {"call": call, "tool": payload.get("tool"), "label": label,
                                  "text": payload.get("text", ""), "restart": bool(payload.get("restart"))})
             elif payload.get("step") == "tool":
-                yield ("step", {"name": "run_tools", "label": STEP_LABELS["run_tools"], "status": "running",
-                                "detail": step_detail(payload)})
+                call = payload.get("call", 0)
+                yield ("step", {"name": f"tool-{call}", "label": self._tool_label(call, payload.get("name")),
+                                "status": "done", "detail": step_detail(payload)})
             elif payload.get("step") in STEP_LABELS:
                 name = payload["step"]
                 yield ("step", {"name": name, "label": STEP_LABELS[name], "status": "done",
@@ -158,6 +160,7 @@ class TurnStreamer:
                 if name not in STEPS:
                     continue  # __interrupt__: the outcome reports it
                 if name == "resolve" and isinstance(update, dict):
+                    self.tools = [c["name"] for c in update.get("tool_calls") or []]
                     resolved = update.get("resolved") or []
                     self.labels = [r.get("display") or r.get("query") or r.get("tool") for r in resolved]
                     cards = cards_for_resolved(resolved)
@@ -170,6 +173,15 @@ class TurnStreamer:
                 if following < len(STEPS):
                     upcoming = STEPS[following]
                     yield ("step", {"name": upcoming, "label": STEP_LABELS[upcoming], "status": "running", "detail": ""})
+                    if upcoming == "run_tools":
+                        for call, tool in enumerate(self.tools):
+                            yield ("step", {"name": f"tool-{call}", "label": self._tool_label(call, tool),
+                                            "status": "running", "detail": ""})
+
+    def _tool_label(self, call: int, tool: str | None) -> str:
+        """ "MoleculeQA call 1 (Aspirin)": the tool's name and what it was asked about."""
+        about = self.labels[call] if call < len(self.labels) else None
+        return f"{tool} call {call + 1}" + (f" ({about})" if about and about != tool else "")
 
     def _paused(self) -> Iterator[PageEvent]:
         payload = self.session.pending_interrupt() or {}

@@ -227,7 +227,7 @@ class AssistantMessage {
 
 // -- the conversation ------------------------------------------------------------------------------
 function addUserMessage(text) {
-  $("log").append(el("section", { class: "msg user", "aria-label": "Your question" }, el("h3", { text: "You" }), text));
+  $("log").append(el("section", { class: "msg user", "aria-label": "You asked" }, el("h3", { text: "You" }), text));
 }
 
 function setBusy(busy) {
@@ -253,7 +253,10 @@ async function runTurn(path, body) {
   message.finish();
   setBusy(false);
   loadThreads();
-  if (!paused) $("question").focus();
+  if (!paused) {
+    $("question").focus();
+    $("ask-form").scrollIntoView({ block: "end" });
+  }
 }
 
 function choose(choice) {
@@ -298,7 +301,7 @@ async function loadThreads() {
   } catch (error) { /* the list is a convenience; the chat still works */ }
 }
 
-async function openThread(id) {
+async function openThread(id, focusQuestion = true) {
   setThread(id, true);
   const response = await fetch("/api/threads/" + encodeURIComponent(id));
   if (!response.ok) {
@@ -316,7 +319,7 @@ async function openThread(id) {
   if (data.interrupt) {
     addUserMessage(data.pending_question || "");
     new AssistantMessage().interrupt(data.interrupt, choose);
-  } else {
+  } else if (focusQuestion) {
     $("question").focus();
   }
 }
@@ -354,6 +357,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("new-thread").addEventListener("click", () => newThread());
   loadStatus();
   const saved = threadFromHash();
-  if (saved) openThread(saved).then(loadThreads); else loadThreads();
-  $("question").focus();
+  // No focus on load: a screen reader starts at the top; the skip link leads to the question.
+  if (saved) openThread(saved, false).then(loadThreads); else loadThreads();
 });
