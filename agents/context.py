@@ -34,33 +34,38 @@ def shared_toolkit():
     return BioMedGPTToolkit.shared()
 
 
-_RUN_TOOLKITS: dict[tuple[str | None, bool | None], Any] = {}
+_RUN_TOOLKITS: dict[Any, Any] = {}
 _RUN_TOOLKITS_LOCK = threading.Lock()
+_MAX_RUN_TOOLKITS = 8
 NO_MODEL = "none"
 
 
 def toolkit_for_run(model: str | None, offline: bool | None):
     """The toolkit for a run's JSON settings (LangGraph server, Studio): one per distinct
-    (model, offline), kept for the process, so a second run does not load the weights again.
+    settings, kept for the process, so a second run does not load the weights again.
 
     `model`: a model folder, or "none" for no model; None keeps the environment's. `offline`:
     True answers from the bundled snapshot; None keeps BIOMEDGPT_OFFLINE.
     """
     from biomedgpt_tools.resolvers.settings import ResolverSettings
-    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
+    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
 
-    key = (model, offline)
+    overrides: dict[str, Any] = {}
+    if model is not None and model.strip().lower() == NO_MODEL:
+        overrides["backend"] = "none"
+    elif model is not None:
+        overrides["model_path"] = model
+    if offline is not None:
+        overrides["resolver"] = ResolverSettings.from_env().with_changes(offline=bool(offline))
+    settings = ToolkitSettings.from_env(**overrides)
     with _RUN_TOOLKITS_LOCK:
-        toolkit = _RUN_TOOLKITS.get(key)
+        toolkit = _RUN_TOOLKITS.get(settings)
         if toolkit is None:
-            overrides: dict[str, Any] = {}
-            if model is not None and model.strip().lower() == NO_MODEL:
-                overrides["backend"] = "none"
-            elif model is not None:
-                overrides["model_path"] = model
-            if offline is not None:
-                overrides["resolver"] = ResolverSettings.from_env().with_changes(offline=bool(offline))
-            toolkit = _RUN_TOOLKITS[key] = BioMedGPTToolkit.from_env(**overrides)
+            if len(_RUN_TOOLKITS) >= _MAX_RUN_TOOLKITS:
+                _RUN_TOOLKITS.pop(next(iter(_RUN_TOOLKITS)))  # the oldest; runs using it keep it alive
+            toolkit = _RUN_TOOLKITS[settings] = BioMedGPTToolkit(
+                settings=settings, backend=build_backend(settings))
         return toolkit
 
 

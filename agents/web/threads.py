@@ -35,20 +35,36 @@ def _config(thread_id: str) -> dict[str, Any]:
 
 def list_threads(graph) -> list[dict[str, Any]]:
     """The newest threads first: id and title (the first question)."""
-    seen: list[str] = []
-    for checkpoint in graph.checkpointer.list(None):
-        thread_id = checkpoint.config["configurable"]["thread_id"]
-        if thread_id not in seen:
-            seen.append(thread_id)
-        if len(seen) >= MAX_LISTED:
-            break
     threads = []
-    for thread_id in seen:
+    for thread_id in newest_thread_ids(graph.checkpointer, MAX_LISTED):
         values = graph.get_state(_config(thread_id)).values
         turns = values.get("turns") or []
         title = turns[0]["question"] if turns else values.get("question") or "(empty)"
         threads.append({"id": thread_id, "title": title[:120], "turns": len(turns)})
     return threads
+
+
+def newest_thread_ids(checkpointer, limit: int) -> list[str]:
+    """Thread ids by their latest checkpoint, newest first (checkpoint ids sort by time).
+
+    One query on a SqliteSaver; any other checkpointer is walked through `list()`.
+    """
+    connection = getattr(checkpointer, "conn", None)
+    lock = getattr(checkpointer, "lock", None)
+    if connection is not None and lock is not None:
+        with lock:
+            rows = connection.execute(
+                "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
+                "ORDER BY MAX(checkpoint_id) DESC LIMIT ?", (limit,)).fetchall()
+        return [row[0] for row in rows]
+    seen: list[str] = []
+    for checkpoint in checkpointer.list(None):
+        thread_id = checkpoint.config["configurable"]["thread_id"]
+        if thread_id not in seen:
+            seen.append(thread_id)
+            if len(seen) >= limit:
+                break
+    return seen
 
 
 def thread_history(graph, thread_id: str, resolvers=None) -> dict[str, Any]:
