@@ -52,6 +52,7 @@ def newest_thread_ids(checkpointer, limit: int) -> list[str]:
     connection = getattr(checkpointer, "conn", None)
     lock = getattr(checkpointer, "lock", None)
     if connection is not None and lock is not None:
+        checkpointer.setup()  # creates the tables of a new database (a no-op afterwards)
         with lock:
             rows = connection.execute(
                 "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "

@@ -212,3 +212,10 @@ def test_the_web_command_serves_the_offline_snapshot_on_a_free_port(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_a_new_thread_database_lists_no_threads(resolver_server, tmp_path):
+    with page_server(resolver_server, tmp_path) as fresh, httpx.Client(base_url=fresh.url) as client:
+        assert client.get("/api/threads").json() == {"threads": []}
+        history = client.get("/api/threads/never-used").json()
+        assert history == {"id": "never-used", "turns": [], "interrupt": None, "last": None}

@@ -138,8 +138,8 @@ class AssistantMessage {
   constructor() {
     this.node = el("section", { class: "msg assistant", "aria-busy": "true", "aria-label": "Assistant answer" });
     this.node.append(el("h3", { text: "Assistant" }));
-    this.steps = el("ol", { class: "steps", "aria-label": "Steps" });
-    this.cards = el("div", { class: "cards" });
+    this.steps = el("ol", { class: "steps", "aria-label": "Steps", "aria-live": "off" });
+    this.cards = el("div", { class: "cards", "aria-live": "off" });
     this.drafts = el("div", { class: "drafts", "aria-live": "off" });
     this.body = el("div", { class: "answer" });
     this.node.append(this.steps, this.cards, this.drafts, this.body);
