@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -219,3 +220,21 @@ def test_a_new_thread_database_lists_no_threads(resolver_server, tmp_path):
         assert client.get("/api/threads").json() == {"threads": []}
         history = client.get("/api/threads/never-used").json()
         assert history == {"id": "never-used", "turns": [], "interrupt": None, "last": None}
+
+
+def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(client, page, resolver_server):
+    thread = new_thread(client)
+    resolver_server.inject("pubchem", Fault.delay(2.0))  # holds the first lookup of the turn
+    with client.stream("POST", f"/api/threads/{thread}/ask", json={"question": "Describe the molecule cholesterol."}) as first:
+        assert next(first.iter_lines()) == "event: thread"
+        second = client.post(f"/api/threads/{thread}/ask", json={"question": "Describe aspirin"})
+        assert second.status_code == 409 and "still answering" in second.json()["error"]
+        # the browser goes away before the answer: the turn must still complete and be kept
+    deadline = time.monotonic() + 60
+    while not (turns := client.get(f"/api/threads/{thread}").json()["turns"]):
+        assert time.monotonic() < deadline, "the dropped turn was never checkpointed"
+        time.sleep(0.2)
+    assert [t["question"] for t in turns] == ["Describe the molecule cholesterol."]
+    assert "PubChem CID 5997" in turns[0]["answer"]
+    again = turn(client, thread, "ask", {"question": "Describe aspirin"})  # the thread is free again
+    assert only(again, "answer")["cards"][0]["cid"] == 2244
