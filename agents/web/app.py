@@ -99,19 +99,22 @@ def describe_model(toolkit) -> str:
     return f"Model: {name} ({backend.kind})"
 
 
-def status_of(toolkit) -> dict[str, Any]:
+def status_of(toolkit, model_problem: str | None = None) -> dict[str, Any]:
     resolver = toolkit.settings.resolver
     offline = bool(getattr(resolver, "offline", False))
     return {
-        "model": describe_model(toolkit),
-        "has_model": bool(toolkit.backend.configured),
+        "model": model_problem or describe_model(toolkit),
+        "has_model": bool(toolkit.backend.configured) and model_problem is None,
         "resolvers": "bundled offline snapshot of PubChem/UniProt" if offline else "PubChem and UniProt",
         "memory": "on" if toolkit.settings.memory else "off",
     }
 
 
-def create_app(graph, context: AssistantContext | None = None) -> Starlette:
-    """The app on a compiled assistant with a checkpointer (`agents.graph.open_assistant`)."""
+def create_app(graph, context: AssistantContext | None = None, model_problem: str | None = None) -> Starlette:
+    """The app on a compiled assistant with a checkpointer (`agents.graph.open_assistant`).
+
+    `model_problem`: why a configured model cannot answer (found at start), for the status line.
+    """
     context = context or AssistantContext()
     busy: set[str] = set()
     busy_lock = threading.Lock()
@@ -134,7 +137,7 @@ def create_app(graph, context: AssistantContext | None = None) -> Starlette:
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     async def status(request: Request) -> Response:
-        return JSONResponse(status_of(toolkit()))
+        return JSONResponse(status_of(toolkit(), model_problem))
 
     async def threads(request: Request) -> Response:
         if request.method == "POST":

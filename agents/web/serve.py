@@ -41,6 +41,21 @@ def choose_environment(online: bool = False) -> str:
     return f"no model: BIOMEDGPT_MODEL is unset and no demo model is built at {folder}"
 
 
+def load_model_now(toolkit) -> str | None:
+    """Load the weights at start, not on the first question; a model that cannot load is said
+    here (the page then answers with the tools' 'model unavailable' message)."""
+    from biomedgpt_tools.tools.errors import ModelUnavailableError
+
+    try:
+        identity = toolkit.backend.identity()
+    except ModelUnavailableError as error:
+        problem = f"The model cannot be used: {error}"
+        print(problem, flush=True)
+        return problem
+    print(f"Loaded {identity.model_id} (revision {identity.revision[:12]})", flush=True)
+    return None
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | None = None,
           online: bool = False) -> int:
     import uvicorn
@@ -51,10 +66,11 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | 
 
     why = choose_environment(online)
     context = AssistantContext()
-    toolkit = context.resolved_toolkit()  # loads the model now, not on the first question
+    toolkit = context.resolved_toolkit()
     print(f"{describe_model(toolkit)} ({why})", flush=True)
+    problem = load_model_now(toolkit) if toolkit.backend.configured else None
     print(f"Conversations: {threads_db or default_threads_path()}", flush=True)
-    app = create_app(open_assistant(threads_path=threads_db), context)
+    app = create_app(open_assistant(threads_path=threads_db), context, model_problem=problem)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
