@@ -238,3 +238,21 @@ def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(client
     assert "PubChem CID 5997" in turns[0]["answer"]
     again = turn(client, thread, "ask", {"question": "Describe aspirin"})  # the thread is free again
     assert only(again, "answer")["cards"][0]["cid"] == 2244
+
+
+def test_a_model_that_cannot_load_is_said_at_start_and_in_the_status(tmp_path, resolver_server):
+    from agents.context import AssistantContext
+    from agents.graph import open_assistant
+    from agents.web.app import create_app
+    from agents.web.background import BackgroundServer
+    from agents.web.serve import load_model_now
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
+
+    toolkit = BioMedGPTToolkit.from_env(model_path=tmp_path / "no-such-model", home=tmp_path)
+    problem = load_model_now(toolkit)
+    assert problem.startswith("The model cannot be used:") and "no-such-model" in problem
+    app = create_app(open_assistant(threads_path=tmp_path / "t.sqlite"), AssistantContext(toolkit=toolkit), problem)
+    with BackgroundServer(app) as server:
+        status = httpx.get(f"{server.url}/api/status").json()
+    toolkit.close()
+    assert status["model"] == problem and status["has_model"] is False
