@@ -7,7 +7,7 @@ plain generator the web server drives from a worker thread. Every event is
 | event | data |
 |---|---|
 | `thread` | `{"id"}`: the turn runs on this thread |
-| `step` | `{"name", "label", "status": "running"/"done", "detail"}` per graph step, and per tool call (`tool-0`, ...) |
+| `step` | `{"name", "label", "status": "running"/"done"/"failed", "detail"}` per graph step, and per tool call (`tool-0`, ...) |
 | `cards` | `{"cards": [...]}`: molecules (with drawing) and proteins the question names |
 | `token` | `{"call", "tool", "label", "text", "restart"}`: the model's text as it is generated |
 | `interrupt` | `{"message", "query", "choices": [{"number", "choice", "card"}]}`: pick one |
@@ -149,8 +149,9 @@ class TurnStreamer:
                                  "text": payload.get("text", ""), "restart": bool(payload.get("restart"))})
             elif payload.get("step") == "tool":
                 call = payload.get("call", 0)
+                status = "failed" if payload.get("status") == "error" else "done"
                 yield ("step", {"name": f"tool-{call}", "label": self._tool_label(call, payload.get("name")),
-                                "status": "done", "detail": step_detail(payload)})
+                                "status": status, "detail": step_detail(payload)})
             elif payload.get("step") in STEP_LABELS:
                 name = payload["step"]
                 yield ("step", {"name": name, "label": STEP_LABELS[name], "status": "done",

@@ -164,6 +164,9 @@ def test_ambiguous_name_offers_candidates_and_a_click_answers_then_a_reload_cont
     expect(tab.locator("section.msg")).to_have_count(0)
     assert tab.evaluate("location.hash") != thread
     expect(tab.get_by_label("Your question")).to_be_focused()
+    tab.get_by_role("button", name="Describe the molecule alanine.").click()  # reopen it from the list
+    expect(tab.locator("section.msg.user")).to_have_count(2)
+    assert tab.evaluate("location.hash") == thread
     assert tab.errors == []
 
 
@@ -183,6 +186,17 @@ def test_keyboard_alone_asks_and_the_page_is_labelled(tab, page_url, tmp_path):
     assert card.get_by_role("link").get_attribute("href") == "https://www.uniprot.org/uniprotkb/P04637/entry"
     assert tab.get_by_role("log").count() == 1 and tab.get_by_role("navigation").count() == 1
     tab.screenshot(path=str(tmp_path / "keyboard-protein.png"), full_page=True)
+
+    tab.keyboard.type("Describe the molecule zorblaxium.")  # focus is back in the question box
+    tab.keyboard.press("Enter")
+    unknown = last_answer(tab)
+    unknown.locator(".answer-text").wait_for(timeout=120_000)
+    note = unknown.get_by_role("note")
+    assert note.locator("h4").inner_text() == "zorblaxium: could not look it up"
+    assert "zorblaxium" in note.locator("p").inner_text()
+    assert "could not answer" in unknown.locator(".answer-text").inner_text()
+    assert "MoleculeQA call 1 (zorblaxium) ✗: failed" in unknown.get_by_role("list", name="Steps").inner_text()
+    tab.screenshot(path=str(tmp_path / "unknown-compound.png"), full_page=True)
     assert tab.errors == []
 
 

@@ -157,7 +157,8 @@ class AssistantMessage {
       this.steps.append(item);
     }
     item.dataset.status = data.status;
-    item.querySelector(".label").textContent = data.label + (data.status === "done" ? " ✓" : "");
+    const mark = { done: " ✓", failed: " ✗" }[data.status] || "";
+    item.querySelector(".label").textContent = data.label + mark;
     if (data.detail) item.querySelector(".detail").textContent = ": " + data.detail;
   }
 
