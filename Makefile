@@ -5,12 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: install setup test test-fast demo demo-model bench lint clean
+.PHONY: install setup test test-fast demo demo-model web bench lint clean
+HOST ?= 127.0.0.1
+PORT ?= 8765
 
-# Packages, Debian's WordNet, and the small demo model (trained once, ~2 min on 2 cores, then
-# cached under $BIOMEDGPT_HOME or the user data folder): so `make demo` answers at once, and
-# every fresh CI machine exercises the training stages end to end.
-setup: install demo-model
+# Packages, Debian's WordNet and chromium, and the small demo model (trained once, ~2 min on 2
+# cores, then cached under $BIOMEDGPT_HOME or the user data folder): so `make demo` answers at
+# once, and every fresh CI machine exercises the training stages end to end.
+setup: install /usr/bin/chromium demo-model
 
 install: $(STAMP) $(VENV)/nltk_data/corpora/wordnet/lexnames
 
@@ -18,6 +20,11 @@ install: $(STAMP) $(VENV)/nltk_data/corpora/wordnet/lexnames
 /usr/share/wordnet/data.noun:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
 	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; fi
+
+# Debian's chromium for the web page's browser tests (Playwright drives it; no browser download).
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +48,10 @@ demo-model: install
 
 demo: setup
 	HF_HUB_OFFLINE=1 $(PY) scripts/demo.py
+
+# The assistant as a web page on http://$(HOST):$(PORT)/ (offline snapshot, demo model if built).
+web: setup
+	HF_HUB_OFFLINE=1 $(PY) -m agents web --host $(HOST) --port $(PORT)
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py

@@ -1,4 +1,4 @@
-"""`python -m agents ask "QUESTION" [--json] [--thread ID]` and `python -m agents chat`.
+"""`python -m agents ask "QUESTION" [--json] [--thread ID]`, `python -m agents chat`, `python -m agents web`.
 
 Configuration is the toolkit's environment (BIOMEDGPT_MODEL, BIOMEDGPT_HOME, BIOMEDGPT_OFFLINE,
 ...); conversations are kept in $BIOMEDGPT_HOME/agent/threads.sqlite, so `--thread ID` on a
@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--choose", help="continue a paused --thread with this candidate (CID, accession or number)")
     ask.add_argument("--steps", action="store_true", help="print each step as it finishes (stderr)")
     commands.add_parser("chat", parents=[common], help="interactive conversation (empty line or Ctrl-D ends)")
+    web = commands.add_parser("web", help="the assistant as a web page (offline snapshot unless --online)")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    web.add_argument("--port", type=int, default=8765, help="default 8765; 0 picks a free port")
+    web.add_argument("--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)")
+    web.add_argument("--online", action="store_true", help="ask PubChem/UniProt instead of the bundled snapshot")
     return parser
 
 
@@ -229,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "web":
+            from agents.web import serve
+
+            try:
+                return serve.serve(args.host, args.port, args.threads_db, args.online)
+            except serve.UsageError as error:
+                raise UsageError(str(error)) from error
         return run_ask(args) if args.command == "ask" else run_chat(args)
     except (UsageError, InvalidChoiceError, InvalidQuestionError) as error:
         print(f"error: {shorten(error)}", file=sys.stderr)

@@ -8,6 +8,7 @@ field has a default: `python -m agents ask` and LangGraph Studio run it with non
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +34,41 @@ def shared_toolkit():
     return BioMedGPTToolkit.shared()
 
 
+_RUN_TOOLKITS: dict[Any, Any] = {}
+_RUN_TOOLKITS_LOCK = threading.Lock()
+_MAX_RUN_TOOLKITS = 8
+NO_MODEL = "none"
+
+
+def toolkit_for_run(model: str | None, offline: bool | None):
+    """The toolkit for a run's JSON settings (LangGraph server, Studio): one per distinct
+    settings, kept for the process, so a second run does not load the weights again.
+
+    `model`: a model folder, or "none" for no model; None keeps the environment's. `offline`:
+    True answers from the bundled snapshot; None keeps BIOMEDGPT_OFFLINE.
+    """
+    from biomedgpt_tools.resolvers.settings import ResolverSettings
+    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
+
+    overrides: dict[str, Any] = {}
+    if model is not None and model.strip().lower() == NO_MODEL:
+        overrides["backend"] = "none"
+    elif model is not None:
+        overrides["model_path"] = model
+    if offline is not None:
+        overrides["resolver"] = ResolverSettings.from_env().with_changes(offline=bool(offline))
+    settings = ToolkitSettings.from_env(**overrides)
+    with _RUN_TOOLKITS_LOCK:
+        toolkit = _RUN_TOOLKITS.get(settings)
+        if toolkit is None:
+            if len(_RUN_TOOLKITS) >= _MAX_RUN_TOOLKITS:
+                _RUN_TOOLKITS.pop(next(iter(_RUN_TOOLKITS)))  # the oldest; runs using it keep it alive
+            toolkit = _RUN_TOOLKITS[settings] = BioMedGPTToolkit(
+                settings=settings, backend=build_backend(settings))
+        return toolkit
+
+
 @dataclass
 class AssistantContext:
     """What a caller may choose per run (`graph.invoke(..., context=AssistantContext(...))`)."""
@@ -55,7 +91,16 @@ class AssistantContext:
     )
     toolkit: Any = field(
         default=None,
-        metadata={"description": "a BioMedGPTToolkit; None: one built from the environment (from_env)"},
+        metadata={"description": "a BioMedGPTToolkit; None: one built from the environment (from_env) "
+                  "and `model` / `offline`"},
+    )
+    model: str | None = field(
+        default=None,
+        metadata={"description": "model folder for this run ('none': no model); default BIOMEDGPT_MODEL"},
+    )
+    offline: bool | None = field(
+        default=None,
+        metadata={"description": "true: resolve from the bundled PubChem/UniProt snapshot; default BIOMEDGPT_OFFLINE"},
     )
     max_parallel_tools: int = field(
         default=4, metadata={"description": "tool calls of one turn run at most this many at a time"}
@@ -65,4 +110,8 @@ class AssistantContext:
     )
 
     def resolved_toolkit(self):
-        return self.toolkit if self.toolkit is not None else shared_toolkit()
+        if self.toolkit is not None:
+            return self.toolkit
+        if self.model is not None or self.offline is not None:
+            return toolkit_for_run(self.model, self.offline)
+        return shared_toolkit()

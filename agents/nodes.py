@@ -40,12 +40,30 @@ from agents.state import AssistantState
 
 
 def settings_of(runtime: Runtime | None) -> AssistantContext:
+    """The run's settings: the context object, or the JSON a LangGraph server passes as the
+    run's `context` (or, from older clients, as `config["configurable"]`)."""
     context = getattr(runtime, "context", None)
+    if not context:
+        context = _configurable_settings()
     if context is None:
         return AssistantContext()
     if isinstance(context, dict):  # LangGraph Studio / the server pass plain JSON
         return AssistantContext(**{k: v for k, v in context.items() if k in AssistantContext.__dataclass_fields__})
     return context
+
+
+def _configurable_settings() -> dict[str, Any] | None:
+    from langgraph.config import get_config
+
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:  # outside a run
+        return None
+    chosen = {k: v for k, v in configurable.items() if k in JSON_SETTINGS}
+    return chosen or None
+
+
+JSON_SETTINGS = ("router", "model", "offline", "max_parallel_tools", "recall_limit")
 
 
 def _writer() -> Callable[[dict[str, Any]], None]:

@@ -75,6 +75,8 @@ def describe_record(tool: str, query: str, record) -> dict[str, Any]:
             "cid": record.cid,
             "formula": record.formula,
             "molecular_weight": record.molecular_weight,
+            "smiles": record.smiles or record.connectivity_smiles,  # the web page draws it
+            "inchikey": record.inchikey or key,
             "record_source": record.source,
             "source_url": record.source_url,
         }
@@ -85,6 +87,8 @@ def describe_record(tool: str, query: str, record) -> dict[str, Any]:
         "accession": record.isoform or record.accession,
         "entry_name": record.entry_name,
         "organism": record.organism,
+        "length": record.length,
+        "gene_names": list(record.gene_names),
         "record_source": record.source,
         "source_url": record.source_url,
     }
