@@ -116,10 +116,39 @@ def _checked(model: Any, spec: str) -> Any:
 
 
 def resolve_chat_model(value: Any, base_url: str | None = None) -> Any:
-    """The assistant context's `chat_model`: a model object as is, a string loaded."""
-    if isinstance(value, str):
-        return load_chat_model(value, base_url=base_url)
-    return value
+    """The assistant context's `chat_model`: a model object as is, a string loaded.
+
+    A run's context comes from whoever calls the graph (a LangGraph API client, Studio), so a
+    string there may only be `provider:model` (MODULE:ATTR would import and call any code),
+    and its base URL only a loopback server (a remote one would receive the server's API key).
+    """
+    if not isinstance(value, str):
+        return value
+    spec = value.strip()
+    if not is_provider_string(spec):
+        raise ChatModelLoadError(
+            f"chat_model {spec!r} in a run's context must be provider:model (e.g. "
+            "openai:gpt-4o-mini); MODULE:ATTR is accepted only by --chat-model on the command line"
+        )
+    if base_url and not _is_loopback_url(base_url):
+        raise ChatModelLoadError(
+            f"chat_model_base_url {base_url!r} in a run's context must be a loopback server "
+            "(127.0.0.1, localhost or [::1]): a remote one would receive this server's API key"
+        )
+    return load_chat_model(spec, base_url=base_url)
+
+
+def _is_loopback_url(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _one_line(error: BaseException) -> str:

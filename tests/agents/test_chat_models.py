@@ -86,3 +86,26 @@ def test_a_context_string_that_does_not_load_falls_back_to_rules(no_model_toolki
     outcome = AssistantSession("t", context, graph=open_assistant(InMemorySaver())).ask("Describe aspirin.")
     assert outcome.router.startswith("rules (the chat model could not be loaded: --chat-model 'openai:gpt-4o-mini'")
     assert [c["args"]["molecule"] for c in outcome.tool_calls] == ["aspirin"]
+
+
+def test_a_context_string_cannot_import_code_or_send_the_key_away(monkeypatch):
+    """A run's context comes from any LangGraph API client: only provider:model, loopback URLs."""
+    import langchain.chat_models
+
+    from agents.chat_models import resolve_chat_model
+
+    calls = []
+    monkeypatch.setattr(
+        langchain.chat_models, "init_chat_model", lambda model, **kw: calls.append(model) or ScriptedChatModel(script=[])
+    )
+    for target in ("os:abort", "builtins:breakpoint", f"{T}:a_model"):
+        with pytest.raises(ChatModelLoadError, match="must be provider:model"):
+            resolve_chat_model(target)
+    for url in ("http://attacker.example/v1", "http://10.0.0.5:8000/v1", "http://127.0.0.1.example/v1"):
+        with pytest.raises(ChatModelLoadError, match="must be a loopback server"):
+            resolve_chat_model("openai:local", url)
+    assert calls == []
+    resolve_chat_model("openai:local", "http://127.0.0.1:8000/v1")
+    resolve_chat_model("openai:local", "http://localhost:8000/v1")
+    resolve_chat_model("openai:local", "http://[::1]:8000/v1")
+    assert calls == ["openai:local"] * 3

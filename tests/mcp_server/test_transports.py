@@ -104,3 +104,11 @@ def test_cli_refuses_unknown_tools_and_bad_ports(capsys):
     assert "no tool left" in capsys.readouterr().err
     assert main(["mcp", "--transport", "streamable-http", "--port", "70000"]) == 2
     assert "not a TCP port" in capsys.readouterr().err
+
+
+def test_the_cli_lists_exactly_the_servers_tools():
+    """cli/mcp.py repeats the names so `biomedgpt --help` imports no MCP code: keep them equal."""
+    from biomedgpt_tools.cli.mcp import TOOL_CHOICES
+    from biomedgpt_tools.mcp_server.tools import TOOL_NAMES
+
+    assert TOOL_CHOICES == TOOL_NAMES
