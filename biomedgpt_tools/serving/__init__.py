@@ -1,0 +1,1 @@
+"""`biomedgpt serve`: one process holds BioMedGPT, every client sends it requests."""
