@@ -285,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     from evals.wordnet_check import WordNetMissingError
 
     args = build_parser().parse_args(argv)
+    from biomedgpt_tools.resolvers.settings import SettingsError
+
     expected = (UsageError, DataFormatError, RunDirectoryError, TokenizerUnavailableError,
-                WordNetMissingError, KeyError, FileNotFoundError)  # fmt: skip
+                WordNetMissingError, KeyError, FileNotFoundError, SettingsError)  # fmt: skip
     from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
 
     try:

@@ -64,11 +64,11 @@ def test_bulk_annotation_notes_truncation_or_fails_the_accession(resolver_env, t
 def test_the_setting_comes_from_the_environment(monkeypatch):
     import pytest
 
-    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.tools.settings import SettingsError, ToolkitSettings
 
     assert ToolkitSettings.from_env().on_too_long == "truncate"
     monkeypatch.setenv("BIOMEDGPT_ON_TOO_LONG", "error")
     assert ToolkitSettings.from_env().on_too_long == "error"
     monkeypatch.setenv("BIOMEDGPT_ON_TOO_LONG", "cut")
-    with pytest.raises(ValueError, match="must be 'error' or 'truncate'"):
+    with pytest.raises(SettingsError, match="BIOMEDGPT_ON_TOO_LONG='cut' .* use error or truncate"):
         ToolkitSettings.from_env()
