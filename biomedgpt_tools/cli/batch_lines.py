@@ -143,7 +143,11 @@ def apply_on_too_long(request, on_too_long: str) -> list[str]:
     residues (the released model's behaviour) and return a note per cut; "error" changes
     nothing (validation then refuses the protein)."""
     from biomedgpt_tools.model.prompt import Protein
-    from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, normalize_protein_sequence
+    from biomedgpt_tools.model.protein_sequence import (
+        ESM_MAX_RESIDUES,
+        normalize_protein_sequence,
+        truncation_note,
+    )
 
     if on_too_long != "truncate":
         return []
@@ -156,11 +160,7 @@ def apply_on_too_long(request, on_too_long: str) -> list[str]:
         residues = normalize_protein_sequence(item.sequence, max_residues=sys.maxsize)
         if len(residues) > ESM_MAX_RESIDUES:
             request.inputs[position] = Protein(residues[:ESM_MAX_RESIDUES])
-            notes.append(
-                f"protein {proteins} has {len(residues)} residues; the model read the first "
-                f"{ESM_MAX_RESIDUES}, as the released model did (its ESM-2 encoder reads 1024 "
-                "tokens with <cls> and <eos>)"
-            )
+            notes.append(truncation_note(len(residues), f"protein {proteins}"))
     return notes
 
 

@@ -16,6 +16,7 @@ from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT, Molecule, Protein
+from biomedgpt_tools.model.protein_sequence import truncation_note
 from biomedgpt_tools.model.tiny import build_tiny_model
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
@@ -444,11 +445,10 @@ def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(fil
     assert code == 2 and "1100 residues" in err and "--on-too-long truncate" in err
     code, truncated, err = _run(capsys, *argv, "--protein", long_protein, "--on-too-long", "truncate")
     assert code == 0, err
-    assert "protein 1 has 1100 residues; the model read the first 1022" in err
+    assert truncation_note(1100, "protein 1") in err
     code, first_1022, _ = _run(capsys, *argv, "--protein", long_protein[:1022])
     answer = _json_lines(truncated)[0]
-    assert answer["notes"] == ["protein 1 has 1100 residues; the model read the first 1022, as the "
-                               "released model did (its ESM-2 encoder reads 1024 tokens with <cls> and <eos>)"]
+    assert answer["notes"] == [truncation_note(1100, "protein 1")]  # the wording ProteinQA uses
     del answer["notes"]
     assert [answer] == _json_lines(first_1022)
 
