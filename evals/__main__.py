@@ -95,7 +95,10 @@ def _report(args) -> int:
     root = Path(args.run_dir)
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory; pass a run directory (or a folder of them)")
-    print(write_report(root))
+    try:
+        print(write_report(root))
+    except ValueError as error:  # no metrics.json under it, a damaged one: the report's message
+        raise UsageError(str(error)) from None
     return 0
 
 
