@@ -231,6 +231,7 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
+    from biomedgpt_tools.resolvers.settings import SettingsError
 
     args = build_parser().parse_args(argv)
     try:
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             except serve.UsageError as error:
                 raise UsageError(str(error)) from error
         return run_ask(args) if args.command == "ask" else run_chat(args)
-    except (UsageError, InvalidChoiceError, InvalidQuestionError) as error:
+    except (UsageError, InvalidChoiceError, InvalidQuestionError, SettingsError) as error:
         print(f"error: {shorten(error)}", file=sys.stderr)
         return 2
     except INPUT_ERRORS as error:  # --threads-db is a folder or not a database, ...

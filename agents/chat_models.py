@@ -11,7 +11,13 @@ with one line that names the target and the way out, never a traceback.
 from __future__ import annotations
 
 import importlib
+import threading
+from collections import OrderedDict
 from typing import Any
+
+CACHED_CONTEXT_MODELS = 8  # chat models built from context strings, kept for the next question
+_context_models: OrderedDict[tuple[str, str | None], Any] = OrderedDict()
+_context_models_lock = threading.Lock()
 
 # LangChain's provider names (init_chat_model's registry, read at call time when present)
 _FALLBACK_PROVIDERS = frozenset({
@@ -121,6 +127,8 @@ def resolve_chat_model(value: Any, base_url: str | None = None) -> Any:
     A run's context comes from whoever calls the graph (a LangGraph API client, Studio), so a
     string there may only be `provider:model` (MODULE:ATTR would import and call any code),
     and its base URL only a loopback server (a remote one would receive the server's API key).
+    A string is loaded once and its model reused by the next questions (the routing node asks
+    for it on every question).
     """
     if not isinstance(value, str):
         return value
@@ -135,7 +143,17 @@ def resolve_chat_model(value: Any, base_url: str | None = None) -> Any:
             f"chat_model_base_url {base_url!r} in a run's context must be a loopback server "
             "(127.0.0.1, localhost or [::1]): a remote one would receive this server's API key"
         )
-    return load_chat_model(spec, base_url=base_url)
+    key = (spec, base_url or None)
+    with _context_models_lock:  # one model per string, not one per question (a client, a pool)
+        if key in _context_models:
+            _context_models.move_to_end(key)
+            return _context_models[key]
+    model = load_chat_model(spec, base_url=base_url)  # errors are not kept: a fix takes effect
+    with _context_models_lock:
+        model = _context_models.setdefault(key, model)
+        while len(_context_models) > CACHED_CONTEXT_MODELS:
+            _context_models.popitem(last=False)
+    return model
 
 
 def _is_loopback_url(url: str) -> bool:

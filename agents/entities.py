@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from biomedgpt_tools.resolvers.identifiers import ORGANISM_TAXA, cas_check_digit
+
 # kinds, in the order a resolver needs them
 MOLECULE_KINDS = ("smiles", "inchikey", "inchi", "cid", "cas", "molecule_name")
 PROTEIN_KINDS = ("uniprot_accession", "entry_name", "sequence", "gene", "protein_name")
@@ -64,18 +66,8 @@ PLAIN_SMILES_LETTERS = re.compile(r"^(?:Cl|Br|[BCNOSPFI]|[cnosp])+$")
 GENE_WITH_CUE = re.compile(
     r"\b(?:gene|protein)\s+([A-Z][A-Z0-9-]{1,9})\b|\b([A-Z][A-Z0-9]{1,9})\s+(?:gene|protein)\b"
 )
-ORGANISM_WORDS = {
-    "human": "9606", "homo sapiens": "9606", "mouse": "10090", "mus musculus": "10090",
-    "rat": "10116", "yeast": "559292", "e. coli": "83333", "escherichia coli": "83333",
-    "arabidopsis": "3702", "arabidopsis thaliana": "3702", "zebrafish": "7955", "fly": "7227",
-    "drosophila": "7227", "worm": "6239", "c. elegans": "6239", "bovine": "9913", "cow": "9913",
-    "chicken": "9031", "pig": "9823",
-}
-ORGANISM_WORDS |= {
-    "rattus norvegicus": "10116", "saccharomyces cerevisiae": "559292", "danio rerio": "7955",
-    "drosophila melanogaster": "7227", "caenorhabditis elegans": "6239", "bos taurus": "9913",
-    "gallus gallus": "9031", "sus scrofa": "9823", "fruit fly": "7227", "mice": "10090",
-}  # fmt: skip
+# the resolvers' organism words (one table): "mouse" -> "10090"
+ORGANISM_WORDS = {word: str(taxon) for word, taxon in ORGANISM_TAXA.items()}
 _ORGANISM_ALTERNATION = "|".join(sorted(map(re.escape, ORGANISM_WORDS), key=len, reverse=True))
 GENE_IN_ORGANISM = re.compile(
     r"\b([A-Za-z][A-Za-z0-9]{1,9})\s+(?:in|from|of)\s+(" + _ORGANISM_ALTERNATION + r")\b",
@@ -147,13 +139,6 @@ def looks_like_chemical_name(word: str) -> bool:
     return lowered.endswith(DRUG_STEMS)
 
 
-def cas_check_digit_is_valid(number: str) -> bool:
-    """The CAS rule: digits before the check digit, from the right, weighted 1, 2, 3... mod 10."""
-    digits = number.replace("-", "")
-    body, check = digits[:-1], int(digits[-1])
-    return sum(w * int(d) for w, d in enumerate(reversed(body), 1)) % 10 == check
-
-
 # capitalised words that follow an organism in prose ("the Mouse Model", "Human Cell lines")
 _TITLE_WORDS = {"Model", "Models", "Gene", "Genes", "Cell", "Cells", "Type", "Data", "Study",
                 "Line", "Lines", "Liver", "Brain", "Blood", "Heart", "Skin", "Lung", "Host"}  # fmt: skip
@@ -192,7 +177,8 @@ def find_entities(question: str, known_names: frozenset[str] = frozenset()) -> l
         _add(found, Entity("cid", match.group(1), *match.span()))
     for match in CAS_NUMBER.finditer(question):
         number = match.group("number")
-        if match.group("cue") or cas_check_digit_is_valid(number):
+        first, second, check = number.split("-")
+        if match.group("cue") or cas_check_digit(first, second) == int(check):
             _add(found, Entity("cas", number, *match.span()))
     for match in ORGANISM_ID_FORM.finditer(question):
         _add(found, Entity("gene", match.group(1), *match.span(), organism=match.group(2).strip()))

@@ -95,7 +95,10 @@ def _report(args) -> int:
     root = Path(args.run_dir)
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory; pass a run directory (or a folder of them)")
-    print(write_report(root))
+    try:
+        print(write_report(root))
+    except ValueError as error:  # no metrics.json under it, a damaged one: the report's message
+        raise UsageError(str(error)) from None
     return 0
 
 
@@ -285,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     from evals.wordnet_check import WordNetMissingError
 
     args = build_parser().parse_args(argv)
+    from biomedgpt_tools.resolvers.settings import SettingsError
+
     expected = (UsageError, DataFormatError, RunDirectoryError, TokenizerUnavailableError,
-                WordNetMissingError, KeyError, FileNotFoundError)  # fmt: skip
+                WordNetMissingError, KeyError, FileNotFoundError, SettingsError)  # fmt: skip
     from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
 
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,3 +45,15 @@ class ChoiceItem:
             raise ValueError(
                 f"item {self.item_id}: answer {self.answer!r} is not one of {list(self.options)}"
             )
+
+
+def question_digest(item: CaptionItem | ChoiceItem) -> str:
+    """A short digest of what the model is asked about `item` (question, options, context,
+    inputs; not the gold answer). A cached prediction carries it, so a resumed run notices a
+    prediction made for another question under the same id (a data file edited in between)."""
+    if isinstance(item, CaptionItem):
+        asked: list = [item.question, [[i.kind, i.value] for i in item.inputs]]
+    else:
+        asked = [item.question, item.options, item.context]
+    text = json.dumps(asked, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

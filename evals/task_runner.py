@@ -5,7 +5,10 @@ Files in the run directory:
   predictions.jsonl   one model output per item: {"item_id", "output"} or
                       {"item_id", "log_likelihoods": {label: value}}, or
                       {"item_id", "error"} when the model refused the input (bad SMILES...):
-                      scored as an empty answer, counted in metrics.json as n_refused
+                      scored as an empty answer, counted in metrics.json as n_refused;
+                      each also carries "question_digest" (task_items.question_digest): a
+                      cached record whose digest differs from its item's (the data file was
+                      edited under the same ids) is asked again, never scored
   details.jsonl       per item: reference/gold, output, extracted answer, correct
   predictions.tsv     ChEBI-20 only: MolT5 format, so `python -m evals caption` can rescore it
   metrics.json        the scores, the task's notes and how many items were scored
@@ -14,6 +17,7 @@ Files in the run directory:
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,7 +29,7 @@ from evals.caption_metrics import score_captions
 from evals.classification_metrics import score_choices
 from evals.option_likelihood import best_option
 from evals.run_store import METRICS_FILE, append_records, open_run, read_cache, write_json
-from evals.task_items import CaptionItem, ChoiceItem
+from evals.task_items import CaptionItem, ChoiceItem, question_digest
 from evals.task_model import TaskModel
 from evals.task_prompts import PROMPT_VERSION, request_for
 from evals.tasks import LoadedTask, TaskSpec
@@ -72,6 +76,16 @@ def collect_outputs(
     """Model outputs for every item, from the cache where present, else from the model."""
     cache_path = run_dir / PREDICTIONS_FILE
     cached = read_cache(cache_path)
+    stale = [item for item in items if _is_stale(cached.get(item.item_id), item)]
+    if stale:
+        warnings.warn(
+            f"{cache_path}: {len(stale)} cached prediction(s) were made for another question under "
+            f"the same id (first: item {stale[0].item_id}); the data file changed since, so they are "
+            "asked again",
+            stacklevel=2,
+        )
+        for item in stale:
+            del cached[item.item_id]
     todo = [item for item in items if item.item_id not in cached]
     use_loglik = spec.kind == "choice" and options.scoring == "loglik"
     bar = tqdm(
@@ -91,11 +105,20 @@ def collect_outputs(
                     records += _ask(model, [item], use_loglik, options)
                 except ValueError as error:
                     records.append({"item_id": item.item_id, "error": str(error)})
+        for item, record in zip(batch, records, strict=True):
+            record["question_digest"] = question_digest(item)
         append_records(cache_path, records)
         cached.update({record["item_id"]: record for record in records})
         bar.update(len(batch))
     bar.close()
     return cached
+
+
+def _is_stale(record: dict | None, item) -> bool:
+    """A cached record made for another question (records from before digests pass unchecked)."""
+    if record is None or "question_digest" not in record:
+        return False
+    return record["question_digest"] != question_digest(item)
 
 
 def _ask(model: TaskModel, batch: list, use_loglik: bool, options: RunOptions) -> list[dict]:

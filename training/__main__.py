@@ -48,12 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
+    from biomedgpt_tools.resolvers.settings import SettingsError
     from training.config import ConfigError
     from training.data.input_files import DataFormatError
 
     try:
         return int(importlib.import_module(args.module).run(args) or 0)
-    except (ConfigError, DataFormatError) as error:
+    except (ConfigError, DataFormatError, SettingsError) as error:
         print(f"python -m training {args.command}: error: {shorten(error)}", file=sys.stderr)
         return 2
     except INPUT_ERRORS as error:  # a binary file, a folder, a dangling link, ...

@@ -29,7 +29,7 @@ from biomedgpt_tools.annotation.results import (
     finished_accessions,
     repair_tail,
 )
-from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES
+from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_note
 
 
 def too_long_message(record: Any, *, refused: bool) -> str:
@@ -40,7 +40,7 @@ def too_long_message(record: Any, *, refused: bool) -> str:
             "protein encoder reads; not annotated (on_too_long='error'; 'truncate' reads the first "
             f"{ESM_MAX_RESIDUES} as the released model did)"
         )
-    return f"the sequence has {length} residues; BioMedGPT read the first {ESM_MAX_RESIDUES} (its protein encoder's limit)"
+    return truncation_note(length)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from biomedgpt_tools.resolvers.settings import SettingsError
+
     from .input_errors import INPUT_ERRORS, describe_input_error, shorten
 
     parser = build_parser()
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as error:
         print(f"biomedgpt {args.command}: error: {shorten(error)}", file=sys.stderr)
         return error.exit_code
+    except SettingsError as error:  # BIOMEDGPT_ON_TOO_LONG=cut, BIOMEDGPT_OFFLINE=maybe, ...
+        print(f"biomedgpt {args.command}: error: {shorten(error)}", file=sys.stderr)
+        return 2
     except INPUT_ERRORS as error:  # a binary file, a folder, a dangling link, ...
         print(f"biomedgpt {args.command}: error: {describe_input_error(error)}", file=sys.stderr)
         return 2

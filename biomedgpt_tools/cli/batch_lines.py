@@ -4,7 +4,9 @@ One bad line (broken JSON, an unknown key, a SMILES RDKit rejects, letters that 
 residues, a protein longer than the encoder reads, a prompt past the context) must not cost
 the good ones their answers: every line becomes a `BatchLine` holding either a request or
 the reason it failed, and the command answers the good ones and reports the others in place,
-as `{"error": {"line": N, "message": ...}}` with --json.
+as `{"error": {"line": N, "message": ...}}` with --json. Answers are printed chunk by chunk
+(`--batch-size` good lines each) as the model finishes them, so a long batch shows progress and
+an interrupted one keeps what was printed.
 
 A line may set `"on_too_long": "error" | "truncate"` for its proteins (default: the command's
 --on-too-long). "truncate" keeps the first 1022 residues, as the released model's ESM
@@ -141,7 +143,11 @@ def apply_on_too_long(request, on_too_long: str) -> list[str]:
     residues (the released model's behaviour) and return a note per cut; "error" changes
     nothing (validation then refuses the protein)."""
     from biomedgpt_tools.model.prompt import Protein
-    from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, normalize_protein_sequence
+    from biomedgpt_tools.model.protein_sequence import (
+        ESM_MAX_RESIDUES,
+        normalize_protein_sequence,
+        truncation_note,
+    )
 
     if on_too_long != "truncate":
         return []
@@ -154,11 +160,7 @@ def apply_on_too_long(request, on_too_long: str) -> list[str]:
         residues = normalize_protein_sequence(item.sequence, max_residues=sys.maxsize)
         if len(residues) > ESM_MAX_RESIDUES:
             request.inputs[position] = Protein(residues[:ESM_MAX_RESIDUES])
-            notes.append(
-                f"protein {proteins} has {len(residues)} residues; the model read the first "
-                f"{ESM_MAX_RESIDUES}, as the released model did (its ESM-2 encoder reads 1024 "
-                "tokens with <cls> and <eos>)"
-            )
+            notes.append(truncation_note(len(residues), f"protein {proteins}"))
     return notes
 
 
@@ -188,21 +190,39 @@ def check_against_model(lines: list[BatchLine], biomedgpt, max_new_tokens: int) 
             line.fail(str(error).removeprefix("request 0: "))
 
 
-def answer_lines(lines: list[BatchLine], biomedgpt, batch_size: int, options: dict) -> dict:
-    """{line number: GenerationResult} for the good lines; a line the model still refuses
-    (one batch failing) is retried alone so that only it fails."""
-    good = [line for line in lines if line.request is not None]
-    if not good:
-        return {}
-    try:
-        results = biomedgpt.generate([line.request for line in good], batch_size=batch_size, **options)
-        return {line.number: result for line, result in zip(good, results, strict=True)}
-    except ValueError:
-        pass
-    answers = {}
-    for line in good:
-        try:
-            answers[line.number] = biomedgpt.generate([line.request], batch_size=1, **options)[0]
-        except ValueError as error:
-            line.fail(str(error).removeprefix("request 0: "))
-    return answers
+def answer_lines(lines: list[BatchLine], biomedgpt, batch_size: int, options: dict):
+    """(line, GenerationResult | None) for every line, in file order, one chunk of
+    `batch_size` good lines at a time, so the caller can print each chunk as soon as it is
+    answered. A chunk the model refuses (ValueError) is retried line by line, so only the line
+    at fault fails (its error set on the line) and no other chunk is generated twice."""
+    pending: list[BatchLine] = []  # lines waiting for the next chunk, bad ones included
+
+    def answer(chunk_lines: list[BatchLine]):
+        good = [line for line in chunk_lines if line.request is not None]
+        results: dict[int, Any] = {}
+        if good:
+            try:
+                answers = biomedgpt.generate(
+                    [line.request for line in good], batch_size=batch_size, **options
+                )
+                results = {line.number: result for line, result in zip(good, answers, strict=True)}
+            except ValueError:
+                for line in good:
+                    try:
+                        results[line.number] = biomedgpt.generate([line.request], batch_size=1, **options)[0]
+                    except ValueError as error:
+                        line.fail(str(error).removeprefix("request 0: "))
+        for line in chunk_lines:
+            yield line, results.get(line.number)
+
+    good_pending = 0
+    for line in lines:
+        if line.request is None and not pending:
+            yield line, None  # nothing before it waits for the model: report it now
+            continue
+        pending.append(line)
+        good_pending += line.request is not None
+        if good_pending == batch_size:
+            yield from answer(pending)
+            pending, good_pending = [], 0
+    yield from answer(pending)

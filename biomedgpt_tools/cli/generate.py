@@ -149,26 +149,26 @@ def _run_batch(args: argparse.Namespace, options: dict) -> int:
             "--batch reads every request from the file; drop --question/--molecule/--protein"
         )
     lines = read_batch_lines(Path(args.batch), system=args.system, on_too_long=args.on_too_long)
-    answers = {}
+    answered = ((line, None) for line in lines)
     if any(line.request is not None for line in lines):  # no model load for a hopeless file
         biomedgpt = load_biomedgpt(args)
         check_against_model(lines, biomedgpt, args.max_new_tokens)
-        answers = answer_lines(lines, biomedgpt, args.batch_size, options)
-    for line in lines:
-        result = answers.get(line.number)
+        answered = answer_lines(lines, biomedgpt, args.batch_size, options)
+    failed = 0
+    for line, result in answered:  # each chunk printed as soon as it is answered
         if result is None:
+            failed += 1
             if args.json:
-                print(json.dumps(line.error_json(), ensure_ascii=False))
-            print(f"error: {args.batch} line {line.number}: {line.error}", file=sys.stderr)
+                print(json.dumps(line.error_json(), ensure_ascii=False), flush=True)
+            print(f"error: {args.batch} line {line.number}: {line.error}", file=sys.stderr, flush=True)
             continue
         if args.json:
-            print(json.dumps(_result_json(result, line.notes), ensure_ascii=False))
+            print(json.dumps(_result_json(result, line.notes), ensure_ascii=False), flush=True)
         else:
             for note in line.notes:
                 print(f"note: {args.batch} line {line.number}: {note}", file=sys.stderr)
-            print(f"[{line.number}] {result.text}")
-    sys.stdout.flush()
-    return 1 if any(line.number not in answers for line in lines) else 0
+            print(f"[{line.number}] {result.text}", flush=True)
+    return 1 if failed else 0
 
 
 def _result_json(result, notes: list[str]) -> dict:

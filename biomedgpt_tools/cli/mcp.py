@@ -22,7 +22,23 @@ TOOL_CHOICES = (
 
 
 def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:  # `--tools ","` must not mean "every tool"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} names no tool; give comma-separated names from {', '.join(TOOL_CHOICES)}"
+        )
+    return names
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,6 +92,13 @@ def run_mcp(args: argparse.Namespace) -> int:
             f"the MCP server needs the `mcp` extra ({error.name or error} is missing): "
             "pip install 'biomedgpt-tools[mcp]'"
         ) from error
+    if args.transport == "streamable-http" and not _is_loopback(args.host):
+        print(
+            f"biomedgpt mcp: warning: --host {args.host} is not a loopback address: anyone who "
+            "can reach it can call the tools (no authentication), using this machine's model and "
+            "its PubChem/UniProt budget; bind 127.0.0.1 unless a proxy guards it",
+            file=sys.stderr,
+        )
     try:
         server = build_server(tools=args.tools, exclude_tools=args.exclude_tools)
     except ValueError as error:

@@ -3,7 +3,9 @@
 The client asks for progress by sending a progress token; `ctx.report_progress` is a no-op
 otherwise. Loading the model can take minutes (BioMedGPT-10B is 20 GB of weights), so it is
 reported every few seconds while it runs; generation is reported as the answer grows, from
-the LangChain tools' token events (`qa_tool.TOKEN_EVENT`). When the client cancels the call,
+the LangChain tools' token events (`qa_tool.TOKEN_EVENT`), at most one notification every
+GENERATION_REPORT_EVERY_S (a notification per token would flood the client), the last count
+always sent. When the client cancels the call,
 the next token event raises `GenerationCancelled` in the model's worker thread, which stops
 decoding (InProcessBackend closes the stream) instead of finishing an answer nobody will read.
 """
@@ -21,6 +23,7 @@ from langchain_core.callbacks import AsyncCallbackHandler
 from biomedgpt_tools.tools.qa_tool import TOKEN_EVENT
 
 LOAD_REPORT_EVERY_S = 2.0
+GENERATION_REPORT_EVERY_S = 0.5
 LOAD_POLL_S = 0.05
 
 logger = logging.getLogger(__name__)
@@ -114,12 +117,23 @@ class GenerationProgress(AsyncCallbackHandler):
 
     raise_error = True  # so GenerationCancelled reaches the model's worker thread
 
-    def __init__(self, progress: CallProgress, load_watch: ModelLoadWatch | None = None):
+    def __init__(
+        self,
+        progress: CallProgress,
+        load_watch: ModelLoadWatch | None = None,
+        *,
+        every_s: float = GENERATION_REPORT_EVERY_S,
+        clock: Any = time.monotonic,
+    ):
         self.progress = progress
         self.load_watch = load_watch
         self.cancelled = threading.Event()
         self.characters = 0
         self.pieces = 0
+        self.every_s = every_s
+        self._clock = clock
+        self._last_sent: float | None = None
+        self._held: str | None = None  # the newest count not sent yet
 
     async def on_custom_event(self, name: str, data: Any, *, run_id: Any, **kwargs: Any) -> None:
         if name != TOKEN_EVENT:
@@ -131,4 +145,16 @@ class GenerationProgress(AsyncCallbackHandler):
         self.pieces += 1
         if self.load_watch is not None:
             await self.load_watch.finish()  # "model loaded" comes before the first token
-        await self.progress.report(f"generating the answer ({self.characters} characters so far)")
+        message = f"generating the answer ({self.characters} characters so far)"
+        now = self._clock()
+        if self._last_sent is not None and now - self._last_sent < self.every_s:
+            self._held = message
+            return
+        self._last_sent, self._held = now, None
+        await self.progress.report(message)
+
+    async def flush(self) -> None:
+        """Send the count that throttling held back, once generation has ended."""
+        if self._held is not None:
+            message, self._held = self._held, None
+            await self.progress.report(message)

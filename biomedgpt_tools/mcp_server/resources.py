@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from langchain_core.tools import ToolException
@@ -20,10 +21,11 @@ from biomedgpt_tools.mcp_server.depiction import smiles_to_svg
 from biomedgpt_tools.mcp_server.outputs import annotation_uri, stored_answer_text
 from biomedgpt_tools.tools.quoting import quote_inline
 
+logger = logging.getLogger(__name__)
+
 ANNOTATION_TEMPLATE = "memory://annotations/{annotation_id}"
 DEPICTION_TEMPLATE = "molecule://depiction/{molecule}"
 LISTED_ANNOTATIONS = 100
-SCANNED_ANNOTATIONS = 2000  # a listing reads at most this many records to find the newest
 
 
 class BioMedGPTResources:
@@ -36,7 +38,7 @@ class BioMedGPTResources:
         """One stored answer with its provenance, as JSON."""
         store = await asyncio.to_thread(self.toolkit.open_store)
         if store is None:
-            raise ResourceError("the memory is off or could not be opened")
+            raise ResourceError(f"no memory to read: {memory_unavailable_reason(self.toolkit)}")
         from biomedgpt_tools.store.errors import StoreError
 
         try:
@@ -71,15 +73,11 @@ class BioMedGPTResources:
             return []
         from biomedgpt_tools.store.errors import StoreError
 
-        records = []
         try:
-            for index, record in enumerate(store.iter_records()):
-                if index >= SCANNED_ANNOTATIONS:
-                    break
-                records.append(record)
-        except StoreError:
+            records = store.newest(LISTED_ANNOTATIONS)
+        except StoreError as error:  # a listing cannot carry an error: say it on the server's log
+            logger.warning("resources/list: the stored answers could not be listed: %s", error)
             return []
-        records.sort(key=lambda record: record.created_at, reverse=True)
         return [
             Resource(
                 uri=annotation_uri(record.id),
@@ -90,5 +88,16 @@ class BioMedGPTResources:
                 f"({record.created_at:%Y-%m-%d %H:%M} UTC)",
                 mime_type="application/json",
             )
-            for record in records[:LISTED_ANNOTATIONS]
+            for record in records
         ]
+
+
+def memory_unavailable_reason(toolkit: Any) -> str:
+    """Why `toolkit.open_store()` gave no store: memory switched off, or the error that the
+    store gave when it was opened."""
+    if not toolkit.settings.memory:
+        return "memory is off (BIOMEDGPT_MEMORY=0)"
+    reason = getattr(toolkit, "store_error", None)
+    return f"the annotation store could not be opened: {reason}" if reason else (
+        "the annotation store could not be opened"
+    )

@@ -70,8 +70,13 @@ class BioMedGPTMCPServer(MCPServer):
 def select_tools(
     include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
 ) -> list[str]:
-    """The tool names to expose; ValueError naming the unknown ones."""
-    include = [name.strip() for name in include or () if name.strip()]
+    """The tool names to expose; ValueError naming the unknown ones. `include=None` means
+    every tool; an `include` that names none (`[""]`) is an error, not "every tool"."""
+    if include is not None:
+        include = [name.strip() for name in include if name.strip()]
+        if not include:
+            raise ValueError(f"--tools names no tool; the tools are {', '.join(TOOL_NAMES)}")
+    include = include or []
     exclude = [name.strip() for name in exclude or () if name.strip()]
     unknown = sorted(set(include + exclude) - set(TOOL_NAMES))
     if unknown:

@@ -34,7 +34,9 @@ from biomedgpt_tools.mcp_server.progress import (
     GenerationProgress,
     ModelLoadWatch,
 )
+from biomedgpt_tools.mcp_server.resources import memory_unavailable_reason
 from biomedgpt_tools.resolvers.outcomes import AmbiguousError
+from biomedgpt_tools.tools.quoting import shorten_keeping_quotes
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, DEFAULT_PROTEIN_QUESTION
 
 TOOL_NAMES = (
@@ -62,6 +64,8 @@ SEARCH_MEMORY_DESCRIPTION = (
     "Cheap, needs no model; each hit names the model and checkpoint that answered."
 )
 
+
+MEMORY_ANSWER_CHARS = 300  # of each hit's answer in the text content (the structured one is whole)
 
 EMPTY_ARGUMENT = (
     "Invalid arguments: `{name}` is empty; pass a non-empty value. Fix them and call the tool again."
@@ -172,6 +176,7 @@ class BioMedGPTTools:
         finally:
             if watcher is not None:
                 watcher.cancel()
+        await generation.flush()  # the last count, if throttling held it back
         if message.status == "error" or message.artifact is None:
             return error_result(str(message.content))
         result = qa_result(name, message.artifact)
@@ -255,12 +260,7 @@ class BioMedGPTTools:
             return error_result(str(error))
         store = await asyncio.to_thread(self.toolkit.open_store)
         if store is None:
-            why = (
-                "memory is off (BIOMEDGPT_MEMORY=0)"
-                if not self.toolkit.settings.memory
-                else "the annotation store could not be opened"
-            )
-            return error_result(f"No memory to search: {why}.")
+            return error_result(f"No memory to search: {memory_unavailable_reason(self.toolkit)}.")
         from biomedgpt_tools.store.errors import StoreError
 
         try:
@@ -312,6 +312,7 @@ def _memory_text(result: MemorySearchResult) -> str:
     for hit in result.hits:
         name = hit.display_name or hit.key
         lines.append(
-            f"- {name}: {hit.question} -> {hit.answer[:300]} ({hit.model_id}, {hit.uri})"
+            f"- {name}: {hit.question} -> {shorten_keeping_quotes(hit.answer, MEMORY_ANSWER_CHARS)} "
+            f"({hit.model_id}, {hit.uri})"
         )
     return "\n".join(lines)

@@ -54,6 +54,15 @@ class ProteinTruncatedWarning(UserWarning):
     """A sequence longer than the limit was cut because the caller asked for truncation."""
 
 
+def truncation_note(length: int, which: str = "the sequence") -> str:
+    """What an answer says when its protein was cut to the residues ESM-2 reads (ProteinQA,
+    bulk annotation, `generate --on-too-long truncate`): one wording everywhere."""
+    return (
+        f"{which} has {length} residues; BioMedGPT read the first {ESM_MAX_RESIDUES}, as the "
+        "released model did (its ESM-2 encoder reads 1024 tokens with <cls> and <eos>)"
+    )
+
+
 def normalize_protein_sequence(
     sequence: str,
     *,

@@ -5,8 +5,8 @@ response. So a request occupies its slot from the moment it starts until `window
 ends (in flight counts as "now"): a new request may start only when fewer than `limit`
 requests started before it have ended within the last window. That bounds what the server
 can see in any window by `limit`, whatever the network delays, which a log of send times
-alone would not. The same lock-protected state serves `acquire()` (blocking sleep) and
-`acquire_async()` (asyncio.sleep), so threads and tasks in one process share one budget;
+alone would not (`wait_for_slot`). The same lock-protected state serves `acquire()` (blocking
+sleep) and `acquire_async()` (asyncio.sleep), so threads and tasks in one process share one budget;
 `shared_limiter` hands out shared_rate_limit.SharedRateLimiter, the same rule kept in a file
 so that processes sharing the cache folder share one budget too.
 
@@ -52,73 +52,73 @@ def throttling_slowdown(header: str | None) -> int | None:
     return max(THROTTLE_SLOWDOWN[c] for c in colours)
 
 
-class RateLimiter:
-    """At most `policy.per_second` requests per second and `policy.per_minute` per minute."""
+def wait_for_slot(ends: list[float | None], now: float, limits: list[tuple[float, int]]) -> float:
+    """Seconds until a new request may start, given the counted slots' end times (None: in
+    flight); 0.0 means now. The one counting rule of both limiters (see the module docstring).
 
-    def __init__(self, policy: RatePolicy, clock: Callable[[], float] = time.monotonic):
+    An end later than `now` (the wall clock stepped back under the shared limiter) counts as
+    ending now, so a step back never makes anyone wait longer than one window.
+    """
+    ends = [None if end is None else min(end, now) for end in ends]
+    wait = 0.0
+    for window, limit in limits:
+        counted = [end for end in ends if end is None or end > now - window]
+        if len(counted) < limit:
+            continue
+        finished = sorted(end for end in counted if end is not None)
+        must_leave = len(counted) - limit + 1
+        if len(finished) >= must_leave:
+            wait = max(wait, finished[must_leave - 1] + window - now)
+        else:
+            wait = max(wait, _POLL_S)  # everything counted is in flight: look again soon
+    return wait
+
+
+class SlotLimiter:
+    """What both limiters share: the policy under the server's slowdown, and waiting for a
+    slot (blocking or asyncio). Subclasses keep the slots: `try_acquire() -> (slot | None,
+    wait_s)` and `release(slot)`; `_try_acquire_async` / `_release_async` are where a limiter
+    whose bookkeeping can block (a file) moves it off the event loop."""
+
+    def __init__(self, policy: RatePolicy):
         self.policy = policy
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._slots: list[_Slot] = []
         self._slowdown = 1
 
     @property
     def slowdown(self) -> int:
         return self._slowdown
 
-    def limits(self) -> list[tuple[float, int]]:
-        """(window seconds incl. margin, allowed requests) under the current slowdown."""
+    def limits(self, slowdown: int | None = None) -> list[tuple[float, int]]:
+        """(window seconds incl. margin, allowed requests) under the (current) slowdown."""
+        factor = self._slowdown if slowdown is None else slowdown
         margin = self.policy.margin_s
         return [
-            (1.0 + margin, max(1, self.policy.per_second // self._slowdown)),
-            (60.0 + margin, max(1, self.policy.per_minute // self._slowdown)),
+            (1.0 + margin, max(1, self.policy.per_second // factor)),
+            (60.0 + margin, max(1, self.policy.per_minute // factor)),
         ]
 
-    def observe_throttling(self, header: str | None) -> None:
-        """Adopt the server's colour: Yellow halves the rate, Red /5, Black /10, Green restores."""
-        factor = throttling_slowdown(header)
-        if factor is not None:
-            with self._lock:
-                self._slowdown = factor
+    def try_acquire(self) -> tuple[Any, float]:
+        raise NotImplementedError
 
-    def try_acquire(self) -> tuple[_Slot | None, float]:
-        """A slot now, or (None, seconds to wait before trying again)."""
-        with self._lock:
-            now = self._clock()
-            limits = self.limits()
-            longest = max(window for window, _ in limits)
-            self._slots = [s for s in self._slots if s.ended is None or s.ended > now - longest]
-            wait = 0.0
-            for window, limit in limits:
-                counted = [s for s in self._slots if s.ended is None or s.ended > now - window]
-                if len(counted) < limit:
-                    continue
-                ends = sorted(s.ended for s in counted if s.ended is not None)
-                must_leave = len(counted) - limit + 1
-                if len(ends) >= must_leave:
-                    wait = max(wait, ends[must_leave - 1] + window - now)
-                else:
-                    wait = max(wait, _POLL_S)
-            if wait > 0:
-                return None, wait
-            slot = _Slot(started=now)
-            self._slots.append(slot)
-            return slot, 0.0
+    def release(self, slot: Any) -> None:
+        raise NotImplementedError
 
-    def release(self, slot: _Slot) -> None:
-        with self._lock:
-            slot.ended = self._clock()
+    async def _try_acquire_async(self) -> tuple[Any, float]:
+        return self.try_acquire()
 
-    def acquire(self) -> _Slot:
+    async def _release_async(self, slot: Any) -> None:
+        self.release(slot)
+
+    def acquire(self) -> Any:
         while True:
             slot, wait = self.try_acquire()
             if slot is not None:
                 return slot
             time.sleep(max(wait, 0.001))
 
-    async def acquire_async(self) -> _Slot:
+    async def acquire_async(self) -> Any:
         while True:
-            slot, wait = self.try_acquire()
+            slot, wait = await self._try_acquire_async()
             if slot is not None:
                 return slot
             await asyncio.sleep(max(wait, 0.001))
@@ -137,7 +137,43 @@ class RateLimiter:
         try:
             yield
         finally:
-            self.release(taken)
+            await self._release_async(taken)
+
+
+class RateLimiter(SlotLimiter):
+    """At most `policy.per_second` requests per second and `policy.per_minute` per minute,
+    for the threads and tasks of this process."""
+
+    def __init__(self, policy: RatePolicy, clock: Callable[[], float] = time.monotonic):
+        super().__init__(policy)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._slots: list[_Slot] = []
+
+    def observe_throttling(self, header: str | None) -> None:
+        """Adopt the server's colour: Yellow halves the rate, Red /5, Black /10, Green restores."""
+        factor = throttling_slowdown(header)
+        if factor is not None:
+            with self._lock:
+                self._slowdown = factor
+
+    def try_acquire(self) -> tuple[_Slot | None, float]:
+        """A slot now, or (None, seconds to wait before trying again)."""
+        with self._lock:
+            now = self._clock()
+            limits = self.limits()
+            longest = max(window for window, _ in limits)
+            self._slots = [s for s in self._slots if s.ended is None or s.ended > now - longest]
+            wait = wait_for_slot([s.ended for s in self._slots], now, limits)
+            if wait > 0:
+                return None, wait
+            slot = _Slot(started=now)
+            self._slots.append(slot)
+            return slot, 0.0
+
+    def release(self, slot: _Slot) -> None:
+        with self._lock:
+            slot.ended = self._clock()
 
 
 _SHARED: dict[tuple[str, str, RatePolicy, str], Any] = {}

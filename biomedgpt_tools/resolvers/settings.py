@@ -3,11 +3,14 @@
 `ResolverSettings.from_env()` reads BIOMEDGPT_PUBCHEM_URL, BIOMEDGPT_UNIPROT_URL,
 BIOMEDGPT_OFFLINE, BIOMEDGPT_CACHE_DIR and BIOMEDGPT_HOME, so the same code runs against PubChem/UniProt, a
 mirror or the test server. Delays are fields (not constants) so tests can shrink them.
+A value a variable cannot take (`BIOMEDGPT_OFFLINE=maybe`, a URL without http://) is a
+SettingsError naming the variable and what it takes, not a surprise later.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,6 +19,46 @@ import platformdirs
 DEFAULT_PUBCHEM_URL = "https://pubchem.ncbi.nlm.nih.gov/rest/pug"
 DEFAULT_UNIPROT_URL = "https://rest.uniprot.org"
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value it cannot take; the message names the variable,
+    the value and the values it takes (the commands print it as one line)."""
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off (any case); unset: `default`."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False if value else default
+    raise SettingsError(f"{name}={raw!r} is not a yes/no value: use 1, true, yes, on or 0, false, no, off")
+
+
+def env_url(name: str, default: str | None) -> str | None:
+    """An http(s) URL variable; unset or empty: `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.match(r"^https?://[^\s/]+", raw):
+        raise SettingsError(f"{name}={raw!r} is not a URL: use http://HOST[:PORT][/PATH] or https://...")
+    return raw
+
+
+def env_folder(name: str) -> Path | None:
+    """A folder variable: None when unset or empty; an existing file there is refused."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"{name}={raw!r} is a file, not a folder: point it at a folder (or unset it)")
+    return path
 
 
 @dataclass(frozen=True)
@@ -31,12 +74,12 @@ class RatePolicy:
 def default_cache_dir() -> Path:
     """BIOMEDGPT_CACHE_DIR, else $BIOMEDGPT_HOME/resolver-cache (the root of all the tools'
     caches), else the platform's user data dir (e.g. ~/.local/share/biomedgpt/resolver-cache)."""
-    override = os.environ.get("BIOMEDGPT_CACHE_DIR")
+    override = env_folder("BIOMEDGPT_CACHE_DIR")
     if override:
-        return Path(override).expanduser()
-    home = os.environ.get("BIOMEDGPT_HOME")
+        return override
+    home = env_folder("BIOMEDGPT_HOME")
     if home:
-        return Path(home).expanduser() / "resolver-cache"
+        return home / "resolver-cache"
     return Path(platformdirs.user_data_dir("biomedgpt", appauthor=False)) / "resolver-cache"
 
 
@@ -71,11 +114,10 @@ class ResolverSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> ResolverSettings:
-        env = os.environ
         values: dict[str, object] = {
-            "pubchem_url": env.get("BIOMEDGPT_PUBCHEM_URL") or DEFAULT_PUBCHEM_URL,
-            "uniprot_url": env.get("BIOMEDGPT_UNIPROT_URL") or DEFAULT_UNIPROT_URL,
-            "offline": env.get("BIOMEDGPT_OFFLINE", "").strip().lower() in _TRUE,
+            "pubchem_url": env_url("BIOMEDGPT_PUBCHEM_URL", DEFAULT_PUBCHEM_URL),
+            "uniprot_url": env_url("BIOMEDGPT_UNIPROT_URL", DEFAULT_UNIPROT_URL),
+            "offline": env_flag("BIOMEDGPT_OFFLINE", False),
             "cache_dir": default_cache_dir(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -16,6 +16,7 @@ not yet committed. The store core never imports LangChain (see retriever.py).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import os
 from collections import Counter
@@ -462,6 +463,40 @@ class AnnotationStore:
             for metadata, document in zip(page["metadatas"], page["documents"], strict=True):
                 yield AnnotationRecord.from_chroma(metadata, document)
             offset += len(page["ids"])
+
+    def newest(self, limit: int = 100, page_size: int = 1000) -> list[AnnotationRecord]:
+        """The `limit` most recent annotations, newest first, whatever the store's size: the
+        times are read page by page (no documents), only `limit` of them kept, and only the
+        chosen records fetched whole."""
+        self._check_open()
+        if limit < 1:
+            return []
+        kept: list[tuple[datetime, str]] = []  # a min-heap of (created_at, id)
+        offset = 0
+        while True:
+            with self._chroma("reading annotations"):
+                page = self._annotations.get(limit=page_size, offset=offset, include=["metadatas"])
+            if not page["ids"]:
+                break
+            for record_id, metadata in zip(page["ids"], page["metadatas"], strict=True):
+                item = (datetime.fromisoformat(metadata["created_at"]), record_id)
+                if len(kept) < limit:
+                    heapq.heappush(kept, item)
+                elif item > kept[0]:
+                    heapq.heapreplace(kept, item)
+            offset += len(page["ids"])
+        if not kept:
+            return []
+        with self._chroma("reading annotations"):
+            found = self._annotations.get(
+                ids=[record_id for _, record_id in kept], include=["metadatas", "documents"]
+            )
+        records = [
+            AnnotationRecord.from_chroma(m, d)
+            for m, d in zip(found["metadatas"], found["documents"], strict=True)
+        ]
+        records.sort(key=lambda record: record.created_at, reverse=True)
+        return records
 
     def iter_protein_vectors(self, page_size: int = 1000) -> Iterator[ProteinVector]:
         """Every stored protein embedding, of every encoder."""

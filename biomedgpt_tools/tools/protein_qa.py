@@ -8,6 +8,7 @@ from typing import Any, Literal
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
 
+from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_note
 from biomedgpt_tools.resolvers.records import ProteinRecord
 from biomedgpt_tools.tools.backend import ModelQuestion, StructureInput
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
@@ -15,7 +16,7 @@ from biomedgpt_tools.tools.quoting import quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_PROTEIN_QUESTION, ProteinQAInput
 
 # ESM-2 reads at most 1022 residues (1024 positions with <cls> and <eos>).
-MAX_ENCODED_RESIDUES = 1022
+MAX_ENCODED_RESIDUES = ESM_MAX_RESIDUES
 SOURCE_NAMES = {"uniprot": "UniProt", "snapshot": "the bundled UniProt snapshot"}
 
 
@@ -107,10 +108,7 @@ class ProteinQA(BioMedGPTQATool):
         if len(sequence) > MAX_ENCODED_RESIDUES:
             # as the reference does: ESM-2 positions stop at 1024 (<cls> + 1022 + <eos>)
             sequence = sequence[:MAX_ENCODED_RESIDUES]
-            notes.append(
-                f"the sequence has {len(record.sequence)} residues; BioMedGPT read the first "
-                f"{MAX_ENCODED_RESIDUES} (its protein encoder's limit)"
-            )
+            notes.append(truncation_note(len(record.sequence)))
         key = record.isoform or record.accession or self.toolkit.sequence_key_for(record.sequence)
         name = quote_inline(record.protein_name, 120) or quote_inline(record.entry_name, 40)
         return PreparedQuestion(

@@ -13,29 +13,41 @@ public PubChem/UniProt endpoints, a store under the user's data folder):
   residues ESM-2 reads (ProteinQA, bulk annotation).
 - BIOMEDGPT_PUBCHEM_URL, BIOMEDGPT_UNIPROT_URL, BIOMEDGPT_OFFLINE, BIOMEDGPT_CACHE_DIR: read
   by the resolvers' own settings.
+
+A value a variable cannot take (BIOMEDGPT_ON_TOO_LONG=cut, BIOMEDGPT_MEMORY=maybe,
+BIOMEDGPT_DEVICE=gpu) is a SettingsError naming the variable and the values it takes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
 
-from biomedgpt_tools.resolvers.settings import ResolverSettings
+from biomedgpt_tools.resolvers.settings import (
+    ResolverSettings,
+    SettingsError,
+    env_flag,
+    env_folder,
+    env_url,
+)
 
 BackendKind = Literal["in-process", "none"]
 OnTooLong = Literal["error", "truncate"]
-_FALSE = {"0", "false", "no", "off"}
+ON_TOO_LONG_CHOICES = ("error", "truncate")
+# torch device strings the in-process model takes
+_DEVICE_RE = re.compile(r"^(?:cpu|mps|(?:cuda|xpu)(?::[0-9]+)?)$")
 
 
 def default_home() -> Path:
     """BIOMEDGPT_HOME, else the platform's user data folder (e.g. ~/.local/share/biomedgpt)."""
-    override = os.environ.get("BIOMEDGPT_HOME")
+    override = env_folder("BIOMEDGPT_HOME")
     if override:
-        return Path(override).expanduser()
+        return override
     return Path(platformdirs.user_data_dir("biomedgpt", appauthor=False))
 
 
@@ -60,15 +72,15 @@ class ToolkitSettings:
     @classmethod
     def from_env(cls, **overrides: object) -> ToolkitSettings:
         """Settings from the environment; keyword arguments that are not None win."""
-        env = os.environ
-        model = env.get("BIOMEDGPT_MODEL", "").strip()
         values: dict[str, object] = {
-            "model_path": Path(model).expanduser() if model else None,
-            "device": env.get("BIOMEDGPT_DEVICE") or None,
+            "model_path": env_folder("BIOMEDGPT_MODEL"),
+            "device": _env_choice("BIOMEDGPT_DEVICE", _DEVICE_RE, "cpu, cuda, cuda:N or mps"),
             "home": default_home(),
-            "chroma_url": env.get("BIOMEDGPT_CHROMA_URL") or None,
-            "memory": env.get("BIOMEDGPT_MEMORY", "1").strip().lower() not in _FALSE,
-            "on_too_long": env.get("BIOMEDGPT_ON_TOO_LONG", "").strip().lower() or None,
+            "chroma_url": env_url("BIOMEDGPT_CHROMA_URL", None),
+            "memory": env_flag("BIOMEDGPT_MEMORY", True),
+            "on_too_long": _env_choice(
+                "BIOMEDGPT_ON_TOO_LONG", re.compile("^(?:error|truncate)$"), "error or truncate"
+            ),
             "resolver": ResolverSettings.from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -76,10 +88,9 @@ class ToolkitSettings:
             values["model_path"] = Path(values["model_path"]).expanduser()  # type: ignore[arg-type]
         if values.get("on_too_long") is None:
             values.pop("on_too_long", None)
-        elif values["on_too_long"] not in ("error", "truncate"):
-            raise ValueError(
-                f"BIOMEDGPT_ON_TOO_LONG / on_too_long must be 'error' or 'truncate', not "
-                f"{values['on_too_long']!r}"
+        elif values["on_too_long"] not in ON_TOO_LONG_CHOICES:
+            raise SettingsError(
+                f"on_too_long must be 'error' or 'truncate', not {values['on_too_long']!r}"
             )
         return cls(**values)  # type: ignore[arg-type]
 
@@ -95,3 +106,13 @@ class ToolkitSettings:
     @property
     def store_path(self) -> Path:
         return (self.home if self.home is not None else default_home()) / "annotations"
+
+
+def _env_choice(name: str, allowed: re.Pattern[str], described: str) -> str | None:
+    """A variable whose value must match `allowed` (case-insensitive); None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not allowed.match(raw.lower()):
+        raise SettingsError(f"{name}={raw!r} is not a value it takes: use {described} (or unset it)")
+    return raw.lower()

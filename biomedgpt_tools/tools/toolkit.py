@@ -241,6 +241,11 @@ class BioMedGPTToolkit(BaseToolkit):
                     self._store_error = str(error)
         return self.store
 
+    @property
+    def store_error(self) -> str | None:
+        """Why the store could not be opened (None: it opened, or was never tried)."""
+        return self._store_error
+
     def _memory_off_note(self) -> str | None:
         if not self.settings.memory:
             return None

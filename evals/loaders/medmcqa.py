@@ -52,10 +52,11 @@ def medmcqa_items(
     path: str | Path, line_errors: list[LineError] | None = None
 ) -> tuple[list[ChoiceItem], int]:
     """Items and the detected cop base (0 or 1); with `line_errors`, bad records are collected
-    there instead of raised."""
+    there instead of raised. An item without an `id` is named by its line in the file (see
+    medqa_items: fixing a bad line must not shift the others' ids)."""
     path = Path(path)
     fields = ("question", *OPTION_FIELDS, "cop")
-    records, cops = [], []
+    records, cops, line_numbers = [], [], []
     for index, (line, record) in enumerate(read_jsonl_lines(path, line_errors), start=1):
         where = f"{path} record {index}"
         try:
@@ -68,13 +69,14 @@ def medmcqa_items(
             continue
         records.append(record)
         cops.append(cop)
+        line_numbers.append(line)
     if line_errors is not None:
         line_errors.sort(key=lambda error: error.line)  # file order, whatever found them
     if not records:
         raise DataFormatError(f"{path}: no usable records (every line is bad)")
     base = detect_cop_base(cops, path)
     items = []
-    for line_number, (record, cop) in enumerate(zip(records, cops, strict=True), start=1):
+    for line_number, record, cop in zip(line_numbers, records, cops, strict=True):
         items.append(
             ChoiceItem(
                 item_id=str(record.get("id", line_number)),

@@ -13,12 +13,16 @@ OPTION_LABELS = ("A", "B", "C", "D")
 
 
 def medqa_items(path: str | Path, line_errors: list[LineError] | None = None) -> list[ChoiceItem]:
-    """Items in file order; with `line_errors`, bad records are collected there, not raised."""
+    """Items in file order; with `line_errors`, bad records are collected there, not raised.
+
+    An item without an `id` is named by its line in the file, not by its place among the
+    records that parsed: fixing a bad line then leaves every other item's id (and its cached
+    prediction) where it was."""
     path = Path(path)
     items = []
     for index, (line, record) in enumerate(read_jsonl_lines(path, line_errors), start=1):
         try:
-            items.append(_item(record, f"{path} record {index}", index))
+            items.append(_item(record, f"{path} record {index}", line))
         except DataFormatError as error:
             if line_errors is None:
                 raise

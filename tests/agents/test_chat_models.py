@@ -109,3 +109,25 @@ def test_a_context_string_cannot_import_code_or_send_the_key_away(monkeypatch):
     resolve_chat_model("openai:local", "http://localhost:8000/v1")
     resolve_chat_model("openai:local", "http://[::1]:8000/v1")
     assert calls == ["openai:local"] * 3
+
+
+def test_a_context_string_is_loaded_once_not_per_question(monkeypatch, no_model_toolkit):
+    import langchain.chat_models
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agents.context import AssistantContext
+    from agents.graph import open_assistant
+    from agents.session import AssistantSession
+
+    loads = []
+
+    def init_chat_model(model, **kwargs):
+        loads.append(model)
+        return ScriptedChatModel(script=[])  # no tool calls: the rules then route
+
+    monkeypatch.setattr(langchain.chat_models, "init_chat_model", init_chat_model)
+    context = AssistantContext(toolkit=no_model_toolkit, router="llm", chat_model="openai:once-only")
+    session = AssistantSession("t-once", context, graph=open_assistant(InMemorySaver()))
+    for question in ("Describe aspirin.", "Describe caffeine.", "Describe ibuprofen."):
+        session.ask(question)
+    assert loads == ["openai:once-only"]

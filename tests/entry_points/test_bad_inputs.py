@@ -37,6 +37,36 @@ def _model_folder(folder: Path) -> Path:
     return model
 
 
+def _accessions(folder: Path) -> Path:
+    path = folder / "accessions.txt"
+    path.write_text("P04637\n")
+    return path
+
+
+def _uniprotqa(folder: Path) -> Path:
+    path = folder / "uniprotqa.json"
+    path.write_text('[{"accession": "P04637", "question": "What does it do?", "answer": "It binds DNA."}]')
+    return path
+
+
+def _corpus(folder: Path) -> Path:
+    path = folder / "papers.jsonl"
+    path.write_text('{"paperId": "1", "title": "A paper", "abstract": "Aspirin binds COX-1."}\n')
+    return path
+
+
+def _with_stdin(text: str, command, argv):
+    """`command(argv)` reading `text` as its standard input (an interactive chat that ends)."""
+    import io
+    import sys
+
+    saved, sys.stdin = sys.stdin, io.StringIO(text)
+    try:
+        return command(argv)
+    finally:
+        sys.stdin = saved
+
+
 def _biomedgpt(argv):
     from biomedgpt_tools.cli import main
 
@@ -80,10 +110,38 @@ COMMANDS = {
     "training prepare-chebi20": lambda f, t: _training(["prepare-chebi20", str(f), "--out", str(t / "o")]),
     "training lm --config": lambda f, t: _training(["lm", "--config", str(f)]),
     "agents ask --threads-db": lambda f, t: _agents(["ask", "Describe aspirin.", "--threads-db", str(f)]),
+    # the entry points the first sweep left out
+    "generate --official": lambda f, t: _biomedgpt(["generate", "--official", str(f), "--llm-dir", str(t),
+                                                    "--esm-dir", str(t), "--question", "q"]),
+    "annotate --out (resumed)": lambda f, t: _biomedgpt(["annotate", str(_accessions(t)), "--out", str(f)]),
+    "annotate --questions": lambda f, t: _biomedgpt(["annotate", str(_accessions(t)), "--out",
+                                                     str(t / "out.jsonl"), "--questions", str(f)]),
+    "evals run pubmedqa": lambda f, t: _evals(["run", "pubmedqa", "--model", str(_model_folder(t)), "--data",
+                                               str(f), "--quiet"]),
+    "evals run medmcqa": lambda f, t: _evals(["run", "medmcqa", "--model", str(_model_folder(t)), "--data",
+                                              str(f), "--quiet"]),
+    "evals run chebi20": lambda f, t: _evals(["run", "chebi20", "--model", str(_model_folder(t)), "--data",
+                                              str(f), "--quiet"]),
+    "evals run uniprotqa --sequences": lambda f, t: _evals(["run", "uniprotqa", "--model", str(_model_folder(t)),
+                                                            "--data", str(_uniprotqa(t)), "--sequences", str(f),
+                                                            "--quiet"]),
+    "evals report": lambda f, t: _evals(["report", str(f)]),
+    "training prepare-corpus": lambda f, t: _training(["prepare-corpus", str(f), "--out", str(t / "o"),
+                                                       "--tokenizer", "tiny"]),
+    "training prepare-corpus --tokenizer": lambda f, t: _training(["prepare-corpus", str(_corpus(t)), "--out",
+                                                                   str(t / "o"), "--tokenizer", str(f)]),
+    "training prepare-uniprotqa": lambda f, t: _training(["prepare-uniprotqa", str(f), "--sequences", str(f),
+                                                          "--out", str(t / "o")]),
+    "training prepare-pubmedqa": lambda f, t: _training(["prepare-pubmedqa", str(f), "--out", str(t / "o.jsonl")]),
+    "training align --config": lambda f, t: _training(["align", "--config", str(f)]),
+    "training finetune --config": lambda f, t: _training(["finetune", "--config", str(f)]),
+    "agents chat --threads-db": lambda f, t: _with_stdin("Describe aspirin.\n", _agents,
+                                                                   ["chat", "--threads-db", str(f)]),
 }  # fmt: skip
 KINDS = ("unreadable", "dangling", "empty", "binary", "enormous")
 # an empty file is a valid new SQLite database, and SQLite creates a link's missing target
-ACCEPTED = {("agents ask --threads-db", "empty"), ("agents ask --threads-db", "dangling")}
+ACCEPTED = {("agents ask --threads-db", "empty"), ("agents ask --threads-db", "dangling"),
+            ("agents chat --threads-db", "empty"), ("agents chat --threads-db", "dangling")}
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -119,6 +119,29 @@ def test_medqa_four_options(tmp_path):
     assert item.answer == "C" and list(item.options) == ["A", "B", "C", "D"]
 
 
+def test_fixing_a_bad_line_keeps_every_other_items_id(tmp_path):
+    """Ids without an `id` field follow the file's lines: fixing line 2 must not rename line 3."""
+    records = [_medqa_record() | {"question": f"Question {i}?"} for i in range(3)]
+    lines = [json.dumps(r) for r in records]
+    path = tmp_path / "test.jsonl"
+    path.write_text("\n".join([lines[0], '{"question": "broken"', lines[2]]) + "\n")
+    before = medqa_items(path, line_errors=[])
+    path.write_text("\n".join(lines) + "\n")
+    after = medqa_items(path, line_errors=[])
+    assert [(i.item_id, i.question) for i in before] == [("1", "Question 0?"), ("3", "Question 2?")]
+    assert [(i.item_id, i.question) for i in after] == [
+        ("1", "Question 0?"), ("2", "Question 1?"), ("3", "Question 2?")
+    ]
+
+
+def test_medmcqa_ids_follow_the_lines_too(tmp_path):
+    records = [{k: v for k, v in _medmcqa_record(i, c).items() if k != "id"} for i, c in enumerate([1, 4, 4])]
+    path = tmp_path / "dev.json"
+    path.write_text("\n".join([json.dumps(records[0]), "not json", json.dumps(records[2])]) + "\n")
+    items, _ = medmcqa_items(path, line_errors=[])
+    assert [(i.item_id, i.question) for i in items] == [("1", "Question 0?"), ("3", "Question 2?")]
+
+
 def test_medqa_five_option_release_is_refused(tmp_path):
     options = {"A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}
     with pytest.raises(DataFormatError, match="4-option release"):

@@ -80,6 +80,28 @@ def test_interrupted_run_resumes_without_asking_again(tmp_path):
     assert len((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()) == 6
 
 
+def test_a_cached_prediction_for_another_question_is_asked_again(tmp_path):
+    """The data file changed under the same ids (a line removed): the cache must not answer."""
+    _run(tmp_path, ScriptedModel(ANSWERS))
+    shifted = [
+        ChoiceItem(item.item_id, f"Question number {(int(item.item_id[4:]) + 1) % 6}?", item.options,
+                   item.answer, context=item.context)
+        for item in _items(6)
+    ]  # fmt: skip
+    resumed = ScriptedModel(ANSWERS)
+    with pytest.warns(UserWarning, match="6 cached prediction"):
+        run_task(task_spec("pubmedqa"), LoadedTask(shifted), tmp_path / "data.json", resumed,
+                 tmp_path / "run", RunOptions(batch_size=2, progress=False))  # fmt: skip
+    assert sorted(resumed.asked) == sorted(ANSWERS)  # every item asked about its new question
+    details = [json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()]
+    # pmid0 now asks question 1, whose scripted answer is "No."
+    assert details[0]["output"] == "No."
+    unchanged = ScriptedModel(ANSWERS)
+    run_task(task_spec("pubmedqa"), LoadedTask(shifted), tmp_path / "data.json", unchanged,
+             tmp_path / "run", RunOptions(batch_size=2, progress=False))  # fmt: skip
+    assert unchanged.asked == []  # the re-asked predictions are the cache now
+
+
 def test_limit_then_full_run_reuses_the_cache(tmp_path):
     first = ScriptedModel(ANSWERS)
     assert _run(tmp_path, first, limit=2)["n_items"] == 2
@@ -104,7 +126,8 @@ def test_a_refused_input_does_not_sink_its_batch(tmp_path):
     # Items 0 and 1 share a batch: 0 is answered one at a time after the batch was refused.
     assert result["metrics"]["overall"]["accuracy"] == pytest.approx(3 / 6)
     cache = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
-    assert {"item_id": "pmid1", "error": "request 0: cannot parse Question number 1?"} in cache
+    refused = {"item_id": "pmid1", "error": "request 0: cannot parse Question number 1?"}
+    assert refused in [{k: v for k, v in r.items() if k != "question_digest"} for r in cache]
     details = {d["item_id"]: d for d in map(json.loads, (tmp_path / "run" / "details.jsonl").read_text().splitlines())}
     assert details["pmid1"]["rule"] == "refused" and details["pmid0"]["predicted"] == "yes"
     assert "1 refused" in write_report(tmp_path / "run").read_text()

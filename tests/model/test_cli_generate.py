@@ -16,6 +16,7 @@ from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT, Molecule, Protein
+from biomedgpt_tools.model.protein_sequence import truncation_note
 from biomedgpt_tools.model.tiny import build_tiny_model
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
@@ -377,6 +378,56 @@ def test_a_mixed_batch_answers_good_lines_and_reports_bad_ones_in_place(files, c
     assert err.count("error: ") == 6 and "Traceback" not in err
 
 
+class _RecordingModel:
+    """The real facade; each `generate` call records its requests and what was printed before it."""
+
+    def __init__(self, real, capsys):
+        self._real, self._capsys = real, capsys
+        self.calls: list[tuple[list[str], str]] = []
+        self.printed = ""
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def generate(self, requests, **options):
+        self.printed += self._capsys.readouterr().out
+        self.calls.append(([r.question for r in requests], self.printed))
+        return self._real.generate(requests, **options)
+
+
+def test_a_batch_is_printed_chunk_by_chunk_and_only_a_failing_chunk_is_retried(
+    files, capsys, tmp_path, monkeypatch
+):
+    import biomedgpt_tools.cli.generate as generate_cli
+
+    recorder = {}
+    real_load = generate_cli.load_biomedgpt
+
+    def load(args):
+        recorder["model"] = _RecordingModel(real_load(args), capsys)
+        return recorder["model"]
+
+    monkeypatch.setattr(generate_cli, "load_biomedgpt", load)
+    # as for a model whose context only `generate` knows: the over-long prompt reaches the model
+    monkeypatch.setattr(generate_cli, "check_against_model", lambda *args: None)
+    questions = ["q1?", "q2?", "q3?", "hello " * 2100, "q5?"]
+    batch_file = tmp_path / "chunks.jsonl"
+    batch_file.write_text("".join(json.dumps({"question": q, "molecule": ASPIRIN}) + "\n" for q in questions))
+    code = main(["generate", "--model", str(files["model"]), "--batch", str(batch_file), "--json",
+                 "--batch-size", "2", "--max-new-tokens", MAX_NEW])  # fmt: skip
+    model = recorder["model"]
+    out = model.printed + capsys.readouterr().out
+    assert code == 1
+    asked = [[q[:6] for q in chunk] for chunk, _ in model.calls]
+    # chunk 1 once; chunk 2 refused, then its lines alone; chunk 3: nothing asked twice
+    assert asked == [["q1?", "q2?"], ["q3?", "hello "], ["q3?"], ["hello "], ["q5?"]]
+    before_second_chunk = _json_lines(model.calls[1][1])
+    assert len(before_second_chunk) == 2 and all("text" in p for p in before_second_chunk)
+    printed = _json_lines(out)
+    assert [("error" in p) for p in printed] == [False, False, False, True, False]
+    assert printed[3]["error"]["line"] == 4 and "exceed the model's" in printed[3]["error"]["message"]
+
+
 def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(files, capsys, tmp_path):
     from transformers import EsmTokenizer
 
@@ -394,11 +445,10 @@ def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(fil
     assert code == 2 and "1100 residues" in err and "--on-too-long truncate" in err
     code, truncated, err = _run(capsys, *argv, "--protein", long_protein, "--on-too-long", "truncate")
     assert code == 0, err
-    assert "protein 1 has 1100 residues; the model read the first 1022" in err
+    assert truncation_note(1100, "protein 1") in err
     code, first_1022, _ = _run(capsys, *argv, "--protein", long_protein[:1022])
     answer = _json_lines(truncated)[0]
-    assert answer["notes"] == ["protein 1 has 1100 residues; the model read the first 1022, as the "
-                               "released model did (its ESM-2 encoder reads 1024 tokens with <cls> and <eos>)"]
+    assert answer["notes"] == [truncation_note(1100, "protein 1")]  # the wording ProteinQA uses
     del answer["notes"]
     assert [answer] == _json_lines(first_1022)
 

@@ -1,6 +1,9 @@
 """A process of the shared-rate-budget test: `python -m tests.resolvers.rate_budget_worker`.
 
-    resolve URL CACHE_DIR FIRST_CID COUNT   look up COUNT CIDs (one PubChem request each)
+    resolve URL CACHE_DIR FIRST_CID COUNT [--barrier]
+                                            look up COUNT CIDs (one PubChem request each); with
+                                            --barrier, print "ready" once set up and start
+                                            only when a line arrives on stdin
     hold URL CACHE_DIR SLOTS                take SLOTS slots, print "held", wait to be killed
     lock CACHE_DIR                          hold the budget file's write lock, print "locked", wait
 """
@@ -26,6 +29,9 @@ def main(argv: list[str]) -> int:
             pubchem_url=url, cache_dir=cache_dir, use_snapshot=False, backoff_base_s=0.05
         )
         with Resolver(settings) as resolver:
+            if "--barrier" in argv:  # every worker set up (imports, connections) before any starts
+                print("ready", flush=True)
+                sys.stdin.readline()
             for cid in range(first, first + count):
                 record = resolver.molecule(f"CID {cid}", details=False)
                 assert record.cid == cid

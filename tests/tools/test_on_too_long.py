@@ -7,6 +7,7 @@ import random
 
 from biomedgpt_tools.annotation.bulk import BulkAnnotator
 from biomedgpt_tools.annotation.results import read_results
+from biomedgpt_tools.model.protein_sequence import truncation_note
 from tests.local_services import make_toolkit
 
 LONG = "".join(random.Random(11).choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(1100))
@@ -21,7 +22,7 @@ def test_protein_qa_truncates_as_the_reference_and_says_so(toolkit):
     long = _invoke(protein_qa, protein=LONG, question="What does it do?", fresh=True)
     first = _invoke(protein_qa, protein=LONG[:1022], question="What does it do?", fresh=True)
     assert long.status == first.status == "success", long.content
-    assert "1100 residues; BioMedGPT read the first 1022" in long.content
+    assert truncation_note(1100) in long.content  # the one wording generate and annotate use too
     assert "read the first" not in first.content
     assert long.artifact.answered_by == "model"
     assert long.artifact.answer == first.artifact.answer  # the model saw the same 1022 residues
@@ -55,7 +56,7 @@ def test_bulk_annotation_notes_truncation_or_fails_the_accession(resolver_env, t
         long = results["P00722"]
         if mode == "truncate":
             assert long.status == "done" and long.answers["name"] is not None
-            assert "1024 residues; BioMedGPT read the first 1022" in long.message
+            assert truncation_note(1024) in long.message
         else:
             assert long.status == "failed" and long.answers == {}
             assert "1024 residues, more than the 1022" in long.message
@@ -64,11 +65,11 @@ def test_bulk_annotation_notes_truncation_or_fails_the_accession(resolver_env, t
 def test_the_setting_comes_from_the_environment(monkeypatch):
     import pytest
 
-    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.tools.settings import SettingsError, ToolkitSettings
 
     assert ToolkitSettings.from_env().on_too_long == "truncate"
     monkeypatch.setenv("BIOMEDGPT_ON_TOO_LONG", "error")
     assert ToolkitSettings.from_env().on_too_long == "error"
     monkeypatch.setenv("BIOMEDGPT_ON_TOO_LONG", "cut")
-    with pytest.raises(ValueError, match="must be 'error' or 'truncate'"):
+    with pytest.raises(SettingsError, match="BIOMEDGPT_ON_TOO_LONG='cut' .* use error or truncate"):
         ToolkitSettings.from_env()

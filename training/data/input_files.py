@@ -37,6 +37,19 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict]]:
             yield line_number, record
 
 
+def read_json_document(path: Path, what: str = "a JSON document"):
+    """A whole-file JSON input (PubMedQA's ori_pqal.json, a sequence map); a file that is not
+    JSON (empty, binary, truncated) is a DataFormatError naming it, not a decoder traceback."""
+    with open_text(path) as handle:
+        try:
+            return json.load(handle)
+        except json.JSONDecodeError as error:
+            raise DataFormatError(
+                f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
+                f"expected {what}"
+            ) from None
+
+
 def count_lines(path: Path) -> int:
     """For tqdm totals; cheap compared with the parsing that follows."""
     with open_text(path) as handle:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from training.config import ConfigError
 from training.data.finished_outputs import is_finished, write_json, writing
-from training.data.input_files import count_lines, read_json_lines
+from training.data.input_files import DataFormatError, count_lines, read_json_lines
 from training.data.s2orc_papers import read_id_list, select_papers, split_sentences
 from training.data.token_blocks import BlockPacker, sentence_chunks, token_dtype
 from training.text_tokenizer import load_text_tokenizer
@@ -36,8 +37,11 @@ def _part_names(index: int) -> tuple[str, str, str]:
 
 def run(args: argparse.Namespace) -> int:
     if args.block_size < 2:
-        raise ValueError(f"--block-size must be at least 2, got {args.block_size}")
-    tokenizer = load_text_tokenizer(args.tokenizer)
+        raise ConfigError(f"--block-size must be at least 2, got {args.block_size}")
+    try:
+        tokenizer = load_text_tokenizer(args.tokenizer)
+    except ValueError as error:  # no tokenizer files there: a usage error, not a traceback
+        raise ConfigError(f"--tokenizer {args.tokenizer}: {error}") from None
     dtype = token_dtype(len(tokenizer))
     wanted = read_id_list(args.ids.read_text().splitlines()) if args.ids else None
     max_chunk = args.max_chunk_tokens or args.block_size
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if is_finished(out / json_name):
             stats = json.loads((out / json_name).read_text())
             if stats["source"] != str(shard):
-                raise ValueError(
+                raise ConfigError(
                     f"{out / json_name} was made from {stats['source']}, not {shard}: pass the "
                     "shards in the same order as the first run, or use a new --out folder"
                 )
@@ -89,6 +93,12 @@ def run(args: argparse.Namespace) -> int:
         write_json(out / json_name, stats)
         parts.append(stats)
         print(f"{shard}: kept {counts['kept']} of {counts['read']} papers, {n_blocks} blocks")
+    if not sum(p["n_blocks"] for p in parts):  # a corpus of nothing would only fail in training
+        read = sum(p.get("read", 0) for p in parts)
+        raise DataFormatError(
+            f"{', '.join(map(str, args.inputs))}: no token blocks ({read} paper(s) read, none with "
+            "enough text); give S2ORC JSON lines with title/abstract/body text"
+        )
     write_json(out / "index.json", {
         "block_size": args.block_size, "dtype": dtype.str, "tokenizer": args.tokenizer,
         "n_blocks": sum(p["n_blocks"] for p in parts), "parts": parts,

@@ -8,12 +8,11 @@ evaluation's regex extracts (LMFlow protocol), followed by the long answer.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from training.data.input_files import DataFormatError, open_text
+from training.data.input_files import DataFormatError, read_json_document
 from training.data.qa_output import already_done, report, write_records
 from training.data.qa_records import BIOMEDICAL_SYSTEM, QARecord
 
@@ -52,14 +51,12 @@ def pubmedqa_records(data: dict, excluded: set[str], counts: Counter, path: Path
 def run(args: argparse.Namespace) -> int:
     if already_done([args.out]):
         return 0
-    with open_text(args.input) as handle:
-        data = json.load(handle)
+    data = read_json_document(args.input, "a JSON object PMID -> item")
     if not isinstance(data, dict):
         raise DataFormatError(f"{args.input}: expected a JSON object PMID -> item")
     excluded: set[str] = set()
     if args.exclude:
-        with open_text(args.exclude) as handle:
-            excluded = set(json.load(handle))
+        excluded = set(read_json_document(args.exclude, "a JSON list of PMIDs"))
     counts: Counter = Counter()
     write_records(pubmedqa_records(data, excluded, counts, args.input), args.out, counts, desc=args.input.name)
     report(str(args.out), counts)

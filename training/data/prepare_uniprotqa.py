@@ -11,7 +11,6 @@ two splits. Two passes: the first collects the proteins, the second writes the s
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 from collections import Counter
@@ -19,7 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from biomedgpt_tools.model.protein_sequence import AMINO_ACID_LETTERS
-from training.data.input_files import DataFormatError, open_text, read_json_lines
+from training.data.input_files import (
+    DataFormatError,
+    open_text,
+    read_json_document,
+    read_json_lines,
+)
 from training.data.qa_output import already_done, report, write_records
 from training.data.qa_records import PROTEIN_SYSTEM, QARecord
 
@@ -64,8 +68,7 @@ def read_sequences(path: Path) -> dict[str, str]:
                 elif accession is not None:
                     sequences[accession] += line
         return sequences
-    with open_text(path) as handle:
-        mapping = json.load(handle)
+    mapping = read_json_document(path, "a JSON object accession -> sequence, or FASTA")
     if not isinstance(mapping, dict):
         raise DataFormatError(f"{path}: expected a JSON object accession -> sequence, or FASTA")
     return {str(k): str(v) for k, v in mapping.items()}
