@@ -35,6 +35,7 @@ from agents.english import (
     is_known_word,
     is_ordinary_word,
     is_plural,
+    names_a_class,
 )
 from agents.entities import DRUG_STEMS, ORGANISM_WORDS, looks_like_gene_symbol
 
@@ -66,9 +67,9 @@ describe explain summarise summarize give show list name compare versus vs role 
 
 # Heads a protein-name phrase ends in; alone they name a class, so they need a modifier.
 PROTEIN_HEADS = frozenset("""
-protein proteins receptor factor kinase channel transporter enzyme antigen subunit synthase
-reductase oxidase dehydrogenase phosphatase protease hormone globulin chain glycoprotein
-""".split()) - {"proteins"}  # fmt: skip
+protein receptor factor kinase channel transporter enzyme antigen subunit synthase
+reductase oxidase dehydrogenase phosphatase protease hormone globulin glycoprotein
+""".split())  # fmt: skip
 PROTEIN_SUFFIXES = ("globin", "ase", "in", "ogen", "actin", "ulin")
 
 # A substance followed by one of these is a qualifier of something else
@@ -79,7 +80,8 @@ homeostasis excretion metabolism tolerance dependence abuse withdrawal signallin
 pathway pathways inhibitor inhibitors blocker blockers agonist agonists antagonist
 antagonists analog analogs analogue analogues derivative derivatives resistance sensitivity
 mutation mutations mutant mutants expression polymorphism polymorphisms variant variants
-uptake absorption
+uptake absorption use users craving industry injection injections infusion administration
+prescribing
 """.split())  # fmt: skip
 # after a gene symbol, these make it a pathway or a drug class ("KRAS levels" is the protein)
 NOT_THE_PROTEIN = frozenset("""
@@ -97,8 +99,8 @@ QUANTITY_BEFORE = re.compile(
 
 CHEMICAL_SUFFIXES = (
     "ine", "ol", "ide", "ate", "ite", "one", "ene", "ane", "yne", "yl", "ium", "ose", "amide",
-    "azole", "azine", "mycin", "cillin", "oxacin", "amine", "oic", "ic",
-)
+    "azole", "azine", "mycin", "cillin", "oxacin", "amine",
+)  # not "-ic": "laparoscopic", "therapeutic" are adjectives
 CHEMICAL_PREFIXES = (
     "methyl", "ethyl", "propyl", "butyl", "dimethyl", "trimethyl", "chloro", "fluoro", "bromo",
     "iodo", "hydroxy", "amino", "acetyl", "benz", "phen", "nitro", "cyclo", "carb", "sulf",
@@ -169,10 +171,10 @@ def _spelled_out_acronyms(question: str) -> set[str]:
     defined = set()
     for match in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)", question):
         acronym = match.group(1)
-        before = re.findall(r"[A-Za-z][A-Za-z-]*", question[: match.start()])[-len(acronym) - 2 :]
-        initials = "".join(w[0] for w in before).upper()
+        before = re.findall(r"[A-Za-z][A-Za-z-]*", question[: match.start()])[-len(acronym) - 3 :]
+        initials = iter("".join(w[0] for w in before).upper())
         letters = re.sub(r"[^A-Z]", "", acronym.upper())
-        if letters and letters in initials:
+        if letters and all(letter in initials for letter in letters):  # in order, gaps allowed
             defined.add(acronym)
     for match in re.finditer(r"\b([A-Z][A-Z0-9-]{1,9})\s*\(([a-z][a-z -]{5,})\)", question):
         defined.add(match.group(1))
@@ -201,6 +203,12 @@ def _is_function(word: str) -> bool:
     return word.lower() in FUNCTION_WORDS
 
 
+def _title_case(words: list[_Word]) -> bool:
+    """A headline ("Are Biochemical Markers of Bone Turnover ..."): capitals say nothing."""
+    long_words = [w for w in words if len(w.text) > 3 and w.text.isalpha()]
+    return len(long_words) >= 4 and sum(w.text[0].isupper() for w in long_words) * 3 > len(long_words) * 2
+
+
 def gene_symbol_candidate(word: str, defined: set[str]) -> bool:
     """KRAS, PTGS2, Kras, Tp53, lacZ; not MRI (English), COPD spelled out, IV, NSAIDs."""
     if word in defined or ROMAN_NUMERAL.match(word) or _is_function(word):
@@ -222,7 +230,7 @@ def gene_symbol_candidate(word: str, defined: set[str]) -> bool:
 def _protein_word(word: str) -> bool:
     """A single word that reads as a protein: WordNet says so, or an unknown word with a protein suffix."""
     lowered = word.lower()
-    if len(lowered) < 5 or not re.fullmatch(r"[a-z][a-z0-9-]*", lowered):
+    if len(lowered) < 5 or not re.fullmatch(r"[a-z][a-z0-9-]*", lowered) or _class_word(lowered):
         return False
     if has_protein_sense(lowered):
         return not _class_word(lowered)
@@ -247,8 +255,8 @@ def chemical_word(word: str) -> bool:
     lowered = word.lower()
     if len(lowered) < 4 or _class_word(lowered) or _is_function(lowered):
         return False
-    if LOCANT_NAME.match(lowered):
-        return True
+    if LOCANT_NAME.match(lowered):  # "5-fluorouracil", not "1-year", "23-hour", "c-Kit-dependent"
+        return not is_ordinary_word(lowered.rsplit("-", 1)[1])
     if not re.fullmatch(r"[a-z][a-z-]*[a-z]", lowered):
         return False
     if "-" in lowered:  # "cisplatin-induced", "alcohol-related": an adjective
@@ -256,7 +264,8 @@ def chemical_word(word: str) -> bool:
     if len(lowered) >= 6 and lowered.endswith(DRUG_STEMS):
         return True
     if has_chemical_sense(lowered):
-        return not has_protein_sense(lowered) and first_noun_sense_is_structure(lowered)
+        return (not has_protein_sense(lowered) and first_noun_sense_is_structure(lowered)
+                and not names_a_class(lowered))
     if is_known_word(lowered):
         return False
     return lowered.endswith(CHEMICAL_SUFFIXES) or lowered.startswith(CHEMICAL_PREFIXES)
@@ -284,6 +293,7 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
     organism_spans = [(s, e) for s, e, _ in mentions]
     defined = _spelled_out_acronyms(question)
     shouting = _shouting(words)
+    headline = _title_case(words)
     found: list[Candidate] = []
     blocked = list(taken) + organism_spans
 
@@ -307,6 +317,8 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
                 break
             if previous.text[0].isupper() and not HUMAN_SYMBOL.match(previous.text) and first - 1 == 0:
                 break  # a capitalised sentence start ("Describe", "Which")
+            if previous.lower.endswith("ing") and is_known_word(previous.lower) and not has_substance_sense(previous.lower):
+                break  # a verb ("Using Somatostatin Receptor")
             first -= 1
         if first == index or said_about_something_else(question, words[first].start, word.end):
             continue
@@ -330,7 +342,7 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
             _cation(left.text) and _anion(right.text)
             and (left.lower.endswith(("ium", "yl")) or not is_ordinary_word(left.lower))
         ) or (chemical_word(left.text) and has_substance_sense(right.lower) and not is_plural(right.lower))
-        if not pair_ok or said_about_something_else(question, left.start, right.end):
+        if not pair_ok or right.lower in SUBSTANCE_QUALIFIED or said_about_something_else(question, left.start, right.end):
             continue
         add(Candidate(question[left.start : right.end], left.start, right.end, (MOLECULE,),
                       "molecule_name", priority=3))
@@ -343,7 +355,15 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
         cue_before = index > 0 and GENE_CUE.match(words[index - 1].text) is not None
         cue_after = index + 1 < len(words) and GENE_CUE.match(words[index + 1].text) is not None
         qualified = said_about_something_else(question, word.start, word.end)
-        if not shouting and gene_symbol_candidate(text, defined):
+        rodent_form = RODENT_SYMBOL.match(text) is not None and not text.isupper()
+        if rodent_form and not (cue_before or cue_after or any(ch.isdigit() for ch in text)):
+            # "Kras", "Myc" without a digit: only next to an organism, outside headlines, and
+            # not an English word's plural ("Doses", "Women")
+            attached = _attached_organism(question, word.start, word.end, mentions) is not None
+            followed_by_name = re.match(r"\s+[A-Z][a-z]", question[word.end :]) is not None  # "Los Angeles"
+            if not attached and (headline or followed_by_name or is_known_word(text)):
+                rodent_form = None
+        if not shouting and rodent_form is not None and gene_symbol_candidate(text, defined):
             following = words[index + 1].lower if index + 1 < len(words) else ""
             if following in NOT_THE_PROTEIN and not cue_before:
                 continue  # "P53 signalling", "ACE inhibitors": a pathway or a drug class

@@ -134,6 +134,23 @@ def has_protein_sense(word: str) -> bool:
     return bool(_senses(word)[1] & PROTEIN_HYPERNYMS)
 
 
+CLASS_HYPONYMS = 5  # "medication" (84 kinds), "antidepressant" (7); "aspirin" has 3 brands
+
+
+@functools.lru_cache(maxsize=65536)
+def names_a_class(word: str) -> bool:
+    """The word's first noun sense has many kinds under it, or the word is also an adjective:
+    "antidepressant", "medication", "water" (15), "therapeutic", "palliative" are not one structure."""
+    wordnet = _wordnet()
+    if wordnet is None:
+        return False
+    lowered = word.lower()
+    if wordnet.synsets(lowered, pos="a") or wordnet.synsets(lowered, pos="s"):
+        return True
+    nouns = wordnet.synsets(lowered, pos="n")
+    return bool(nouns) and len(nouns[0].hyponyms()) + len(nouns[0].instance_hyponyms()) >= CLASS_HYPONYMS
+
+
 @functools.lru_cache(maxsize=65536)
 def first_noun_sense_is_structure(word: str) -> bool:
     """The word's most frequent noun sense is a structure: "iron" yes, "lead" (a position) no."""
