@@ -171,11 +171,16 @@ def _spelled_out_acronyms(question: str) -> set[str]:
     defined = set()
     for match in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)", question):
         acronym = match.group(1)
-        before = re.findall(r"[A-Za-z][A-Za-z-]*", question[: match.start()])[-len(acronym) - 3 :]
-        initials = iter("".join(w[0] for w in before).upper())
-        letters = re.sub(r"[^A-Z]", "", acronym.upper())
-        if letters and all(letter in initials for letter in letters):  # in order, gaps allowed
-            defined.add(acronym)
+        letters = re.sub(r"[^a-z]", "", acronym.lower())
+        before = re.findall(r"[A-Za-z][A-Za-z-]*", question[: match.start()])
+        for count in range(1, min(len(before), len(letters) + 3) + 1):
+            # the last words, run together, start with its first letter and hold its letters in
+            # order: "biochemical recurrence (BCR)", "transient tachypnea of the newborn (TTN)"
+            text = "".join(before[-count:]).lower()
+            remaining = iter(text)
+            if letters and text[0] == letters[0] and all(letter in remaining for letter in letters):
+                defined.add(acronym)
+                break
     for match in re.finditer(r"\b([A-Z][A-Z0-9-]{1,9})\s*\(([a-z][a-z -]{5,})\)", question):
         defined.add(match.group(1))
     return defined
