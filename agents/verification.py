@@ -1,7 +1,8 @@
 """Candidates become entities only when PubChem or UniProt confirm them.
 
 `EntityVerifier.verify(question)` finds the identifiers (accessions, SMILES, CIDs... need no
-confirmation), then the candidate names (candidates.py), and looks the names up:
+confirmation, nor does a name the person calls a molecule: "the molecule X", "the drug X"),
+then the candidate names (candidates.py), and looks the names up:
 
 1. through the resolvers' cache and the bundled snapshot first, which costs no request;
 2. the rest online (unless offline), in parallel, through the resolvers' shared rate budget,
@@ -18,12 +19,21 @@ without a cached answer, a service down, the budget spent) is not an entity and 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from agents.candidates import MOLECULE, PROTEIN, Candidate, find_candidates, said_about_something_else
+from agents.candidates import (
+    MOLECULE,
+    PROTEIN,
+    Candidate,
+    chemical_word,
+    find_candidates,
+    said_about_something_else,
+)
+from agents.english import is_known_word
 from agents.entities import MOLECULE_CUE, STOP_NAMES, Entity, find_entities
 
 HUMAN = "9606"
@@ -155,22 +165,29 @@ class EntityVerifier:
         def free(start: int, end: int) -> bool:
             return not any(start < e and s < end for s, e in spans)
 
-        # words the caller knows are molecules, and the word after "the compound", "drug"...
+        # words the caller knows are molecules
         extra = []
-        for match in MOLECULE_CUE.finditer(question):
-            name = match.group(1)
-            if name.lower() not in STOP_NAMES and free(*match.span(1)) and not said_about_something_else(question, *match.span(1)):
-                extra.append(Candidate(name, *match.span(1), (MOLECULE,), "molecule_name", priority=1))
-                spans.append(match.span(1))
         if self.known_molecule_names:
-            import re
-
             for match in re.finditer(r"[A-Za-z][A-Za-z0-9-]+", question):
                 if (match.group(0).lower() in self.known_molecule_names and free(*match.span())
                         and not said_about_something_else(question, *match.span())):
                     extra.append(Candidate(match.group(0), *match.span(), (MOLECULE,), "molecule_name", priority=0))
                     spans.append(match.span())
         return sorted(found + extra, key=lambda c: c.start)
+
+    @staticmethod
+    def named_by_cue(question: str) -> list[Entity]:
+        """"the molecule zorblaxium", "the drug X": the person says what it is, so it is an
+        entity unchecked (the resolve step then says if PubChem does not know it)."""
+        named = []
+        for match in MOLECULE_CUE.finditer(question):
+            name = match.group(1)
+            stated = re.search(r"(?:molecule|compound|drug|chemical)\s+(?:called\s+|named\s+)?$",
+                               question[: match.start(1)], re.IGNORECASE)
+            if (stated and name.lower() not in STOP_NAMES and (not is_known_word(name) or chemical_word(name))
+                    and not said_about_something_else(question, *match.span(1))):
+                named.append(Entity("molecule_name", name, *match.span(1)))
+        return named
 
     def verify(self, question: str) -> Verification:
         from biomedgpt_tools.resolvers.outcomes import (
@@ -180,7 +197,7 @@ class EntityVerifier:
             UnavailableError,
         )
 
-        identifiers = find_entities(question, names=False)
+        identifiers = find_entities(question, names=False) + self.named_by_cue(question)
         candidates = self.candidates(question, identifiers)
         result = Verification(entities=list(identifiers))
         outcomes: dict[int, tuple[str, Entity | None, str]] = {}

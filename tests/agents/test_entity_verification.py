@@ -116,6 +116,16 @@ def test_a_name_the_knowledge_bases_do_not_know_is_not_an_entity(verifier, resol
     assert any("frobnicazine" in r.body for r in resolver_server.requests)  # it was asked, and said no
 
 
+def test_a_name_the_person_calls_a_molecule_is_taken_as_said(verifier, resolver_server):
+    """"the molecule zorblaxium": no guess to check, so no lookup; the resolve step then says
+    PubChem does not know it. A cue before an English word ("the drug prescription") is prose."""
+    resolver_server.clear_requests()
+    assert routed("Describe the molecule zorblaxium.", verifier) == [("MoleculeQA", "zorblaxium")]
+    assert resolver_server.requests == []
+    question = "Have antiepileptic drug prescription claims changed?"
+    assert routed(question, verifier) == [("BiomedQA", question)]
+
+
 def test_an_ambiguous_name_still_pauses_the_graph(resolver_env, no_model_toolkit):
     session = _session(no_model_toolkit)
     outcome = session.ask("What is alanine?")
