@@ -26,11 +26,11 @@ import re
 from dataclasses import dataclass
 
 from agents.english import (
+    acronym_senses,
     first_noun_sense_is_structure,
     has_chemical_sense,
     has_drug_sense,
     has_protein_sense,
-    acronym_senses,
     has_substance_sense,
     is_known_word,
     is_ordinary_word,

@@ -24,6 +24,7 @@ from langgraph.types import interrupt
 
 from agents.composition import compose_answer
 from agents.context import AssistantContext
+from agents.entities import Entity
 from agents.errors import InvalidQuestionError
 from agents.known_names import known_molecule_names
 from agents.prompts import FOLLOW_UP_HINT, ROUTER_SYSTEM_PROMPT
@@ -34,8 +35,13 @@ from agents.resolution import (
     describe_record,
     resolve_call,
 )
-from agents.entities import Entity
-from agents.routing import LLMRouterError, route_by_llm, route_entities, route_follow_up, understand_question
+from agents.routing import (
+    LLMRouterError,
+    route_by_llm,
+    route_entities,
+    route_follow_up,
+    understand_question,
+)
 from agents.state import AssistantState
 
 
@@ -136,10 +142,10 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
     settings = settings_of(runtime)
     question = state["question"]
     known = known_molecule_names()
-    found = [Entity.from_dict(e) for e in state.get("entities") or []]
+    found = [Entity.from_dict(e) for e in state.get("entities") or []]  # verified in `understand`
     notes = list(state.get("notes") or [])
 
-    def route_by_rules(question: str, known: frozenset[str]):
+    def by_rules():
         return route_entities(question, found, notes)
 
     decision = None
@@ -148,10 +154,10 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
     if decision is None and settings.router == "llm":
         chat_model, load_error = _chat_model_of(settings)
         if load_error is not None:
-            decision = route_by_rules(question, known)
+            decision = by_rules()
             decision.router = f"rules (the chat model could not be loaded: {load_error})"
         elif chat_model is None:
-            decision = route_by_rules(question, known)
+            decision = by_rules()
             decision.router = "rules (no chat model given for the llm router)"
         else:
             focus = state.get("focus") or []
@@ -162,10 +168,10 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
                     question, chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known, found
                 )
             except LLMRouterError as error:
-                decision = route_by_rules(question, known)
+                decision = by_rules()
                 decision.router = f"rules (llm router failed: {error})"
     if decision is None:
-        decision = route_by_rules(question, known)
+        decision = by_rules()
     calls = [call.as_dict() for call in decision.tool_calls]
     _emit({"step": "route", "router": decision.router, "tool_calls": calls})
     return {

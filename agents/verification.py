@@ -236,7 +236,7 @@ class EntityVerifier:
             started = time.monotonic()
 
             def online(candidate: Candidate, plans: list[_Plan]):
-                for position, plan in enumerate(plans):
+                for plan in plans:
                     if not budget.take():
                         return "unchecked", "budget", []
                     outcome, value, _ = attempt(self.online, candidate, [plan])

@@ -30,8 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from agents.candidates import find_candidates  # noqa: E402
-from agents.entities import find_entities  # noqa: E402
 from agents.english import wordnet_available  # noqa: E402
+from agents.entities import find_entities  # noqa: E402
 from agents.known_names import known_molecule_names  # noqa: E402
 from agents.routing import MOLECULE_TOOL, PROTEIN_TOOL, route_by_rules  # noqa: E402
 from agents.verification import EntityVerifier  # noqa: E402
@@ -76,9 +76,9 @@ def router_latency(server: ResolverTestServer, questions: list[str], known: froz
         verifier = EntityVerifier(settings_for(server, Path(cache), polite=True), known_molecule_names=known)
         try:
             for label in ("cold cache", "warm cache"):
-                counts = []
+                counts: list[int] = []
 
-                def route(question: str):
+                def route(question: str, counts: list[int] = counts):
                     before = len(server.requests)
                     decision = route_by_rules(question, known, verifier)
                     counts.append(len(server.requests) - before)

@@ -100,9 +100,8 @@ def _report(args) -> int:
 
 
 def _routing(args) -> int:
-    from evals.routing_accuracy import load_routing_set, rule_router, score_routing
-
     from agents.verification import EntityVerifier
+    from evals.routing_accuracy import load_routing_set, rule_router, score_routing
 
     verifier = EntityVerifier.from_env()
     try:
