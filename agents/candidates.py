@@ -111,7 +111,7 @@ LOCANT_NAME = re.compile(r"^(?:\d+(?:,\d+)*|[nosc])-[a-z][a-z-]{3,}$")  # 5-fluo
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
 ROMAN_NUMERAL = re.compile(r"^(?=[IVXLC])M*(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|V?I{0,3})$")
 HUMAN_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
-RODENT_SYMBOL = re.compile(r"^[A-Z][a-z]{2,4}[0-9]{0,2}[a-z]?$")
+RODENT_SYMBOL = re.compile(r"^[A-Z](?:[a-z]{2,4}[0-9]{0,2}|[a-z][0-9]{1,2})[a-z]?$")  # Kras, Tp53, Ins1
 BACTERIAL_SYMBOL = re.compile(r"^[a-z]{3}[A-Z]$")
 GENE_CUE = re.compile(r"^(?:gene|protein)$", re.IGNORECASE)
 

@@ -64,6 +64,11 @@ def test_rule_router_gets_at_least_95_percent_of_the_routing_set_exactly_right(v
         ("Does ibuprofen inhibit PTGS2?", [("MoleculeQA", "ibuprofen"), ("ProteinQA", "gene:PTGS2 organism:9606")]),
         ("What is the nucleocapsid protein of SARS-CoV-2?", [("ProteinQA", "nucleocapsid protein in 2697049")]),
         ("Is potassium chloride safe?", [("MoleculeQA", "potassium chloride")]),
+        ("What does mouse Kras do?", [("ProteinQA", "gene:Kras organism:10090")]),
+        ("What does Kras in mouse do?", [("ProteinQA", "gene:Kras organism:10090")]),
+        ("Is E. coli lacZ an enzyme?", [("ProteinQA", "gene:lacZ organism:83333")]),
+        ("What is the role of rat Tp53?", [("ProteinQA", "gene:Tp53 organism:10116")]),
+        ("Function of gene:TP53 organism:9606?", [("ProteinQA", "gene:TP53 organism:9606")]),
     ],
 )
 def test_names_in_words_reach_the_structure_tools(verifier, question, calls):
@@ -137,6 +142,12 @@ def test_a_mouse_style_symbol_without_organism_is_ambiguous(verifier):
     """`Kras` alone is searched in every organism; human KRAS and mouse Kras both match."""
     route = route_by_rules("What does Kras do?", known_molecule_names(), verifier)
     assert [c.args["protein"] for c in route.tool_calls] == ["gene:Kras"]
+
+
+def test_a_rodent_symbol_in_several_organisms_pauses_the_graph(resolver_env, no_model_toolkit):
+    outcome = _session(no_model_toolkit).ask("What does Tp53 do?")
+    assert outcome.interrupt is not None
+    assert {"P02340", "P10361"} <= {c["choice"] for c in outcome.interrupt["candidates"]}  # mouse, rat
 
 
 # -- offline ---------------------------------------------------------------------------------------
