@@ -29,6 +29,7 @@ class Entity:
     start: int
     end: int
     organism: str | None = None  # for genes: "human", "9606", ...
+    query: str | None = None  # the resolver query that confirmed it (verification.py), if any
 
     @property
     def modality(self) -> str:
@@ -38,7 +39,14 @@ class Entity:
         data = {"kind": self.kind, "text": self.text, "modality": self.modality}
         if self.organism:
             data["organism"] = self.organism
+        if self.query:
+            data["query"] = self.query
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Entity:
+        """Back from as_dict() (the state keeps dicts; spans are not kept)."""
+        return cls(data["kind"], data["text"], -1, -1, organism=data.get("organism"), query=data.get("query"))
 
 
 # UniProt's documented accession pattern (apis.md), anchored by word boundaries, + isoform.
@@ -94,8 +102,9 @@ DRUG_STEMS = (
     "conazole", "prazole", "tinib", "ciclib", "parin", "dipine", "afil", "oxetine", "triptan",
     "semide", "thiazide", "azepam", "barbital", "setron", "gliptin", "glitazone", "lukast",
     "vastatin", "platin", "rubicin", "taxel", "dronate", "tidine", "oxacin", "navir", "previr",
-    "buvir", "ciclovir", "amivir", "mab",
-)
+    "buvir", "ciclovir", "amivir", "mab", "grel", "parib", "zomib", "fenib", "gatran", "xaban",
+    "gliflozin", "glinide", "coxib", "caine", "azosin", "terol", "vudine", "dopa",
+)  # WHO INN stems
 STOP_NAMES = {"molecule", "compound", "drug", "protein", "this", "that", "it", "its", "the", "a", "an"}
 
 
@@ -162,11 +171,16 @@ def _add(found: list[Entity], entity: Entity) -> None:
     found.append(entity)
 
 
-def find_entities(question: str, known_names: frozenset[str] = frozenset()) -> list[Entity]:
+def find_entities(
+    question: str, known_names: frozenset[str] = frozenset(), *, names: bool = True
+) -> list[Entity]:
     """All molecules and proteins the question names, in order of appearance.
 
     known_names: lower-cased names the caller already knows are molecules (e.g. the
     bundled snapshot's names and synonyms); they are found without a suffix guess.
+    names=False keeps only what its shape proves (accessions, entry names, InChI/InChIKeys,
+    CIDs, CAS numbers, SMILES, sequences, `gene:X organism:N`): names are then left to
+    verification.py, which asks the knowledge bases.
     """
     found: list[Entity] = []
     for match in INCHI.finditer(question):
@@ -188,6 +202,14 @@ def find_entities(question: str, known_names: frozenset[str] = frozenset()) -> l
         _add(found, Entity("uniprot_accession", match.group(1), *match.span(1)))
     for match in ENTRY_NAME.finditer(question):
         _add(found, Entity("entry_name", match.group(1), *match.span(1)))
+    if not names:
+        for match in TOKEN.finditer(question):
+            token = match.group(0)
+            stripped = token.rstrip(".,;:!?\"')").lstrip("\"'(")
+            if stripped and looks_like_smiles(stripped):
+                start = match.start() + token.index(stripped)
+                _add(found, Entity("smiles", stripped, start, start + len(stripped)))
+        return sorted(found, key=lambda entity: entity.start)
     for match in GENE_IN_ORGANISM.finditer(question):
         symbol = match.group(1)
         if looks_like_gene_symbol(symbol):

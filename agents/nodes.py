@@ -24,7 +24,7 @@ from langgraph.types import interrupt
 
 from agents.composition import compose_answer
 from agents.context import AssistantContext
-from agents.entities import find_entities
+from agents.entities import Entity
 from agents.errors import InvalidQuestionError
 from agents.known_names import known_molecule_names
 from agents.prompts import FOLLOW_UP_HINT, ROUTER_SYSTEM_PROMPT
@@ -35,7 +35,13 @@ from agents.resolution import (
     describe_record,
     resolve_call,
 )
-from agents.routing import LLMRouterError, route_by_llm, route_by_rules, route_follow_up
+from agents.routing import (
+    LLMRouterError,
+    route_by_llm,
+    route_entities,
+    route_follow_up,
+    understand_question,
+)
 from agents.state import AssistantState
 
 
@@ -91,15 +97,25 @@ def _writer_for_threads() -> Callable[[dict[str, Any]], None]:
     return write_from_any_thread
 
 
-def understand(state: AssistantState) -> dict[str, Any]:
-    """Find the entities the question names; clear the previous turn's working fields."""
+def _verifier(settings: AssistantContext):
+    """The entity verifier on the run's resolvers (their cache, snapshot and rate budget)."""
+    from agents.verification import verifier_for
+
+    toolkit = settings.resolved_toolkit()
+    return verifier_for(toolkit.resolvers.settings, known_molecule_names())
+
+
+def understand(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
+    """Find the entities the question names, names confirmed by PubChem/UniProt; clear the
+    previous turn's working fields."""
     question = (state.get("question") or "").strip()
     if not question:
         raise InvalidQuestionError("the question is empty; ask something, e.g. 'Describe aspirin'")
-    entities = find_entities(question, known_molecule_names())
-    _emit({"step": "understand", "entities": [e.as_dict() for e in entities]})
+    entities, notes = understand_question(question, known_molecule_names(), _verifier(settings_of(runtime)))
+    _emit({"step": "understand", "entities": [e.as_dict() for e in entities], "notes": notes})
     return {
         "question": question,
+        "notes": notes,
         "entities": [e.as_dict() for e in entities],
         "tool_calls": [],
         "resolved": [],
@@ -126,16 +142,22 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
     settings = settings_of(runtime)
     question = state["question"]
     known = known_molecule_names()
+    found = [Entity.from_dict(e) for e in state.get("entities") or []]  # verified in `understand`
+    notes = list(state.get("notes") or [])
+
+    def by_rules():
+        return route_entities(question, found, notes)
+
     decision = None
     if not state.get("entities"):
         decision = route_follow_up(question, state.get("focus") or [])
     if decision is None and settings.router == "llm":
         chat_model, load_error = _chat_model_of(settings)
         if load_error is not None:
-            decision = route_by_rules(question, known)
+            decision = by_rules()
             decision.router = f"rules (the chat model could not be loaded: {load_error})"
         elif chat_model is None:
-            decision = route_by_rules(question, known)
+            decision = by_rules()
             decision.router = "rules (no chat model given for the llm router)"
         else:
             focus = state.get("focus") or []
@@ -143,13 +165,13 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
             tools = settings.resolved_toolkit().get_tools()
             try:
                 decision = route_by_llm(
-                    question, chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known
+                    question, chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known, found
                 )
             except LLMRouterError as error:
-                decision = route_by_rules(question, known)
+                decision = by_rules()
                 decision.router = f"rules (llm router failed: {error})"
     if decision is None:
-        decision = route_by_rules(question, known)
+        decision = by_rules()
     calls = [call.as_dict() for call in decision.tool_calls]
     _emit({"step": "route", "router": decision.router, "tool_calls": calls})
     return {
@@ -281,6 +303,8 @@ def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict
 def compose(state: AssistantState) -> dict[str, Any]:
     """The answer, citing each source; sent whole to the "custom" stream."""
     answer, sources = compose_answer(state["results"], state["resolved"], state.get("memories", []))
+    if state.get("notes"):
+        answer += "\n\n" + "\n".join(f"Note: {note}" for note in state["notes"])
     _emit({"type": "answer", "text": answer})
     return {"answer": answer, "sources": sources}
 

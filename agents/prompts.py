@@ -14,6 +14,11 @@ FOLLOW_UP_HINT = """\
 The previous turn was about: {entities}. If the question refers to them ("it", "its",
 "this molecule"), call the tool for them again."""
 
+VERIFIED_ENTITIES_HINT = """\
+PubChem/UniProt confirmed these names in the question; call the tool for each, with exactly
+this argument (nothing else in the question is a molecule or protein):
+{entities}"""
+
 NO_MODEL_LINE = (
     "No BioMedGPT model is configured, so no model answered; what follows is what the "
     "databases say. Set BIOMEDGPT_MODEL to a model folder for model answers."

@@ -33,24 +33,47 @@ class Route:
     entities: list[Entity] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     router: str = "rules"
+    notes: list[str] = field(default_factory=list)  # names that could not be checked, and why
 
 
 def protein_query(entity: Entity) -> str:
-    """The identifier form the protein resolver accepts for this entity."""
+    """The identifier form the protein resolver accepts for this entity (the verified query
+    when verification.py confirmed it, so the lookup is a cache hit)."""
+    if entity.query:
+        return entity.query
     if entity.kind == "gene" and entity.organism:
         return f"gene:{entity.text} organism:{entity.organism}"
     return entity.text
 
 
-def route_by_rules(question: str, known_molecule_names: frozenset[str] = frozenset()) -> Route:
-    """One MoleculeQA/ProteinQA call per entity, in question order; BiomedQA when none."""
+def understand_question(
+    question: str, known_molecule_names: frozenset[str] = frozenset(), verifier=None
+) -> tuple[list[Entity], list[str]]:
+    """(entities, notes): with a verifier (verification.py) names count only once PubChem or
+    UniProt confirm them; without one, the shape detectors of entities.py alone decide."""
     question = question.strip()
-    entities = find_entities(question, known_molecule_names)
+    if verifier is None:
+        return find_entities(question, known_molecule_names), []
+    verified = verifier.verify(question)
+    return verified.entities, verified.notes
+
+
+def route_by_rules(
+    question: str, known_molecule_names: frozenset[str] = frozenset(), verifier=None
+) -> Route:
+    """One MoleculeQA/ProteinQA call per entity, in question order; BiomedQA when none."""
+    entities, notes = understand_question(question, known_molecule_names, verifier)
+    return route_entities(question, entities, notes)
+
+
+def route_entities(question: str, entities: list[Entity], notes: list[str] = ()) -> Route:
+    """The rule router's plan for entities already found (and verified)."""
+    question = question.strip()
     calls: list[ToolCall] = []
     seen: set[tuple[str, str]] = set()
     for entity in entities:
         if entity.modality == "molecule":
-            call = ToolCall(MOLECULE_TOOL, {"molecule": entity.text, "question": question})
+            call = ToolCall(MOLECULE_TOOL, {"molecule": entity.query or entity.text, "question": question})
         else:
             call = ToolCall(PROTEIN_TOOL, {"protein": protein_query(entity), "question": question})
         key = (call.name, next(iter(call.args.values())))
@@ -59,7 +82,11 @@ def route_by_rules(question: str, known_molecule_names: frozenset[str] = frozens
             calls.append(call)
     if not calls:
         calls.append(ToolCall(TEXT_TOOL, {"question": question}))
-    return Route(entities=entities, tool_calls=calls, router="rules")
+    kept = []
+    for entity in entities:  # one entity per distinct lookup, as the calls
+        if all((e.kind, e.text, e.query) != (entity.kind, entity.text, entity.query) for e in kept):
+            kept.append(entity)
+    return Route(entities=kept, tool_calls=calls, router="rules", notes=list(notes))
 
 
 # -- follow-ups ----------------------------------------------------------------------------------
@@ -112,17 +139,23 @@ def route_by_llm(
     tools,
     system_prompt: str,
     known_molecule_names: frozenset[str] = frozenset(),
+    entities: list[Entity] | None = None,
 ) -> Route:
     """Tool calls chosen by any LangChain chat model that supports `bind_tools`.
 
     The model only chooses; the tools still run here. Anything unusable (an exception, a
     reply without tool calls, a tool that does not exist, arguments that fail the tool's
-    schema) raises LLMRouterError so the caller can fall back to the rules.
+    schema) raises LLMRouterError so the caller can fall back to the rules. `entities`:
+    what verification confirmed; the model is told their resolved queries.
     """
     from langchain_core.messages import HumanMessage, SystemMessage
     from pydantic import ValidationError
 
     by_name = {tool.name: tool for tool in tools}
+    if entities is None:
+        entities = find_entities(question, known_molecule_names)
+    if entities:
+        system_prompt = system_prompt + "\n" + verified_entities_hint(entities)
     try:
         reply = chat_model.bind_tools(list(tools)).invoke(
             [SystemMessage(system_prompt), HumanMessage(question)]
@@ -143,4 +176,16 @@ def route_by_llm(
         except ValidationError as error:
             raise LLMRouterError(f"bad arguments for {tool.name}: {error.errors()[:2]}") from error
         calls.append(ToolCall(tool.name, args))
-    return Route(entities=find_entities(question, known_molecule_names), tool_calls=calls, router="llm")
+    return Route(entities=list(entities), tool_calls=calls, router="llm")
+
+
+def verified_entities_hint(entities: list[Entity]) -> str:
+    """The router prompt's list of confirmed entities, with the argument each tool should get."""
+    from agents.prompts import VERIFIED_ENTITIES_HINT
+
+    lines = []
+    for entity in entities:
+        tool, argument = (MOLECULE_TOOL, "molecule") if entity.modality == "molecule" else (PROTEIN_TOOL, "protein")
+        value = entity.query or entity.text if entity.modality == "molecule" else protein_query(entity)
+        lines.append(f"- {entity.text!r}: {tool} with {argument}={value!r}")
+    return VERIFIED_ENTITIES_HINT.format(entities="\n".join(lines))

@@ -103,15 +103,23 @@ def _report(args) -> int:
 
 
 def _routing(args) -> int:
+    from agents.verification import EntityVerifier
     from evals.routing_accuracy import load_routing_set, rule_router, score_routing
 
-    scores = score_routing(load_routing_set(args.set), rule_router()).as_dict()
+    verifier = EntityVerifier.from_env()
+    try:
+        scores = score_routing(load_routing_set(args.set), rule_router(verifier)).as_dict()
+    finally:
+        verifier.close()
+    scores["names_checked"] = "offline (cache + bundled snapshot)" if verifier.offline else "online"
     if args.json:
         print(json.dumps(scores))
     else:
-        print(f"{args.set}: {scores['n']} questions, rule router")
+        print(f"{args.set}: {scores['n']} questions, rule router, names checked {scores['names_checked']}")
         for key in ("exact", "tools_exact", "tool_precision", "tool_recall"):
             print(f"  {key:15s} {scores[key]:.3f}")
+        for split, value in scores["by_split"].items():
+            print(f"  exact ({split}) {value:.3f}")
         for miss in scores["misses"]:
             print(f"  miss: {miss['question']!r} expected {miss['expected']} got {miss['got']}")
     return 0

@@ -1,6 +1,6 @@
 """A resolver-server catalog of 200 accessions for the bulk-annotation tests.
 
-The shipped catalog (tests/resolver_server/entities.json) has 18 active and 2 inactive
+The shipped catalog (tests/resolver_server/entities.json) has 54 active and 2 inactive
 entries; this adds made-up active entries (marked synthetic, deterministic sequences) so a
 run of 200 exercises batching, and lists accessions the server does not know.
 """

@@ -1,4 +1,9 @@
-"""The rule-based router on the routing set in evals/data (issue 5: >= 95% exactly right)."""
+"""The rule router's shape detectors, and the routing set in evals/data.
+
+Its accuracy against the resolvers' test server (names confirmed by PubChem/UniProt, issue
+15) is in test_entity_verification.py; here the harness runs offline, as `python -m evals
+routing` does without BIOMEDGPT_*_URL settings.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +24,28 @@ def load_routing_set() -> list[dict]:
 
 def test_routing_set_is_large_and_covers_every_tool():
     rows = load_routing_set()
-    assert len(rows) >= 60
+    assert len(rows) >= 150
     tools = {tool for row in rows for tool in row["tools"]}
     assert tools == {"MoleculeQA", "ProteinQA", "BiomedQA"}
     assert sum(len(row["tools"]) > 1 for row in rows) >= 5  # mixed questions
 
 
-def test_rule_router_gets_at_least_95_percent_exactly_right():
-    """Scored by the harness itself (`python -m evals routing`), so the test and the report agree."""
-    from evals.routing_accuracy import load_routing_set as load_cases
-    from evals.routing_accuracy import rule_router, score_routing
+def test_routing_harness_runs_offline_without_service_settings(monkeypatch):
+    """No BIOMEDGPT_*_URL: names are checked on the cache and the snapshot only, never online."""
+    import subprocess
+    import sys
 
-    scores = score_routing(load_cases(ROUTING_SET), rule_router())
-    assert scores.n >= 60
-    assert scores.exact >= 0.95, f"accuracy {scores.exact:.3f}; misses: {scores.misses}"
+    for name in ("BIOMEDGPT_PUBCHEM_URL", "BIOMEDGPT_UNIPROT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    done = subprocess.run([sys.executable, "-m", "evals", "routing", "--json"], capture_output=True, text=True,
+                          cwd=ROUTING_SET.parents[2], timeout=300)
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)
+    assert scores["names_checked"].startswith("offline") and scores["n"] >= 150
+    missed = {m["question"] for m in scores["misses"]}
+    # snapshot names and identifiers still route; names outside the snapshot cannot be confirmed
+    assert "Compare aspirin and ibuprofen" not in missed and "What does P52341 do?" not in missed
+    assert "What is the mechanism of action of codeine?" in missed
 
 
 @pytest.mark.parametrize("word", ["CO", "NO", "I", "ACE", "CO2", "H2O", "CNS", "IL6", "TP53", "COPD", "O2"])

@@ -131,6 +131,7 @@ class Protein:
     ec_numbers: list[str]
     in_snapshot: bool
     gene_synonyms: list[str] = field(default_factory=list)
+    alternative_names: list[str] = field(default_factory=list)  # "Beta-actin" for ACTB
     synthetic: bool = False
     facts_unverified: bool = False
 

@@ -157,6 +157,12 @@ class ResolverTestServer:
         with self._lock:
             self._faults[service].extend(faults)
 
+    def clear_faults(self) -> None:
+        """Drop faults no request consumed (a test that injected more than it used)."""
+        with self._lock:
+            for queue in self._faults.values():
+                queue.clear()
+
     def pending_faults(self, service: str) -> int:
         with self._lock:
             return len(self._faults[service])

@@ -107,6 +107,10 @@ def entry_json(p: Protein, sections: set[str] | None = None) -> dict:
         entry["proteinDescription"] = (
             {"recommendedName": name} if p.reviewed else {"submissionNames": [name]}
         )
+        if p.alternative_names and p.reviewed:
+            entry["proteinDescription"]["alternativeNames"] = [
+                {"fullName": {"value": alternative}} for alternative in p.alternative_names
+            ]
     if wanted("genes") and (p.gene_names or p.gene_synonyms):
         genes = []
         for index, gene in enumerate(p.gene_names or [""]):
