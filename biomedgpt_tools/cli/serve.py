@@ -15,7 +15,6 @@ import argparse
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 from . import CommandError
 from .generate import DTYPE_CHOICES
@@ -55,6 +54,12 @@ def register(subparsers) -> None:
         "the encoders; ESM-2 3B takes 5.6 GB)",
     )  # fmt: skip
 
+    engine.add_argument(
+        "--kv-cache-gib", type=float, default=None, metavar="GIB",
+        help="vLLM: KV cache size in GiB (default: what --gpu-memory-utilization leaves on a GPU; "
+        "1 GiB on a CPU-only machine)",
+    )  # fmt: skip
+
     http = parser.add_argument_group("HTTP")
     http.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     http.add_argument("--port", type=int, default=8000, help="default 8000")
@@ -90,6 +95,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--gpu-memory-utilization must be in (0, 1], not {args.gpu_memory_utilization}"
         )
+    if args.kv_cache_gib is not None and not args.kv_cache_gib > 0:
+        raise CommandError(f"--kv-cache-gib must be positive, not {args.kv_cache_gib}")
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be in 1..65535, not {args.port}")
     engine_name = args.engine or default_engine()
@@ -150,18 +157,40 @@ def _make_engine(name: str, args: argparse.Namespace, biomedgpt):
         return TransformersEngine(
             biomedgpt.model.llm, max_batch_size=min(args.max_batch_size, args.max_concurrency)
         )
+    from biomedgpt_tools.serving.llama_folder import (
+        derive_llama_folder,
+        drop_lm_decoder,
+        write_llama_folder,
+    )
     from biomedgpt_tools.serving.vllm_engine import VLLMEngine
 
-    # the LM as a plain Llama folder vLLM can read; see vllm_engine.py for how it is derived
-    lm_dir = Path(args.model) if args.model else Path(args.llm_dir)
+    # The LM as a folder vLLM reads (llama_folder.py): links into a --model folder's shards;
+    # for --official, the LM written once per weights revision (a .pth is a pickle).
+    if args.model:
+        lm_dir = derive_llama_folder(args.model)
+    else:
+        lm_dir = write_llama_folder(biomedgpt)
+    biomedgpt.revision  # noqa: B018 - hashed from every weight, so before the decoder goes
+    drop_lm_decoder(biomedgpt)  # vLLM holds the LM; the server keeps its embedding table
     return VLLMEngine(
         lm_dir,
-        dtype=args.dtype or "auto",
+        # the server embeds in the loaded model's dtype; vLLM must decode in the same one
+        dtype=str(biomedgpt.dtype).removeprefix("torch."),
         tensor_parallel_size=args.tensor_parallel_size,
         gpu_memory_utilization=args.gpu_memory_utilization,
         max_num_seqs=args.max_concurrency,
+        kv_cache_memory_bytes=_kv_cache_bytes(args),
     )
 
+
+def _kv_cache_bytes(args: argparse.Namespace) -> int | None:
+    """--kv-cache-gib, else on a CPU-only machine 1 GiB: vLLM's CPU build would otherwise
+    reserve --gpu-memory-utilization of the machine's RAM. On GPUs vLLM sizes it itself."""
+    if args.kv_cache_gib is not None:
+        return int(args.kv_cache_gib * (1 << 30))
+    import torch
+
+    return None if torch.cuda.is_available() else 1 << 30
 
 if __name__ == "__main__":  # vLLM starts its workers with spawn
     from . import main

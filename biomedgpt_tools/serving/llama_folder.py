@@ -7,7 +7,7 @@ naming BioMedGPTLlamaForCausalLM (vllm_llama.py, which strips `llm.` and passes 
 encoders' tensors), and symlinks to the folder's shards and index. Nothing of the 13.5 GB LM
 is written twice; deriving again is instant, so the folder is rebuilt on every start and
 always matches the weights it points at. The official `.pth` is a pickle vLLM cannot read:
-convert it once (`biomedgpt convert`) and serve the converted folder.
+`biomedgpt serve --official` writes the LM once per weights revision instead (write_llama_folder).
 """
 
 from __future__ import annotations
@@ -92,3 +92,41 @@ def _replace_symlink(link: Path, target: Path) -> None:
     partial.unlink(missing_ok=True)
     partial.symlink_to(target)
     os.replace(partial, link)
+
+
+def write_llama_folder(biomedgpt, root: str | Path | None = None) -> Path:
+    """The LM of a loaded model (e.g. from the official .pth) as a Llama folder, written once.
+
+    Keyed by model id and weights revision: a second start on the same weights reuses the
+    folder, other weights get their own. vLLM loads it with its own Llama class (plain names).
+    """
+    import shutil
+
+    root = Path(root) if root is not None else derived_llama_root()
+    folder = root / f"{biomedgpt.model_id}-{biomedgpt.revision}"
+    if (folder / "config.json").is_file():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / f".{folder.name}.{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    biomedgpt.model.llm.save_pretrained(str(partial), safe_serialization=True)
+    try:
+        os.replace(partial, folder)  # whole or not at all
+    except OSError:  # another server wrote it meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
+def drop_lm_decoder(biomedgpt) -> None:
+    """Once vLLM holds the LM, the server only embeds text tokens: free the decoder layers
+    and the head (about 13 GB of BioMedGPT-10B's memory), keep the embedding table.
+
+    Ask for `biomedgpt.revision` before this: it hashes every weight.
+    """
+    import torch
+
+    llm = biomedgpt.model.llm
+    llm.model.layers = torch.nn.ModuleList()
+    llm.lm_head = torch.nn.Identity()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

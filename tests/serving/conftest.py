@@ -26,21 +26,25 @@ def free_port() -> int:
 class ServerProcess:
     """A real `biomedgpt serve` on a free loopback port; `url` once /health says ok."""
 
-    def __init__(self, model_dir: Path, log_path: Path, *extra: str):
+    def __init__(
+        self, model_dir: Path, log_path: Path, *extra: str, engine: str = "transformers",
+        startup_timeout_s: float = STARTUP_TIMEOUT_S,
+    ):  # fmt: skip
         self.port = free_port()
+        self.startup_timeout_s = startup_timeout_s
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "biomedgpt_tools", "serve", "--model", str(model_dir),
-             "--engine", "transformers", "--port", str(self.port), *extra],
+             "--engine", engine, "--port", str(self.port), *extra],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "BIOMEDGPT_API_KEY": ""},
         )  # fmt: skip
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"biomedgpt serve exited: {self.log_path.read_text()[-2000:]}")

@@ -67,3 +67,54 @@ def test_a_folder_that_is_not_biomedgpt_is_refused_plainly(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama"}))
     with pytest.raises(ValueError, match="not a BioMedGPT config"):
         derive_llama_folder(tmp_path)
+
+
+def test_a_loaded_model_writes_its_lm_once_per_revision(tmp_path):
+    from safetensors.torch import load_file
+
+    from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
+    from biomedgpt_tools.serving.llama_folder import write_llama_folder
+
+    model = build_tiny_biomedgpt(tmp_path / "assets", lm_head_dim=32)
+    folder = write_llama_folder(model, tmp_path / "lm")
+    assert folder.name == f"{model.model_id}-{model.revision}"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architectures"] == ["LlamaForCausalLM"]
+    weights = {}
+    for shard in folder.glob("*.safetensors"):
+        weights |= load_file(shard)
+    expected = model.model.llm.state_dict()
+    assert set(weights) == set(expected)  # Llama's own names, no llm. prefix
+    assert all((weights[name] == expected[name]).all() for name in expected)
+    stamp = (folder / "config.json").stat().st_mtime_ns
+    assert write_llama_folder(model, tmp_path / "lm") == folder
+    assert (folder / "config.json").stat().st_mtime_ns == stamp  # reused, not written again
+    assert [path.name for path in (tmp_path / "lm").iterdir()] == [folder.name]
+
+
+def test_dropping_the_decoder_keeps_what_the_server_embeds_with(tmp_path):
+    import torch
+
+    from biomedgpt_tools.model.api import GenerationRequest
+    from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
+    from biomedgpt_tools.model.prompt import Molecule
+    from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
+    from biomedgpt_tools.serving.llama_folder import drop_lm_decoder
+
+    model = build_tiny_biomedgpt(tmp_path / "assets", lm_head_dim=32)
+    request = GenerationRequest("Please describe the molecule.", [Molecule("CCO")])
+    batch = build_multimodal_batch([request.conversation()], model.segments, model._pad_token_id)
+
+    def embeds():
+        with torch.inference_mode():
+            return model.model.embed_inputs(
+                batch.input_ids, batch.soft_token_mask, batch.modalities, batch.molecule_graph
+            )
+
+    before, revision = embeds(), model.revision
+    parameters = sum(p.numel() for p in model.model.parameters())
+    drop_lm_decoder(model)
+    assert torch.equal(embeds(), before)
+    assert sum(p.numel() for p in model.model.parameters()) < parameters
+    assert len(model.model.llm.model.layers) == 0
+    assert model.revision == revision  # computed before, kept
