@@ -12,9 +12,10 @@ Small preset (LM hidden 256 x 4 layers), fp32, CPU. Measured in one run, all on 
 3. time to first token at 1 client, vLLM and in-process streaming;
 4. throughput at 1, 4, 16 and 64 clients, each sending its next request when the last ends.
 
-The vLLM side is the engine `biomedgpt serve --engine vllm` runs, fed with the embeddings
-the server computes (encoders in this process). It needs vLLM: run in .venv-vllm, which this
-script switches to by itself when started elsewhere (`make bench`).
+The vLLM side is `biomedgpt serve --engine vllm` in its own process, asked over HTTP
+(streamed); section 1 is repeated on the bare engine (in process, no HTTP) to show what the
+server adds. It needs vLLM: run in .venv-vllm, which this script switches to by itself
+when started elsewhere (`make bench`).
 
     .venv-vllm/bin/python benchmarks/bench_serving.py [--quick]
 """
@@ -122,6 +123,90 @@ class VLLMSide:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+class ServerSide:
+    """`biomedgpt serve --engine vllm` in its own process, asked over HTTP (streamed, so the
+    time to first token is the client's); the same interface as VLLMSide."""
+
+    def __init__(self, model_dir: Path, log_path: Path, max_concurrency: int):
+        import socket
+        import subprocess
+
+        import httpx
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in close()
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "biomedgpt_tools", "serve", "--model", str(model_dir),
+             "--engine", "vllm", "--dtype", "fp32", "--device", "cpu", "--kv-cache-gib", "1",
+             "--port", str(port), "--max-concurrency", str(max_concurrency)],
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "BIOMEDGPT_API_KEY": ""},
+        )  # fmt: skip
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"biomedgpt serve exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.start_s = time.perf_counter() - started
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.client = self.run(self._client())
+
+    async def _client(self):
+        import httpx
+
+        return httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=256))
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    async def answer(self, request: GenerationRequest, max_new_tokens: int) -> dict:
+        import json
+
+        from biomedgpt_tools.inference.backend import ModelQuestion
+        from biomedgpt_tools.inference.wire import chat_request_body
+
+        question = ModelQuestion(
+            question=request.question, inputs=tuple(request.inputs), history=tuple(request.history),
+            system=request.system, max_new_tokens=max_new_tokens,
+        )  # fmt: skip
+        started = time.perf_counter()
+        first, tokens = None, None
+        body = chat_request_body(question, stream=True)
+        async with self.client.stream("POST", f"{self.url}/v1/chat/completions", json=body) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"the server answered {response.status_code}: {await response.aread()}")
+            async for line in response.aiter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[6:])
+                for choice in chunk["choices"]:
+                    if first is None and choice["delta"].get("content"):
+                        first = time.perf_counter() - started
+                    if choice["finish_reason"]:
+                        tokens = chunk["biomedgpt"]["token_ids"]
+        return {"tokens": tokens, "latency": time.perf_counter() - started, "ttft": first}
+
+    def close(self) -> None:
+        self.run(self.client.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - a stuck server is killed
+            self.process.kill()
+        self._log.close()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -131,7 +216,8 @@ def latency_line(latencies: list[float]) -> str:
     return f"p50 {percentile(latencies, 0.5):6.2f} s, p95 {percentile(latencies, 0.95):6.2f} s"
 
 
-def bench_32_concurrent(biomedgpt, vllm, requests, max_new_tokens) -> bool:
+def bench_32_concurrent(biomedgpt, sides, requests, max_new_tokens) -> bool:
+    """`sides`: (label, VLLMSide | ServerSide) pairs, each sent all requests at once."""
     print(f"\n-- {len(requests)} concurrent requests, {max_new_tokens} new tokens max, greedy")
     reference, reference_latencies = [], []  # all 32 sent at once: each waits for those before it
     started = time.perf_counter()
@@ -144,23 +230,25 @@ def bench_32_concurrent(biomedgpt, vllm, requests, max_new_tokens) -> bool:
     batched = biomedgpt.generate(requests, batch_size=len(requests), max_new_tokens=max_new_tokens)
     batched_s = time.perf_counter() - started  # every request ends with the batch
 
-    async def all_at_once():
-        return await asyncio.gather(*(vllm.answer(request, max_new_tokens) for request in requests))
-
-    started = time.perf_counter()
-    served = vllm.run(all_at_once())
-    served_s = time.perf_counter() - started
-
     tokens = sum(len(ids) for ids in reference)
     same_batched = [result.token_ids for result in batched] == reference
-    same_served = [answer["tokens"] for answer in served] == reference
     print(f"{tokens} new tokens in all; {len({tuple(t) for t in reference})} distinct outputs")
     print(f"reference loop (one at a time):  {reference_s:7.2f} s {tokens / reference_s:8.1f} tokens/s  {latency_line(reference_latencies)}")
     print(f"in-process batched (batch {len(requests)}):  {batched_s:7.2f} s {tokens / batched_s:8.1f} tokens/s  p50 {batched_s:6.2f} s, p95 {batched_s:6.2f} s (one batch)")
-    print(f"vLLM engine (all in flight):     {served_s:7.2f} s {tokens / served_s:8.1f} tokens/s  {latency_line([a['latency'] for a in served])}")
-    print(f"vLLM / in-process batched: {batched_s / served_s:.2f}x tokens/s; vLLM / reference loop: {reference_s / served_s:.2f}x")
-    print(f"same tokens: batched {same_batched}, vLLM {same_served}")
-    return same_batched and same_served
+    ok = same_batched
+    for label, side in sides:
+        async def all_at_once(side=side):
+            return await asyncio.gather(*(side.answer(request, max_new_tokens) for request in requests))
+
+        started = time.perf_counter()
+        served = side.run(all_at_once())
+        served_s = time.perf_counter() - started
+        same = [answer["tokens"] for answer in served] == reference
+        ok = ok and same
+        print(f"{label + ':':32s} {served_s:7.2f} s {tokens / served_s:8.1f} tokens/s  {latency_line([a['latency'] for a in served])}")
+        print(f"   {label} / in-process batched: {batched_s / served_s:.2f}x tokens/s; / reference loop: {reference_s / served_s:.2f}x; same tokens: {same}")
+    print(f"same tokens, in-process batched: {same_batched}")
+    return ok
 
 
 def poisson_stream(requests, count, rate_per_s, seed=0):
@@ -218,11 +306,11 @@ def bench_poisson(biomedgpt, vllm, requests, count, rate) -> bool:
     print(f"\n-- {count} requests arriving as a Poisson stream ({rate:.1f}/s), 16-128 new tokens each")
     fixed_s, fixed_latencies, fixed_tokens = fixed_batches(biomedgpt, arrivals)
     cont_s, cont_latencies, cont_tokens = continuous(vllm, arrivals)
-    eos = vllm.eos
+    eos = int(biomedgpt.model.config.text_config.eos_token_id)
     same = [trimmed(t, eos) for t in fixed_tokens] == [trimmed(t, eos) for t in cont_tokens]
     tokens = sum(len(t) for t in cont_tokens)
     print(f"fixed batches of {FIXED_BATCH} (in-process): makespan {fixed_s:7.2f} s, {tokens / fixed_s:7.1f} tokens/s, mean latency {statistics.mean(fixed_latencies):6.2f} s, {latency_line(fixed_latencies)}")
-    print(f"continuous (vLLM engine):      makespan {cont_s:7.2f} s, {tokens / cont_s:7.1f} tokens/s, mean latency {statistics.mean(cont_latencies):6.2f} s, {latency_line(cont_latencies)}")
+    print(f"continuous (vLLM server):      makespan {cont_s:7.2f} s, {tokens / cont_s:7.1f} tokens/s, mean latency {statistics.mean(cont_latencies):6.2f} s, {latency_line(cont_latencies)}")
     print(f"continuous / fixed: {fixed_s / cont_s:.2f}x throughput, {statistics.mean(fixed_latencies) / statistics.mean(cont_latencies):.2f}x lower mean latency; same tokens: {same}")
     return same
 
@@ -238,7 +326,7 @@ def bench_ttft(biomedgpt, vllm, request, max_new_tokens) -> None:
             local_ttft.append(time.perf_counter() - started)
             break
         stream.close()
-    print(f"vLLM engine:          median {statistics.median(vllm_ttft) * 1000:7.1f} ms (5 runs)")
+    print(f"vLLM server (HTTP):   median {statistics.median(vllm_ttft) * 1000:7.1f} ms (5 runs)")
     print(f"in-process streaming: median {statistics.median(local_ttft) * 1000:7.1f} ms (5 runs)")
 
 
@@ -284,20 +372,29 @@ def main(argv: list[str] | None = None) -> int:
         requests = mixed_requests(32)
         text = biomedgpt.model.config.text_config
         print(f"model: small preset (LM hidden {text.hidden_size} x {text.num_hidden_layers} layers, head_dim {text.hidden_size // text.num_attention_heads}), fp32, {torch.get_num_threads()} torch thread(s) here")
-        vllm = VLLMSide(biomedgpt, model_dir, max_num_seqs=64)
-        try:
-            import vllm as vllm_module
+        import vllm as vllm_module
 
-            print(f"vLLM {vllm_module.__version__}; engine started in {vllm.start_s:.1f} s")
-            reference_loop(biomedgpt, requests[:1], 2)  # warm-ups: no first-call costs timed
-            biomedgpt.generate(requests[:2], max_new_tokens=2)
-            vllm.run(vllm.answer(requests[0], 2))
-            ok = bench_32_concurrent(biomedgpt, vllm, requests, max_new_tokens)
-            ok = bench_poisson(biomedgpt, vllm, requests, poisson_count, rate=4.0) and ok
-            bench_ttft(biomedgpt, vllm, requests[2], max_new_tokens)
-            bench_clients(vllm, requests, max_new_tokens, client_total)
+        print(f"vLLM {vllm_module.__version__}")
+        reference_loop(biomedgpt, requests[:1], 2)  # warm-ups: no first-call costs timed
+        biomedgpt.generate(requests[:2], max_new_tokens=2)
+        server = ServerSide(model_dir, root / "serve.log", max_concurrency=64)
+        try:
+            print(f"biomedgpt serve --engine vllm ready in {server.start_s:.1f} s")
+            server.run(server.answer(requests[0], 2))
+            ok = bench_32_concurrent(biomedgpt, [("vLLM server (HTTP)", server)], requests, max_new_tokens)
+            ok = bench_poisson(biomedgpt, server, requests, poisson_count, rate=4.0) and ok
+            bench_ttft(biomedgpt, server, requests[2], max_new_tokens)
+            bench_clients(server, requests, max_new_tokens, client_total)
         finally:
-            vllm.close()
+            server.close()
+        # the bare engine (no HTTP, encoders in this process), for what the server adds
+        engine = VLLMSide(biomedgpt, model_dir, max_num_seqs=64)
+        try:
+            print(f"\nbare vLLM engine (in process) started in {engine.start_s:.1f} s")
+            engine.run(engine.answer(requests[0], 2))
+            ok = bench_32_concurrent(biomedgpt, [("bare vLLM engine", engine)], requests, max_new_tokens) and ok
+        finally:
+            engine.close()
     return 0 if ok else 1
 
 
