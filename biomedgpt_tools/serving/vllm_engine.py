@@ -74,7 +74,7 @@ class VLLMEngine:
         self._ids = itertools.count()
 
     async def start(self) -> None:
-        """Start vLLM's engine process and load the LM (about 25 s on a small CPU machine)."""
+        """Start vLLM's engine process and load the LM (25 s on a quiet 2-core CPU, 140 s on a busy one)."""
         if self._llm is not None:
             return
         from vllm import AsyncEngineArgs
