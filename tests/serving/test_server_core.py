@@ -57,3 +57,58 @@ def test_unreadable_requests_name_the_field(body, param):
     with pytest.raises(WireError) as caught:
         parse_chat_request(body)
     assert caught.value.param == param
+
+
+def test_api_key_and_loading_answers_in_process(tmp_path):
+    """The app on a real ModelServer (transformers engine), driven in process by Starlette's client."""
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from biomedgpt_tools.serving.app import build_app
+    from biomedgpt_tools.serving.server import ModelServer
+    from biomedgpt_tools.serving.transformers_engine import TransformersEngine
+
+    release = threading.Event()
+    biomedgpt = build_serving_biomedgpt(tmp_path)
+
+    def load():
+        release.wait(30)
+        return biomedgpt
+
+    server = ModelServer(load, lambda model: TransformersEngine(model.model.llm), engine_name="transformers",
+                         api_key="s3cret")  # fmt: skip
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3}
+    with TestClient(build_app(server)) as client:
+        loading = client.get("/health")
+        assert loading.status_code == 503 and loading.json()["status"] == "loading"
+        busy = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer s3cret"})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        release.set()
+        for _ in range(300):
+            if client.get("/health").status_code == 200:
+                break
+            threading.Event().wait(0.1)
+        assert client.get("/health").json()["status"] == "ok"  # open without the key
+        assert client.post("/v1/chat/completions", json=body).status_code == 401
+        wrong = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "API key" in wrong.json()["error"]["message"]
+        good = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer s3cret"})
+        assert good.status_code == 200 and good.json()["usage"]["completion_tokens"] == 3
+
+
+def test_serve_cli_refuses_bad_arguments_in_one_line(tmp_path, capsys):
+    import importlib.util
+
+    from biomedgpt_tools.cli import main
+
+    assert main(["serve"]) == 2
+    assert "no model" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tmp_path), "--engine", "transformers"]) == 2
+    assert "config.json" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text("{}")
+    assert main(["serve", "--model", str(tmp_path), "--max-concurrency", "0", "--engine", "transformers"]) == 2
+    assert "--max-concurrency must be at least 1" in capsys.readouterr().err
+    if importlib.util.find_spec("vllm") is None:
+        assert main(["serve", "--model", str(tmp_path), "--engine", "vllm"]) == 2
+        assert "vLLM is not installed" in capsys.readouterr().err
