@@ -156,7 +156,7 @@ def _make_engine(name: str, args: argparse.Namespace, biomedgpt):
     lm_dir = Path(args.model) if args.model else Path(args.llm_dir)
     return VLLMEngine(
         lm_dir,
-        dtype=args.dtype or "auto",
+        dtype=args.dtype or str(biomedgpt.dtype).removeprefix("torch."),  # the embeddings' dtype
         tensor_parallel_size=args.tensor_parallel_size,
         gpu_memory_utilization=args.gpu_memory_utilization,
         max_num_seqs=args.max_concurrency,
