@@ -73,8 +73,16 @@ def register(subparsers) -> None:
 
 
 def default_engine() -> str:
-    """vLLM when it can be imported, else the transformers engine."""
-    return "vllm" if importlib.util.find_spec("vllm") is not None else "transformers"
+    """vLLM when it can be imported (a broken install counts as none), else transformers."""
+    if importlib.util.find_spec("vllm") is None:
+        return "transformers"
+    try:
+        import vllm  # noqa: F401
+    except Exception:  # noqa: BLE001 - e.g. a CUDA build next to the CPU torch
+        print("biomedgpt serve: note: vLLM is installed but does not import; using the "
+              "transformers engine", file=sys.stderr)  # fmt: skip
+        return "transformers"
+    return "vllm"
 
 
 def run_serve(args: argparse.Namespace) -> int:
