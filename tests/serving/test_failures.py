@@ -55,6 +55,13 @@ def test_full_server_answers_429_with_retry_after_and_a_disconnect_stops_generat
     wait_for(lambda: small_server.metric("biomedgpt_queue_depth") == 0, "the engine to be idle")
     wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free")
     assert small_server.metric("biomedgpt_generation_tokens_total") == 0  # nothing finished
+    # a client waiting for a whole answer that gives up stops its generation too
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, json={**LONG, "stream": False}, timeout=httpx.Timeout(30, read=0.5))
+    wait_for(lambda: small_server.metric("biomedgpt_requests_aborted_total") == aborted_before + 2,
+             "the second aborted request to be counted")  # fmt: skip
+    wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free")
+    assert small_server.metric("biomedgpt_generation_tokens_total") == 0
     done = httpx.post(url, json={**LONG, "stream": False, "max_tokens": 3}, timeout=60)
     assert done.status_code == 200
     assert done.json()["usage"]["completion_tokens"] <= 3
