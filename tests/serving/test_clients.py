@@ -140,3 +140,21 @@ def test_annotate_through_the_server_equals_in_process(resolver_env, model_serve
         assert remote[accession].answers == local[accession].answers
         assert (remote[accession].model_id, remote[accession].revision) == (
             local[accession].model_id, local[accession].revision)
+
+
+def test_tool_token_events_arrive_through_the_server_and_join_to_the_answer(remote_env, serving_biomedgpt):
+    from tests.tools.test_streaming import CollectModelText
+
+    remote = make_toolkit(memory=False)
+    local = make_toolkit(serving_biomedgpt, memory=False)
+    try:
+        collector = CollectModelText()
+        call = {"type": "tool_call", "id": "c1", "name": "MoleculeQA", "args": {"molecule": "caffeine"}}
+        message = remote.get_tools()[0].invoke(call, {"callbacks": [collector]})
+        assert message.status == "success", message.content
+        assert len(collector.events) > 1  # piece by piece, not whole
+        assert collector.text == message.artifact.answer
+        assert message.artifact.answer == local.get_tools()[0].invoke(call).artifact.answer
+    finally:
+        remote.close()
+        local.close()
