@@ -78,8 +78,16 @@ def register(subparsers) -> None:
 
 
 def default_engine() -> str:
-    """vLLM when it can be imported, else the transformers engine."""
-    return "vllm" if importlib.util.find_spec("vllm") is not None else "transformers"
+    """vLLM when it can be imported (a broken install counts as none), else transformers."""
+    if importlib.util.find_spec("vllm") is None:
+        return "transformers"
+    try:
+        import vllm  # noqa: F401
+    except Exception:  # noqa: BLE001 - e.g. a CUDA build next to the CPU torch
+        print("biomedgpt serve: note: vLLM is installed but does not import; using the "
+              "transformers engine", file=sys.stderr)  # fmt: skip
+        return "transformers"
+    return "vllm"
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -157,11 +165,7 @@ def _make_engine(name: str, args: argparse.Namespace, biomedgpt):
         return TransformersEngine(
             biomedgpt.model.llm, max_batch_size=min(args.max_batch_size, args.max_concurrency)
         )
-    from biomedgpt_tools.serving.llama_folder import (
-        derive_llama_folder,
-        drop_lm_decoder,
-        write_llama_folder,
-    )
+    from biomedgpt_tools.serving.llama_folder import derive_llama_folder, write_llama_folder
     from biomedgpt_tools.serving.vllm_engine import VLLMEngine
 
     # The LM as a folder vLLM reads (llama_folder.py): links into a --model folder's shards;
@@ -170,8 +174,7 @@ def _make_engine(name: str, args: argparse.Namespace, biomedgpt):
         lm_dir = derive_llama_folder(args.model)
     else:
         lm_dir = write_llama_folder(biomedgpt)
-    biomedgpt.revision  # noqa: B018 - hashed from every weight, so before the decoder goes
-    drop_lm_decoder(biomedgpt)  # vLLM holds the LM; the server keeps its embedding table
+    # ModelServer frees the server's decoder layers once this returns (server.drop_decoder)
     return VLLMEngine(
         lm_dir,
         # the server embeds in the loaded model's dtype; vLLM must decode in the same one

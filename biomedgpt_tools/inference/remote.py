@@ -74,7 +74,7 @@ class RemoteBackend(ModelBackend):
             limits=httpx.Limits(max_connections=max(concurrency, 4)),
         )
         self._identity: ModelIdentity | None = None
-        self._identity_lock = threading.Lock()
+        self._identity_lock = threading.RLock()  # identity() holds it while asking the server
         self._count_lock = threading.Lock()
         self._answer_calls = 0
 
@@ -112,10 +112,13 @@ class RemoteBackend(ModelBackend):
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(questions))) as pool:
             return list(pool.map(self._complete, questions))
 
+    def chat(self, body: dict) -> dict:
+        """One non-streaming chat completion with this backend's retries; the response JSON."""
+        return self._request("POST", "/v1/chat/completions", json=body).json()
+
     def _complete(self, question: ModelQuestion) -> ModelAnswer:
         started = time.perf_counter()
-        response = self._request("POST", "/v1/chat/completions", json=chat_request_body(question))
-        data = response.json()
+        data = self.chat(chat_request_body(question))
         with self._count_lock:
             self._answer_calls += 1
         return self._answer(data["choices"][0]["message"]["content"] or "", data, started)

@@ -147,6 +147,9 @@ def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | Non
             return _ReleasingStream(events, server.release)
         try:
             generated = await _unless_disconnected(request, server.generate(prepared))
+        except RuntimeError as error:  # the engine failed; the server stays up for the next
+            server.metrics.count_request(endpoint, 500)
+            return error_response(500, str(error))
         finally:
             server.release()
         if generated is None:  # the client went away; nobody reads this

@@ -116,17 +116,3 @@ def write_llama_folder(biomedgpt, root: str | Path | None = None) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
     return folder
 
-
-def drop_lm_decoder(biomedgpt) -> None:
-    """Once vLLM holds the LM, the server only embeds text tokens: free the decoder layers
-    and the head (about 13 GB of BioMedGPT-10B's memory), keep the embedding table.
-
-    Ask for `biomedgpt.revision` before this: it hashes every weight.
-    """
-    import torch
-
-    llm = biomedgpt.model.llm
-    llm.model.layers = torch.nn.ModuleList()
-    llm.lm_head = torch.nn.Identity()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()

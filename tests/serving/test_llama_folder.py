@@ -91,30 +91,3 @@ def test_a_loaded_model_writes_its_lm_once_per_revision(tmp_path):
     assert (folder / "config.json").stat().st_mtime_ns == stamp  # reused, not written again
     assert [path.name for path in (tmp_path / "lm").iterdir()] == [folder.name]
 
-
-def test_dropping_the_decoder_keeps_what_the_server_embeds_with(tmp_path):
-    import torch
-
-    from biomedgpt_tools.model.api import GenerationRequest
-    from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
-    from biomedgpt_tools.model.prompt import Molecule
-    from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
-    from biomedgpt_tools.serving.llama_folder import drop_lm_decoder
-
-    model = build_tiny_biomedgpt(tmp_path / "assets", lm_head_dim=32)
-    request = GenerationRequest("Please describe the molecule.", [Molecule("CCO")])
-    batch = build_multimodal_batch([request.conversation()], model.segments, model._pad_token_id)
-
-    def embeds():
-        with torch.inference_mode():
-            return model.model.embed_inputs(
-                batch.input_ids, batch.soft_token_mask, batch.modalities, batch.molecule_graph
-            )
-
-    before, revision = embeds(), model.revision
-    parameters = sum(p.numel() for p in model.model.parameters())
-    drop_lm_decoder(model)
-    assert torch.equal(embeds(), before)
-    assert sum(p.numel() for p in model.model.parameters()) < parameters
-    assert len(model.model.llm.model.layers) == 0
-    assert model.revision == revision  # computed before, kept
