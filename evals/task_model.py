@@ -52,6 +52,39 @@ class BioMedGPTTaskModel:
         )
 
 
+class RemoteTaskModel:
+    """A `biomedgpt serve` server seen as a TaskModel: requests sent concurrently, greedy.
+
+    Its name is the in-process one (`model_id@revision` from the server), so a run directory
+    made through the server and one made in process with the same weights are the same run.
+    """
+
+    def __init__(self, server_url: str, concurrency: int = 8):
+        from biomedgpt_tools.inference.remote import RemoteBackend
+
+        self.backend = RemoteBackend(server_url, concurrency=concurrency)
+        identity = self.backend.identity()
+        self.name = f"{identity.model_id}@{identity.revision}"
+
+    def generate(self, requests: Sequence, max_new_tokens: int) -> list[str]:
+        from biomedgpt_tools.inference.backend import ModelQuestion
+
+        questions = [
+            ModelQuestion(question=r.question, inputs=tuple(r.inputs), history=tuple(r.history),
+                          system=r.system, max_new_tokens=max_new_tokens)
+            for r in requests
+        ]  # fmt: skip
+        return [answer.text for answer in self.backend.answer(questions)]
+
+    def option_log_likelihoods(
+        self, requests: Sequence, options: Sequence[Sequence[str]], batch_size: int
+    ) -> list[list[float]]:
+        raise ValueError(
+            "--scoring loglik needs the model's logits, which the server does not return; use "
+            "--scoring generate with --server, or --model DIR"
+        )
+
+
 def load_task_model(model_dir: str, batch_size: int = 8, dtype: str | None = None,
                     device: str | None = None) -> BioMedGPTTaskModel:  # fmt: skip
     """BioMedGPT.from_pretrained(model_dir) wrapped for the runners."""

@@ -27,6 +27,9 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("biomedgpt-home")
     monkeypatch.setenv("BIOMEDGPT_HOME", str(home))
     monkeypatch.setenv("BIOMEDGPT_CACHE_DIR", str(home / "cache"))
+    # a developer's model server must not answer for the tests (tests/serving sets its own)
+    monkeypatch.delenv("BIOMEDGPT_SERVER_URL", raising=False)
+    monkeypatch.delenv("BIOMEDGPT_API_KEY", raising=False)
     yield
 
 

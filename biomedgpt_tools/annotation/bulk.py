@@ -204,8 +204,8 @@ class BulkAnnotator:
         self, wanted: list[tuple[str, str]], records: dict[str, Any]
     ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         """One batched model call for every wanted answer; on failure, one call each to isolate it."""
-        from biomedgpt_tools.tools.backend import ModelQuestion, StructureInput
-        from biomedgpt_tools.tools.errors import ModelUnavailableError
+        from biomedgpt_tools.inference.backend import ModelQuestion, ModelUnavailableError
+        from biomedgpt_tools.model.prompt import Protein
 
         if not wanted:
             return {}, {}
@@ -213,7 +213,7 @@ class BulkAnnotator:
 
         def question(accession: str, name: str) -> ModelQuestion:
             sequence = records[accession].sequence[:ESM_MAX_RESIDUES]
-            return ModelQuestion(question=QUESTION_TYPES[name], inputs=(StructureInput("protein", sequence),),
+            return ModelQuestion(question=QUESTION_TYPES[name], inputs=(Protein(sequence),),
                                  max_new_tokens=max_new_tokens)
 
         answers: dict[str, dict[str, str]] = {}

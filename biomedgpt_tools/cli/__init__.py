@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # module name -> registers one or more subcommands
-SUBCOMMAND_MODULES = ("generate", "convert", "resolve", "store", "annotate", "mcp")
+SUBCOMMAND_MODULES = ("generate", "convert", "resolve", "store", "annotate", "mcp", "serve")
 
 
 class CommandError(Exception):

@@ -29,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated question types (default: function,name,family,location)")
     parser.add_argument("--batch-size", type=int, default=32, help="accessions per batch (default 32)")
     parser.add_argument("--model", help="model folder (default: $BIOMEDGPT_MODEL)")
+    parser.add_argument("--server", metavar="URL",
+                        help="a `biomedgpt serve` server instead of a model in this process "
+                        "(default: $BIOMEDGPT_SERVER_URL unless --model is given)")
+    parser.add_argument("--concurrency", type=int, default=32,
+                        help="with a server: requests kept in flight so its engine batches them (default 32)")
     parser.add_argument("--device", help="torch device (default: $BIOMEDGPT_DEVICE; under torchrun cuda:LOCAL_RANK when available)")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="answer length cap (default 255)")
     parser.add_argument("--on-too-long", choices=("error", "truncate"), default=None,
@@ -77,14 +82,21 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--batch-size must be at least 1, not {args.batch_size}")
     if not accessions and not invalid:
         raise CommandError(f"{args.accessions_file} holds no accessions; put one UniProt accession per line")
+    if args.concurrency < 1:
+        raise CommandError(f"--concurrency must be at least 1, not {args.concurrency}")
+    if args.server and args.model:
+        raise CommandError("give --server URL or --model DIR, not both")
     overrides = {"model_path": args.model, "device": _device(args), "max_new_tokens": args.max_new_tokens,
-                 "on_too_long": args.on_too_long}
+                 "on_too_long": args.on_too_long, "server_concurrency": args.concurrency,
+                 # --model means this process's model even when BIOMEDGPT_SERVER_URL is set
+                 "server_url": args.server or ("" if args.model else None)}
     try:
         toolkit = BioMedGPTToolkit.from_env(**overrides)
     except ValueError as error:  # e.g. BIOMEDGPT_ON_TOO_LONG=cut
         raise CommandError(str(error)) from error
     if not toolkit.backend.configured:
-        raise CommandError("bulk annotation needs a model: set BIOMEDGPT_MODEL to a model folder or pass --model")
+        raise CommandError("bulk annotation needs a model: set BIOMEDGPT_MODEL to a model folder or pass --model, "
+                           "or give a server with --server URL / BIOMEDGPT_SERVER_URL")
     shard = torchrun_shard()
     rejected: list = []
     annotator = BulkAnnotator(toolkit, question_types, batch_size=args.batch_size)

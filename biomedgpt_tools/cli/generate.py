@@ -56,6 +56,11 @@ def register(subparsers) -> None:
         "--llm-dir", metavar="DIR", help="BioMedGPT-LM-7B folder (config.json, tokenizer.model)"
     )
     source.add_argument("--esm-dir", metavar="DIR", help="ESM-2 3B folder (config.json, vocab.txt)")
+    source.add_argument(
+        "--server", metavar="URL",
+        help="ask a `biomedgpt serve` server instead of loading the model (same output; --batch-size "
+        "requests in flight)",
+    )  # fmt: skip
     source.add_argument("--dtype", choices=DTYPE_CHOICES, help="default: fp16 on CUDA, fp32 on CPU")
     source.add_argument(
         "--device",
@@ -115,6 +120,11 @@ def register(subparsers) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    if args.server:
+        from .generate_remote import run_remote_generate
+
+        _check_decoding_arguments(args)
+        return run_remote_generate(args, _read_request)
     _check_model_arguments(args)
     _check_decoding_arguments(args)
     options = {

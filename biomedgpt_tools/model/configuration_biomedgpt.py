@@ -61,6 +61,16 @@ class BioMedGPTConfig(PreTrainedConfig):
     molecule_config: dict | PreTrainedConfig | None = None
     tie_word_embeddings: bool = False
 
+    def __post_init__(self, **kwargs):
+        if not _TRANSFORMERS_BUILDS_PARTS:
+            # transformers < 5.20 (the vLLM environment, whose vLLM pins it) ignores
+            # sub_configs_defaults and would leave the parts of a read config.json as dicts.
+            for key, part_class in self.sub_configs_defaults.items():
+                part = getattr(self, key)
+                if part is None or isinstance(part, dict):
+                    setattr(self, key, part_class(**(part or {})))
+        super().__post_init__(**kwargs)
+
     @property
     def llm_hidden_size(self) -> int:
         return int(self.text_config.hidden_size)
@@ -84,6 +94,12 @@ class BioMedGPTConfig(PreTrainedConfig):
             protein_config=EsmConfig(**protein),
             molecule_config=MoleculeEncoderConfig(**molecule),
         )
+
+
+# transformers 5.20+ builds the parts from `sub_configs_defaults`; older 5.x reads `sub_configs`.
+_TRANSFORMERS_BUILDS_PARTS = hasattr(PreTrainedConfig, "sub_configs_defaults")
+if not _TRANSFORMERS_BUILDS_PARTS:
+    BioMedGPTConfig.sub_configs = dict(BioMedGPTConfig.sub_configs_defaults)
 
 
 def _text_common() -> dict:

@@ -99,12 +99,26 @@ def tiny_text_vocab_size() -> int:
     return processor.get_piece_size() + 1
 
 
-def tiny_config(preset: PresetName = "tiny") -> BioMedGPTConfig:
-    """The `tiny` (or `small`) preset sized for the tiny tokenizer."""
-    return BioMedGPTConfig.from_preset(preset, text_vocab_size=tiny_text_vocab_size())
+def tiny_config(preset: PresetName = "tiny", lm_head_dim: int | None = None) -> BioMedGPTConfig:
+    """The `tiny` (or `small`) preset sized for the tiny tokenizer.
+
+    `lm_head_dim` regroups the LM's attention into heads of that width (same hidden size):
+    vLLM's CPU attention kernel refuses the tiny preset's head_dim 8 and takes 32 or more.
+    """
+    config = BioMedGPTConfig.from_preset(preset, text_vocab_size=tiny_text_vocab_size())
+    if lm_head_dim is not None:
+        hidden = int(config.text_config.hidden_size)
+        if lm_head_dim < 1 or hidden % lm_head_dim:
+            raise ValueError(f"lm_head_dim {lm_head_dim} must divide the LM hidden size {hidden}")
+        config.text_config.num_attention_heads = hidden // lm_head_dim
+        config.text_config.num_key_value_heads = hidden // lm_head_dim
+        config.text_config.head_dim = lm_head_dim
+    return config
 
 
-def build_tiny_model(seed: int = 0, preset: PresetName = "tiny", dtype=None):
+def build_tiny_model(
+    seed: int = 0, preset: PresetName = "tiny", dtype=None, lm_head_dim: int | None = None
+):
     """A randomly initialised BioMedGPT model (eval mode) for the tiny tokenizer.
 
     Batch-norm running statistics are randomised too, so a test notices if they are
@@ -114,7 +128,7 @@ def build_tiny_model(seed: int = 0, preset: PresetName = "tiny", dtype=None):
 
     from .modeling_biomedgpt import BioMedGPTForConditionalGeneration
 
-    config = tiny_config(preset)
+    config = tiny_config(preset, lm_head_dim=lm_head_dim)
     torch.manual_seed(seed)
     model = BioMedGPTForConditionalGeneration(config)
     generator = torch.Generator().manual_seed(seed)
@@ -129,13 +143,17 @@ def build_tiny_model(seed: int = 0, preset: PresetName = "tiny", dtype=None):
 
 
 def build_tiny_biomedgpt(
-    folder: str | Path, seed: int = 0, preset: PresetName = "tiny", dtype=None
+    folder: str | Path,
+    seed: int = 0,
+    preset: PresetName = "tiny",
+    dtype=None,
+    lm_head_dim: int | None = None,
 ):
     """A ready `BioMedGPT` facade on a tiny model; side files are written under `folder`."""
     from .api import BioMedGPT
 
     llm_dir, esm_dir = write_tiny_assets(folder)
-    model = build_tiny_model(seed=seed, preset=preset, dtype=dtype)
+    model = build_tiny_model(seed=seed, preset=preset, dtype=dtype, lm_head_dim=lm_head_dim)
     return BioMedGPT.from_components(
         model, llm_dir, esm_dir, model_id=f"biomedgpt-{preset}-seed{seed}"
     )

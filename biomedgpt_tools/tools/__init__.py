@@ -7,11 +7,12 @@ See docs/tools.md. Needs the `tools` extra (langchain-core); the model needs `mo
 memory `store`.
 """
 
+from biomedgpt_tools.inference.backend import ModelBackend, NoModelBackend
+from biomedgpt_tools.inference.in_process import InProcessBackend
+from biomedgpt_tools.inference.remote import RemoteBackend
 from biomedgpt_tools.tools.artifacts import QAArtifact, StepTimings
-from biomedgpt_tools.tools.backend import ModelBackend, NoModelBackend
 from biomedgpt_tools.tools.biomed_qa import BiomedQA
 from biomedgpt_tools.tools.chat_model import ChatBioMedGPT
-from biomedgpt_tools.tools.in_process_backend import InProcessBackend
 from biomedgpt_tools.tools.molecule_qa import MoleculeQA
 from biomedgpt_tools.tools.protein_qa import ProteinQA
 from biomedgpt_tools.tools.schemas import BiomedQAInput, MoleculeQAInput, ProteinQAInput
@@ -31,6 +32,7 @@ __all__ = [
     "ProteinQA",
     "ProteinQAInput",
     "QAArtifact",
+    "RemoteBackend",
     "StepTimings",
     "ToolkitSettings",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from biomedgpt_tools.tools.backend import ModelQuestion
+from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.schemas import BiomedQAInput
 

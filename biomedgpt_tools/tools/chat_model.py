@@ -25,7 +25,8 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from biomedgpt_tools.tools.backend import ChatTurn, ModelBackend, ModelQuestion
+from biomedgpt_tools.inference.backend import ModelBackend, ModelQuestion
+from biomedgpt_tools.model.prompt import Turn
 
 
 def _text_of(message: BaseMessage) -> str:
@@ -50,7 +51,7 @@ def _text_of(message: BaseMessage) -> str:
 
 def conversation_from_messages(
     messages: Sequence[BaseMessage], default_system: str | None
-) -> tuple[str | None, tuple[ChatTurn, ...], str]:
+) -> tuple[str | None, tuple[Turn, ...], str]:
     """(system text, earlier turns, last question) from LangChain messages.
 
     Consecutive messages of one role are joined with a newline; the last message must come
@@ -84,7 +85,7 @@ def conversation_from_messages(
     if roles[0][0] == "ai":
         roles.insert(0, ("human", ""))  # an opening AI message answers an empty human turn
     turns = tuple(
-        ChatTurn(question=roles[i][1] or "(no message)", answer=roles[i + 1][1])
+        Turn(question=roles[i][1] or "(no message)", answer=roles[i + 1][1])
         for i in range(0, len(roles) - 1, 2)
     )
     system = " ".join(part.strip() for part in system_parts if part.strip()) or default_system

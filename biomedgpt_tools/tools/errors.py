@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from langchain_core.tools import ToolException
 
+from biomedgpt_tools.inference.backend import ModelUnavailableError
 from biomedgpt_tools.resolvers.outcomes import (
     AmbiguousError,
     InvalidQueryError,
@@ -20,10 +21,7 @@ from biomedgpt_tools.resolvers.records import MoleculeCandidate, ProteinCandidat
 from biomedgpt_tools.tools.quoting import quote_inline
 
 MAX_CANDIDATES_SHOWN = 8
-
-
-class ModelUnavailableError(RuntimeError):
-    """No model can answer: none configured, or the configured one failed to load."""
+__all__ = ["ModelUnavailableError", "tool_error_from_resolver"]
 
 
 def _describe_candidate(candidate: MoleculeCandidate | ProteinCandidate) -> str:

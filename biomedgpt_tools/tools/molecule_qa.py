@@ -8,8 +8,9 @@ from typing import Any
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
 
+from biomedgpt_tools.inference.backend import ModelQuestion
+from biomedgpt_tools.model.prompt import Molecule
 from biomedgpt_tools.resolvers.records import MoleculeRecord
-from biomedgpt_tools.tools.backend import ModelQuestion, StructureInput
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, MoleculeQAInput
@@ -107,7 +108,7 @@ class MoleculeQA(BioMedGPTQATool):
             question=question,
             model_question=ModelQuestion(
                 question=question,
-                inputs=(StructureInput("molecule", smiles),),
+                inputs=(Molecule(smiles),),
                 max_new_tokens=self.toolkit.settings.max_new_tokens,
             ),
             fresh=fresh,

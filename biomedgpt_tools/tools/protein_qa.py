@@ -8,9 +8,10 @@ from typing import Any, Literal
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
 
+from biomedgpt_tools.inference.backend import ModelQuestion
+from biomedgpt_tools.model.prompt import Protein
 from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_note
 from biomedgpt_tools.resolvers.records import ProteinRecord
-from biomedgpt_tools.tools.backend import ModelQuestion, StructureInput
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_PROTEIN_QUESTION, ProteinQAInput
@@ -117,7 +118,7 @@ class ProteinQA(BioMedGPTQATool):
             question=question,
             model_question=ModelQuestion(
                 question=question,
-                inputs=(StructureInput("protein", sequence),),
+                inputs=(Protein(sequence),),
                 max_new_tokens=self.toolkit.settings.max_new_tokens,
             ),
             fresh=fresh,

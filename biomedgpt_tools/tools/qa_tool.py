@@ -27,10 +27,15 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict, Field, ValidationError
 
+from biomedgpt_tools.inference.backend import (
+    ModelAnswer,
+    ModelIdentity,
+    ModelQuestion,
+    ModelUnavailableError,
+    TextSink,
+)
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
 from biomedgpt_tools.tools.artifacts import QAArtifact, StepTimings
-from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion, TextSink
-from biomedgpt_tools.tools.errors import ModelUnavailableError
 from biomedgpt_tools.tools.quoting import quote_external_text
 
 if TYPE_CHECKING:

@@ -5,6 +5,9 @@ public PubChem/UniProt endpoints, a store under the user's data folder):
 
 - BIOMEDGPT_MODEL: folder of a saved BioMedGPT model (`BioMedGPT.from_pretrained`); unset
   means the "none" backend.
+- BIOMEDGPT_SERVER_URL: a `biomedgpt serve` server (http://HOST:PORT) that answers instead of a
+  model in this process (the "remote" backend; it wins over BIOMEDGPT_MODEL). BIOMEDGPT_API_KEY:
+  its API key, if it has one.
 - BIOMEDGPT_DEVICE: torch device for the in-process model ("cpu", "cuda", "cuda:1").
 - BIOMEDGPT_HOME: root of the annotation store (BIOMEDGPT_HOME/annotations) and caches.
 - BIOMEDGPT_CHROMA_URL: a Chroma server for the store instead of the embedded folder.
@@ -36,11 +39,15 @@ from biomedgpt_tools.resolvers.settings import (
     env_url,
 )
 
-BackendKind = Literal["in-process", "none"]
+BackendKind = Literal["in-process", "remote", "none"]
 OnTooLong = Literal["error", "truncate"]
 ON_TOO_LONG_CHOICES = ("error", "truncate")
 # torch device strings the in-process model takes
 _DEVICE_RE = re.compile(r"^(?:cpu|mps|(?:cuda|xpu)(?::[0-9]+)?)$")
+
+
+def _server_url_from_env() -> str | None:
+    return env_url("BIOMEDGPT_SERVER_URL", None)
 
 
 def default_home() -> Path:
@@ -56,7 +63,10 @@ class ToolkitSettings:
     """Everything a toolkit needs to build its backend, resolvers and store."""
 
     model_path: Path | None = None
-    backend: BackendKind | None = None  # None: "in-process" when model_path is set, else "none"
+    # None: "remote" when server_url is set, else "in-process" when model_path is, else "none"
+    backend: BackendKind | None = None
+    server_url: str | None = field(default_factory=lambda: _server_url_from_env())
+    server_concurrency: int = 16  # requests a remote backend keeps in flight for one batch
     device: str | None = None
     home: Path | None = None  # None: default_home()
     chroma_url: str | None = None
@@ -101,6 +111,8 @@ class ToolkitSettings:
     def backend_kind(self) -> BackendKind:
         if self.backend is not None:
             return self.backend
+        if self.server_url:
+            return "remote"
         return "in-process" if self.model_path is not None else "none"
 
     @property

@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from biomedgpt_tools.inference.backend import (
+    ModelAnswer,
+    ModelBackend,
+    ModelIdentity,
+    NoModelBackend,
+    structure_value,
+)
 from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
-from biomedgpt_tools.tools.backend import ModelAnswer, ModelBackend, ModelIdentity, NoModelBackend
 from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.settings import ToolkitSettings
 
@@ -34,16 +40,24 @@ if TYPE_CHECKING:
 def build_backend(settings: ToolkitSettings, model: Any = None) -> ModelBackend:
     """The backend the settings ask for; `model` (a loaded BioMedGPT) skips loading from disk."""
     if model is not None:
-        from biomedgpt_tools.tools.in_process_backend import InProcessBackend
+        from biomedgpt_tools.inference.in_process import InProcessBackend
 
         return InProcessBackend(model=model)
     if settings.backend_kind == "none":
         return NoModelBackend()
+    if settings.backend_kind == "remote":
+        if not settings.server_url:
+            raise ValueError(
+                'backend "remote" needs a server: set BIOMEDGPT_SERVER_URL or pass server_url='
+            )
+        from biomedgpt_tools.inference.remote import RemoteBackend
+
+        return RemoteBackend(settings.server_url, concurrency=settings.server_concurrency)
     if settings.model_path is None:
         raise ValueError(
             'backend "in-process" needs a model folder: set BIOMEDGPT_MODEL or pass model_path='
         )
-    from biomedgpt_tools.tools.in_process_backend import InProcessBackend
+    from biomedgpt_tools.inference.in_process import InProcessBackend
 
     return InProcessBackend(model_path=Path(settings.model_path), device=settings.device)
 
@@ -90,8 +104,9 @@ class BioMedGPTToolkit(BaseToolkit):
     ) -> BioMedGPTToolkit:
         """Everything from environment variables (see settings.py); works with none set.
 
-        Keyword overrides (model_path=, device=, home=, chroma_url=, memory=, backend=) win
-        over the environment; `model=` passes an already loaded BioMedGPT.
+        Keyword overrides (model_path=, server_url=, device=, home=, chroma_url=, memory=,
+        backend=) win over the environment; `model=` passes an already loaded BioMedGPT;
+        `server_url=` (or BIOMEDGPT_SERVER_URL) sends every question to a `biomedgpt serve`.
         """
         settings = ToolkitSettings.from_env(**overrides)
         return cls(settings=settings, backend=build_backend(settings, model), store=store)
@@ -317,7 +332,7 @@ class BioMedGPTToolkit(BaseToolkit):
         self, store: AnnotationStore, prepared: PreparedQuestion, identity: ModelIdentity
     ) -> None:
         """Keep the protein's embedding so later searches can find "similar proteins annotated before"."""
-        sequence = prepared.model_question.inputs[0].value
+        sequence = structure_value(prepared.model_question.inputs[0])
         vector = self.backend.encode_protein(sequence)
         if vector is not None:
             store.add_protein_vector(

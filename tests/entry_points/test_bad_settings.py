@@ -13,6 +13,7 @@ BAD_SETTINGS = {
     "BIOMEDGPT_CHROMA_URL": ("localhost:8000", "http://"),
     "BIOMEDGPT_PUBCHEM_URL": ("ftp://pubchem", "http://"),
     "BIOMEDGPT_UNIPROT_URL": ("rest.uniprot.org", "http://"),
+    "BIOMEDGPT_SERVER_URL": ("127.0.0.1:8000", "http://"),
     "BIOMEDGPT_HOME": (None, "not a folder"),  # a file where a folder should be
     "BIOMEDGPT_CACHE_DIR": (None, "not a folder"),
     "BIOMEDGPT_MODEL": (None, "not a folder"),

@@ -1,0 +1,168 @@
+"""The one small interface the tools, ChatBioMedGPT, bulk annotation and evals use to reach a model.
+
+It sits below the tools and imports neither LangChain nor torch, so a client of a model server
+needs neither. Questions are built from the model's own prompt types (`Molecule`, `Protein`,
+`Turn` of model/prompt.py). Three implementations: `InProcessBackend` (in_process.py: the
+model in this process, loaded once, lazily), `RemoteBackend` (remote.py: a `biomedgpt serve`
+process over HTTP) and `NoModelBackend` (no model configured: the tools still resolve and
+answer from memory or from the resolved record, and say that no model answered).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from biomedgpt_tools.model.prompt import (
+    Conversation,
+    ModalInput,
+    Molecule,
+    Protein,
+    Turn,
+    conversation_from_inputs,
+)
+
+
+class ModelUnavailableError(RuntimeError):
+    """No model can answer: none configured, the configured one failed to load, or its server is down."""
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model answers: what the memory is keyed on, so another checkpoint never hits."""
+
+    model_id: str
+    revision: str
+
+
+def structure_input(kind: str, value: str) -> ModalInput:
+    """A `Molecule` (SMILES) or `Protein` (sequence) from its kind's name."""
+    if kind == "molecule":
+        return Molecule(value)
+    if kind == "protein":
+        return Protein(value)
+    raise ValueError(f"unknown structure kind {kind!r}; use 'molecule' or 'protein'")
+
+
+def structure_value(item: ModalInput) -> str:
+    """The SMILES of a molecule, the sequence of a protein."""
+    return item.smiles if isinstance(item, Molecule) else item.sequence
+
+
+@dataclass(frozen=True)
+class ModelQuestion:
+    """A question for the model: structures in prompt order, earlier answered turns, a system text.
+
+    `history` holds `Turn`s with their answers (and their own inputs, if any); `system` None
+    means the model's default system text.
+    """
+
+    question: str
+    inputs: tuple[ModalInput, ...] = ()
+    history: tuple[Turn, ...] = ()
+    system: str | None = None
+    max_new_tokens: int | None = None
+
+    def conversation(self) -> Conversation:
+        return conversation_from_inputs(self.question, self.inputs, self.system, self.history)
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """The model's text, the exact prompt it saw, and the seconds generation took."""
+
+    text: str
+    prompt: str
+    identity: ModelIdentity
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+TextSink = Callable[[str, bool], None]
+"""Receives an answer's text as it is generated: `(piece, restart)`. Joined, the pieces are the
+answer's text exactly; `restart=True` says to drop what came before (the model began its answer
+again, see InProcessBackend.answer_streaming) and start over with this piece."""
+
+
+class ModelBackend(ABC):
+    """Where answers come from. Implementations must be safe to call from several threads."""
+
+    kind: str
+
+    @property
+    @abstractmethod
+    def configured(self) -> bool:
+        """Whether a model is configured at all (a configured model may still fail to load)."""
+
+    @abstractmethod
+    def identity(self) -> ModelIdentity:
+        """The answering model's id and checkpoint revision; raises ModelUnavailableError."""
+
+    @abstractmethod
+    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+        """Answer a batch; raises ModelUnavailableError when no model can answer."""
+
+    @abstractmethod
+    def stream(self, question: ModelQuestion) -> Iterator[str]:
+        """Yield the answer's text piece by piece; raises ModelUnavailableError."""
+
+    def answer_streaming(self, question: ModelQuestion, sink: TextSink) -> ModelAnswer:
+        """Answer one question, passing its text to `sink` as it is generated.
+
+        The pieces join to the returned `ModelAnswer.text`. A backend that cannot stream
+        (this default) answers whole and passes the text as one piece.
+        """
+        answer = self.answer([question])[0]
+        if answer.text:
+            sink(answer.text, False)
+        return answer
+
+    def render_prompt(self, question: ModelQuestion) -> str:
+        """The exact prompt text the model would see (structures as placeholders)."""
+        from biomedgpt_tools.model.prompt import render_prompt
+
+        return render_prompt(question.conversation())
+
+    @property
+    def model_name(self) -> str | None:
+        """A label for traces, known without loading anything (None: no model)."""
+        return None
+
+    def encode_protein(self, sequence: str) -> list[float] | None:
+        """Mean-pooled protein embedding for similarity search, or None when unavailable."""
+        return None
+
+    @property
+    def answer_calls(self) -> int:
+        """How many questions reached the model so far (memory hits do not count)."""
+        return 0
+
+
+class NoModelBackend(ModelBackend):
+    """No weights configured: every model call fails with a message that says how to configure one."""
+
+    kind = "none"
+
+    def __init__(self, reason: str | None = None):
+        self.reason = reason or (
+            "no BioMedGPT model is configured (set BIOMEDGPT_MODEL to a model folder or "
+            "BIOMEDGPT_SERVER_URL to a `biomedgpt serve` server, or pass model_path= / server_url= "
+            "to BioMedGPTToolkit)"
+        )
+
+    @property
+    def configured(self) -> bool:
+        return False
+
+    def identity(self) -> ModelIdentity:
+        raise ModelUnavailableError(self.reason)
+
+    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+        raise ModelUnavailableError(self.reason)
+
+    def stream(self, question: ModelQuestion) -> Iterator[str]:
+        raise ModelUnavailableError(self.reason)
+
+    def render_prompt(self, question: ModelQuestion) -> str:
+        raise ModelUnavailableError(self.reason)
