@@ -15,11 +15,18 @@ from typing import Any, Literal
 RouterKind = Literal["rules", "llm"]
 
 
-
 def default_router() -> RouterKind:
-    """BIOMEDGPT_ROUTER ("rules" or "llm"); rules when unset or unknown."""
-    value = os.environ.get("BIOMEDGPT_ROUTER", "rules").strip().lower()
-    return "llm" if value == "llm" else "rules"
+    """BIOMEDGPT_ROUTER ("rules" or "llm"); rules when unset. A typo is an error, not "rules"."""
+    from biomedgpt_tools.resolvers.settings import SettingsError
+
+    raw = os.environ.get("BIOMEDGPT_ROUTER", "").strip()
+    if not raw:
+        return "rules"
+    if raw.lower() not in ("rules", "llm"):
+        raise SettingsError(
+            f"BIOMEDGPT_ROUTER={raw!r} is not a value it takes: use rules or llm (or unset it)"
+        )
+    return "llm" if raw.lower() == "llm" else "rules"
 
 
 def shared_toolkit():

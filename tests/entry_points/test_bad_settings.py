@@ -43,6 +43,15 @@ def _mcp(tmp_path):
 ENTRY_POINTS = {"biomedgpt annotate": _annotate, "agents ask": _ask, "biomedgpt mcp": _mcp}
 
 
+def test_an_unknown_router_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BIOMEDGPT_ROUTER", "llms")  # read by the assistant only
+    code = _ask(tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "BIOMEDGPT_ROUTER='llms'" in err and "rules or llm" in err, err
+
+
 @pytest.mark.parametrize("entry_point", list(ENTRY_POINTS))
 @pytest.mark.parametrize("variable", list(BAD_SETTINGS))
 def test_a_bad_setting_is_one_line_naming_it(variable, entry_point, tmp_path, capsys, monkeypatch):
