@@ -63,15 +63,16 @@ class Size:
     text_limit: int | None = None  # first N PubMedQA contexts
     max_new_tokens: int = 128
     eval_batch_size: int = 32
+    swap_records: int = 128  # test molecules for the molecule-swap test
 
 
 SIZES = {
     # The real run: sized for ~60 min on 2 quiet CPU cores (see docs/training.md).
-    "mini": Size(vocab_size=2000, block_size=512, gin_layers=5, gin_hidden=128, max_new_tokens=128,
+    "mini": Size(vocab_size=2000, block_size=512, gin_layers=5, gin_hidden=128, max_new_tokens=128, swap_records=64,
                  eval_batch_size=32),
     # The CI test: the same pipeline, a handful of steps per stage and a few molecules.
     "toy": Size(
-        vocab_size=400, block_size=64, train_limit=24, test_limit=6, text_limit=20, max_new_tokens=8,
+        vocab_size=400, block_size=64, train_limit=24, test_limit=6, text_limit=20, max_new_tokens=8, swap_records=4,
         eval_batch_size=6, gin_layers=2, gin_hidden=16,
         lm=["model.llm_config.hidden_size=32", "model.llm_config.intermediate_size=64",
             "model.llm_config.num_hidden_layers=2", "model.llm_config.max_position_embeddings=1024",
@@ -338,6 +339,32 @@ def retrieval_train_tsv(records_path: Path, out: Path) -> Path:
     return out
 
 
+def swap_diagnostics(run: Path, data: Path, size: Size) -> dict:
+    """The molecule-swap test (training/molecule_swap.py) on test molecules, per graph model."""
+    from collections import Counter
+
+    from training.data.prepare_chebi20 import read_chebi20
+    from training.data.prepare_pubchemqa import DESCRIBE_QUESTION, molecule_records
+    from training.molecule_swap import molecule_swap
+
+    path = run / "diagnostics.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    sample = run / "data" / "test-sample.jsonl"
+    if not sample.is_file():
+        records = list(molecule_records(read_chebi20(data / "chebi20" / "test.txt"), Counter(), "chebi20-test",
+                                        DESCRIBE_QUESTION))[: size.swap_records]  # fmt: skip
+        with writing(sample) as handle:
+            handle.writelines(r.to_json_line() for r in records)
+    models = {"assembled (before stage 2)": run / "init", "after stage 2 (align)": run / "align" / "final_model",
+              **{v: run / f"finetune-{v}" / "final_model" for v in GRAPH_VARIANTS}}  # fmt: skip
+    for name, folder in models.items():
+        if name not in results and (folder / "config.json").is_file():
+            results[name] = molecule_swap(folder, sample, count=size.swap_records)
+            _say(f"molecule swap, {name}: {results[name]}")
+            write_json(path, results)
+    return results
+
+
 # -- report -----------------------------------------------------------------------------------
 
 
@@ -468,6 +495,14 @@ def write_run_report(run: Path, evals_dir: Path, command: str, size_name: str, m
         else:
             lines.append(f"| {variant} | " + " | ".join("not run" for _ in CAPTION_METRICS) + f" | {VARIANT_MEANING[variant]} |")
     lines += ["", "## Do the GIN soft tokens carry information the LM uses?", "", *margin_lines(metrics), ""]
+    swaps = json.loads((run / "diagnostics.json").read_text()) if (run / "diagnostics.json").is_file() else {}
+    if swaps:
+        lines += ["Molecule-swap test (`training/molecule_swap.py`): the answer loss (nats per token) on "
+                  f"{next(iter(swaps.values()))['records']} test molecules with each one's own graph, and with "
+                  "the next molecule's graph in its place. Equal losses mean the model does not use the graph.", "",
+                  "| model | own molecule | another molecule | gap |", "|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {name} | {r['own']:.4f} | {r['other']:.4f} | {r['gap']:+.4f} |" for name, r in swaps.items()]
+        lines.append("")
     lines += ["## Training", "", "| step | optimizer steps | first loss | last loss | minutes |", "|---|---|---|---|---|"]
     lines += stage_summary(run)
     lines += ["", "Loss curves: " + ", ".join(f"[{f}](curves/{f}.png)" for f in _stage_folders(run)), ""]
@@ -523,6 +558,7 @@ def run(args: argparse.Namespace) -> int:
     _say(f"run folder {run_dir} (size {args.size}); train on ChEBI-20 validation, test on ChEBI-20 test")
     models = train_all(run_dir, data, size, args.threads)
     evals_dir = evaluate(run_dir, data, models, size, max_new_tokens, args.test_limit, args.threads)
+    swap_diagnostics(run_dir, data, size)
     command = "python -m training reproduce-mini " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["reproduce-mini"] else "python -m training reproduce-mini"
     report = write_run_report(run_dir, evals_dir, command, args.size, max_new_tokens, (time.perf_counter() - started) / 60)
     if args.publish:
