@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="shared data folder with chebi20/ and pubmedqa/ (default: $BIOMEDGPT_SHARED_DIR/data or ../shared/data)")
     parser.add_argument("--max-new-tokens", type=int, help="greedy decoding limit (default: the size's)")
     parser.add_argument("--test-limit", type=int, help="only the first N test molecules (default: all)")
-    parser.add_argument("--threads", type=int, help="torch threads for training and evaluation (default: the configs')")
+    parser.add_argument("--threads", type=int, help="torch threads for training and evaluation (default: the configs' 1, and 1 for evaluation)")
     parser.add_argument("--publish", type=Path,
                         help="also copy the report, metrics and prediction files (not weights) there, e.g. evals/results/chebi20-mini")
 
@@ -284,8 +284,9 @@ def train_all(run: Path, data: Path, size: Size, threads: int | None) -> dict[st
 
 def _evals(args: list[str], threads: int | None) -> None:
     env = dict(os.environ)
-    if threads:
-        env["OMP_NUM_THREADS"] = str(threads)
+    # One thread unless told: on a shared or oversubscribed CPU a second OpenMP thread's
+    # spin-waiting made decoding this small model many times slower (see docs/training.md).
+    env["OMP_NUM_THREADS"] = str(threads or 1)
     command = [sys.executable, "-m", "evals", *args]
     _say("$ " + " ".join(command[1:]))
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
