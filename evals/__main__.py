@@ -1,4 +1,4 @@
-"""`python -m evals caption|pubmedqa|run|report|routing|resolvers|memory|assistant|tasks`: the harness CLI (run from the repo root)."""
+"""`python -m evals caption|pubmedqa|run|retrieval|report|routing|resolvers|memory|assistant|tasks`: the harness CLI (run from the repo root)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from biomedgpt_tools.model.prompt import MOLECULE_INPUT_MODES
 from evals.answer_extraction import RULE_SETS
 
 
@@ -86,6 +87,7 @@ def _run(args) -> int:
     options = RunOptions(
         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, scoring=scoring,
         rules=args.rules, system=args.system, vocab=args.vocab, progress=not args.quiet,
+        molecule_input=args.molecule_input,
     )  # fmt: skip
     try:
         result = run_task(spec, loaded, Path(args.data), model, out, options, limit=args.limit)
@@ -103,6 +105,16 @@ def _run(args) -> int:
         summary["errors"] = errors
     print(json.dumps(summary))
     return 1 if errors else 0
+
+
+def _retrieval(args) -> int:
+    from evals.retrieval_baseline import run_retrieval
+    from evals.scibert_tokenizer import default_vocab
+
+    result = run_retrieval(Path(args.train), Path(args.data), Path(args.out), args.vocab or default_vocab(),
+                           progress=not args.quiet)  # fmt: skip
+    print(json.dumps({"run_dir": args.out, **result["metrics"]["overall"]}))
+    return 0
 
 
 def _report(args) -> int:
@@ -260,9 +272,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="closed questions: extract from generated text, or pick the likeliest option")  # fmt: skip
     run.add_argument("--rules", choices=RULE_SETS, default="lmflow", help="answer extraction rules")
     run.add_argument("--system", help="system text (default: the model's released one)")
+    run.add_argument("--molecule-input", choices=MOLECULE_INPUT_MODES, default="graph",
+                     help="how a molecule is shown: soft tokens (graph), its SMILES as text, or not at all")
     run.add_argument("--vocab", help="SciBERT folder for caption metrics")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(handler=_run)
+
+    retrieval = sub.add_parser("retrieval", help="ChEBI-20 baseline: caption of the Tanimoto-nearest training molecule")
+    retrieval.add_argument("--train", required=True, help="ChEBI-20 split TSV to retrieve from")
+    retrieval.add_argument("--data", required=True, help="ChEBI-20 split TSV to caption (e.g. test.txt)")
+    retrieval.add_argument("--out", required=True, help="run directory (evals run layout)")
+    retrieval.add_argument("--vocab", help="SciBERT folder for caption metrics")
+    retrieval.add_argument("--quiet", action="store_true", help="no progress bars")
+    retrieval.set_defaults(handler=_retrieval)
 
     report = sub.add_parser("report", help="Markdown report and PNG charts beside the paper's tables")
     report.add_argument("run_dir")

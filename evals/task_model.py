@@ -32,10 +32,16 @@ class BioMedGPTTaskModel:
         self.name = f"{biomedgpt.model_id}@{biomedgpt.revision}"
 
     def generate(self, requests: Sequence, max_new_tokens: int) -> list[str]:
+        """Greedy answers; identical requests are generated once (greedy decoding is
+        deterministic), which makes a run without inputs (every prompt the same) cheap."""
+        keys = [(self.biomedgpt.prompt(r), tuple(r.inputs)) for r in requests]
+        unique = list(dict.fromkeys(keys))
+        first = {key: requests[keys.index(key)] for key in unique}
         results = self.biomedgpt.generate(
-            list(requests), batch_size=self.batch_size, max_new_tokens=max_new_tokens
+            [first[key] for key in unique], batch_size=self.batch_size, max_new_tokens=max_new_tokens
         )
-        return [result.text for result in results]
+        text = {key: result.text for key, result in zip(unique, results, strict=True)}
+        return [text[key] for key in keys]
 
     def option_log_likelihoods(
         self, requests: Sequence, options: Sequence[Sequence[str]], batch_size: int

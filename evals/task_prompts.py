@@ -11,7 +11,7 @@ cached predictions are never mixed across wordings.
 from __future__ import annotations
 
 from biomedgpt_tools.model.api import GenerationRequest
-from biomedgpt_tools.model.prompt import Molecule, Protein
+from biomedgpt_tools.model.prompt import Molecule, Protein, question_with_smiles_text
 from evals.task_items import CaptionItem, ChoiceItem
 
 PROMPT_VERSION = "2026-11-22.1"
@@ -34,9 +34,24 @@ def choice_question_text(item: ChoiceItem) -> str:
     return "\n".join(parts)
 
 
-def request_for(item: CaptionItem | ChoiceItem, system: str | None = None) -> GenerationRequest:
-    """The one-turn request for an item; `system=None` keeps the model's released system text."""
+def request_for(
+    item: CaptionItem | ChoiceItem, system: str | None = None, molecule_input: str = "graph"
+) -> GenerationRequest:
+    """The one-turn request for an item; `system=None` keeps the model's released system text.
+
+    `molecule_input` says how an attached molecule is shown: `graph` (soft tokens, the
+    model's own way), `smiles-text` (its SMILES written into the question, no soft tokens)
+    or `none` (left out: what the model says with no molecule at all, the captions' prior).
+    """
     if isinstance(item, CaptionItem):
-        inputs = [Molecule(i.value) if i.kind == "molecule" else Protein(i.value) for i in item.inputs]
-        return GenerationRequest(question=item.question, inputs=inputs, system=system)
+        question = item.question
+        inputs = []
+        for attached in item.inputs:
+            if attached.kind == "protein":
+                inputs.append(Protein(attached.value))
+            elif molecule_input == "graph":
+                inputs.append(Molecule(attached.value))
+            elif molecule_input == "smiles-text":
+                question = question_with_smiles_text(attached.value, question)
+        return GenerationRequest(question=question, inputs=inputs, system=system)
     return GenerationRequest(question=choice_question_text(item), system=system)

@@ -48,6 +48,7 @@ class RunOptions:
     system: str | None = None
     vocab: str | None = None  # SciBERT folder for caption metrics
     progress: bool = True
+    molecule_input: str = "graph"  # graph | smiles-text | none (see task_prompts.request_for)
 
 
 def run_identity(spec: TaskSpec, data: Path, model_name: str, options: RunOptions) -> dict:
@@ -59,7 +60,7 @@ def run_identity(spec: TaskSpec, data: Path, model_name: str, options: RunOption
         "system": options.system,
         "scoring": options.scoring if spec.kind == "choice" else "generate",
         "max_new_tokens": options.max_new_tokens,
-    }
+    } | ({"molecule_input": options.molecule_input} if options.molecule_input != "graph" else {})
 
 
 def _check_unique_ids(items) -> None:
@@ -122,7 +123,7 @@ def _is_stale(record: dict | None, item) -> bool:
 
 
 def _ask(model: TaskModel, batch: list, use_loglik: bool, options: RunOptions) -> list[dict]:
-    requests = [request_for(item, options.system) for item in batch]
+    requests = [request_for(item, options.system, options.molecule_input) for item in batch]
     if use_loglik:
         scores = model.option_log_likelihoods(
             requests, [list(item.options.values()) for item in batch], options.batch_size
@@ -226,6 +227,7 @@ def run_task(
         "n_items": len(items),
         "n_available": len(loaded.items),
         "scoring": options.scoring if spec.kind == "choice" else "generate",
+        "molecule_input": options.molecule_input,
         "n_refused": len(refused),  # inputs the model rejected; scored as empty / wrong
         "refused": [{"item_id": i, "message": outputs[i]["error"]} for i in refused],
         # data lines that were not items at all (malformed records), in file order

@@ -1,4 +1,4 @@
-"""`python -m training COMMAND`: data preparation, the three stages, the demo model.
+"""`python -m training COMMAND`: data preparation, the three stages, assembly, the miniature reproduction, the demo model.
 
 Run from the repository root. Expected failures (a missing file, a malformed record, an
 invalid config) print one line naming the input and exit 2; anything else is a bug.
@@ -38,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", required=True, help="YAML config (see training/configs/)")
         sub.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. optim.lr=1e-4 train.max_steps=10")
         sub.set_defaults(module="training.stages.run_stage")
+    assemble = commands.add_parser(
+        "assemble", help="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
+        description="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
+    )
+    importlib.import_module("training.assemble").add_arguments(assemble)
+    assemble.set_defaults(module="training.assemble")
+    mini = commands.add_parser(
+        "reproduce-mini", help="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
+        description="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
+    )
+    importlib.import_module("training.reproduce_mini").add_arguments(mini)
+    mini.set_defaults(module="training.reproduce_mini")
     demo = commands.add_parser("demo-model", help="train (or reuse) the small demo model")
     demo.add_argument("--out", help="model folder (default: the cache's demo-model folder)")
     demo.add_argument("--force", action="store_true", help="retrain even if a cached model exists")

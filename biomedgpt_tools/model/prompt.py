@@ -43,6 +43,16 @@ TRAINING_SYSTEM_TEXT_PROTEIN = (
     "Below a human gives the representation of a protein. Answer a question about it."
 )
 
+# How a molecule enters the prompt without the graph encoder: its SMILES written as text
+# (the protocol of the paper's Llama2-7B-Chat row). Training and evaluation share it.
+MOLECULE_INPUT_MODES = ("graph", "smiles-text", "none")
+
+
+def question_with_smiles_text(smiles: str, question: str) -> str:
+    """The question with the molecule's SMILES written before it, for a text-only LM."""
+    return f"The molecule's SMILES is {smiles}. {question}"
+
+
 MOLECULE_PLACEHOLDER = "<moleculeHere>"
 PROTEIN_PLACEHOLDER = "<proteinHere>"
 HUMAN_ROLE = "Human"

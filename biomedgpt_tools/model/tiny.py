@@ -45,11 +45,20 @@ Zinc finger protein; ribosomal protein; heat shock protein; ubiquitin ligase; DN
 
 def train_tiny_sentencepiece(vocab_size: int = TINY_TOKENIZER_VOCAB_SIZE) -> bytes:
     """A serialized SentencePiece model (Llama-style BPE settings) trained on TINY_CORPUS."""
+    return train_llama_style_sentencepiece(TINY_CORPUS.splitlines(), vocab_size)
+
+
+def train_llama_style_sentencepiece(sentences, vocab_size: int) -> bytes:
+    """A serialized SentencePiece BPE model with the Llama tokenizer's settings, from `sentences`.
+
+    Also used by `python -m training reproduce-mini` for its from-scratch LM, so that its
+    tokenizer segments prompts the way the model code expects.
+    """
     import sentencepiece
 
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(TINY_CORPUS.splitlines()),
+        sentence_iterator=iter(sentences),
         model_writer=model,
         model_type="bpe",
         vocab_size=vocab_size,
