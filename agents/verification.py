@@ -6,7 +6,9 @@ then the candidate names (candidates.py), and looks the names up:
 
 1. through the resolvers' cache and the bundled snapshot first, which costs no request;
 2. the rest online (unless offline), in parallel, through the resolvers' shared rate budget,
-   at most `max_lookups` lookups and `time_budget_s` seconds per question, likeliest first.
+   at most `max_lookups` lookups and `time_budget_s` seconds per question, likeliest first
+   (BIOMEDGPT_VERIFY_TIME_BUDGET_S, default 6 s). When the time is up, the lookups still
+   running send no further request: each checks the question's stop event before each one.
 
 A gene symbol is looked up in the organism the question names, else in human (the stated
 default), a mouse-style symbol without organism in any; a protein name in the organism, else
@@ -19,6 +21,8 @@ without a cached answer, a service down, the budget spent) is not an entity and 
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import threading
 import time
@@ -39,6 +43,24 @@ from agents.entities import MOLECULE_CUE, STOP_NAMES, Entity, find_entities
 HUMAN = "9606"
 DEFAULT_MAX_LOOKUPS = 8
 DEFAULT_TIME_BUDGET_S = 6.0
+TIME_BUDGET_ENV = "BIOMEDGPT_VERIFY_TIME_BUDGET_S"
+
+
+def time_budget_from_env() -> float:
+    """BIOMEDGPT_VERIFY_TIME_BUDGET_S (seconds, > 0), else 6 s: tests on a loaded machine set
+    a generous one so that only the test about the budget depends on it."""
+    from biomedgpt_tools.resolvers.settings import SettingsError
+
+    raw = os.environ.get(TIME_BUDGET_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIME_BUDGET_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SettingsError(f"{TIME_BUDGET_ENV}={raw!r} is not a number of seconds above 0: use e.g. 6 (or unset it)")
+    return seconds
 
 
 @dataclass
@@ -110,6 +132,29 @@ class _Budget:
             return True
 
 
+class _Stopped(Exception):
+    """The question's time budget is spent: a lookup still running sends no further request."""
+
+
+_running = threading.local()  # .stop: the stop event of the question this worker thread serves
+
+
+class _StoppableTransport:
+    """A service transport that refuses to send once the current question's stop event is set."""
+
+    def __init__(self, transport):
+        self._transport = transport
+
+    def send(self, request):
+        stop = getattr(_running, "stop", None)
+        if stop is not None and stop.is_set():
+            raise _Stopped()
+        return self._transport.send(request)
+
+    def __getattr__(self, name):  # close(), requests_sent, ...
+        return getattr(self._transport, name)
+
+
 class EntityVerifier:
     """Confirms candidate names through the resolvers (cache, snapshot, services), per question."""
 
@@ -118,7 +163,7 @@ class EntityVerifier:
         resolver_settings=None,
         *,
         max_lookups: int = DEFAULT_MAX_LOOKUPS,
-        time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+        time_budget_s: float | None = None,  # None: time_budget_from_env()
         known_molecule_names: frozenset[str] = frozenset(),
     ):
         from biomedgpt_tools.resolvers import Resolver, ResolverSettings
@@ -126,14 +171,16 @@ class EntityVerifier:
         settings = resolver_settings or ResolverSettings.from_env()
         self.offline = settings.offline
         self.max_lookups = max_lookups
-        self.time_budget_s = time_budget_s
+        self.time_budget_s = time_budget_s if time_budget_s is not None else time_budget_from_env()
         self.known_molecule_names = known_molecule_names
         # the cache and the snapshot: never a request
         self.local = Resolver(settings.with_changes(offline=True))
         # the services: no lookup may outlive the question's time budget
         self.online = None if settings.offline else Resolver(
-            settings.with_changes(deadline_s=min(settings.deadline_s, time_budget_s))
+            settings.with_changes(deadline_s=min(settings.deadline_s, self.time_budget_s))
         )
+        if self.online is not None:
+            self.online.transports = {name: _StoppableTransport(t) for name, t in self.online.transports.items()}
         self._pool = ThreadPoolExecutor(max_workers=max(1, max_lookups), thread_name_prefix="verify")
 
     @classmethod
@@ -150,8 +197,9 @@ class EntityVerifier:
             settings = settings.with_changes(offline=True)
         return cls(settings, **options)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def close(self, *, wait: bool = False) -> None:
+        """`wait`: until lookups still running (past a question's time budget) have ended."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
         self.local.close()
         if self.online is not None:
             self.online.close()
@@ -234,21 +282,30 @@ class EntityVerifier:
         if pending:
             budget = _Budget(self.max_lookups)
             started = time.monotonic()
+            stop = threading.Event()  # set when the time is up: no lookup sends another request
 
             def online(candidate: Candidate, plans: list[_Plan]):
-                for plan in plans:
-                    if not budget.take():
-                        return "unchecked", "budget", []
-                    outcome, value, _ = attempt(self.online, candidate, [plan])
-                    if outcome != "rejected":
-                        return outcome, value, []
-                    if time.monotonic() - started > self.time_budget_s:
-                        return "unchecked", "time", []
-                return "rejected", None, []
+                _running.stop = stop
+                try:
+                    for plan in plans:
+                        if stop.is_set() or time.monotonic() - started > self.time_budget_s:
+                            return "unchecked", "time", []
+                        if not budget.take():
+                            return "unchecked", "budget", []
+                        outcome, value, _ = attempt(self.online, candidate, [plan])
+                        if outcome != "rejected":
+                            return outcome, value, []
+                    return "rejected", None, []
+                except _Stopped:
+                    return "unchecked", "time", []
+                finally:
+                    _running.stop = None
 
             ordered = sorted(pending, key=lambda item: (item[1].priority, item[1].start))
             futures = {self._pool.submit(online, candidate, plans): index for index, candidate, plans in ordered}
             done, not_done = wait(futures, timeout=self.time_budget_s)
+            if not_done:
+                stop.set()
             for future in not_done:
                 future.cancel()
                 outcomes[futures[future]] = ("unchecked", None, "time")
@@ -299,13 +356,16 @@ _MAX_VERIFIERS = 8
 
 
 def verifier_for(resolver_settings, known_molecule_names: frozenset[str] = frozenset()) -> EntityVerifier:
-    """One verifier per resolver settings for the process (its resolvers and threads are reused)."""
+    """One verifier per resolver settings and time budget for the process (its resolvers and
+    threads are reused)."""
+    time_budget_s = time_budget_from_env()
+    key = (resolver_settings, time_budget_s)
     with _VERIFIERS_LOCK:
-        verifier = _VERIFIERS.get(resolver_settings)
+        verifier = _VERIFIERS.get(key)
         if verifier is None:
             if len(_VERIFIERS) >= _MAX_VERIFIERS:
                 _VERIFIERS.pop(next(iter(_VERIFIERS)))
-            verifier = _VERIFIERS[resolver_settings] = EntityVerifier(
-                resolver_settings, known_molecule_names=known_molecule_names
+            verifier = _VERIFIERS[key] = EntityVerifier(
+                resolver_settings, time_budget_s=time_budget_s, known_molecule_names=known_molecule_names
             )
         return verifier

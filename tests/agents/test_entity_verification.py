@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -11,8 +13,8 @@ from agents.graph import open_assistant
 from agents.known_names import known_molecule_names
 from agents.routing import route_by_llm, route_by_rules
 from agents.session import AssistantSession
-from agents.verification import EntityVerifier
-from biomedgpt_tools.resolvers.settings import ResolverSettings
+from agents.verification import EntityVerifier, time_budget_from_env
+from biomedgpt_tools.resolvers.settings import ResolverSettings, SettingsError
 from tests.local_services import local_resolver_settings
 from tests.resolver_server import Fault
 from tests.scripted_chat_model import ScriptedChatModel, calling, tool_call
@@ -222,16 +224,56 @@ def test_the_budget_spends_no_lookup_on_names_the_cache_knows(verifier, resolver
 
 def test_slow_services_end_at_the_time_budget(resolver_env, resolver_server):
     quick = EntityVerifier(local_resolver_settings(), time_budget_s=0.5)
+    assert quick.time_budget_s == 0.5  # the argument wins over the environment's 120 s
+    fault_delay_s = 3.0
     try:
-        resolver_server.inject("pubchem", *[Fault.delay(3.0)] * 4)
+        quick.verify("Is water toxic?")  # WordNet loaded before the clock matters
+        resolver_server.clear_requests()
+        resolver_server.inject("pubchem", *[Fault.delay(fault_delay_s)] * 4)
         try:
             verified = quick.verify("Is dimethylformamide toxic?")
+            returned = time.monotonic()
         finally:
             resolver_server.clear_faults()
         assert verified.entities == []
         assert any("0.5 s lookup budget" in note or "could not be checked" in note for note in verified.notes)
     finally:
-        quick.close()
+        quick.close(wait=True)  # the lookups still running have ended: nothing more can arrive
+    late = [r.path for r in resolver_server.requests if r.time > returned + fault_delay_s]
+    assert late == [], f"requests sent after the time budget was spent: {late}"
+
+
+def test_a_spent_time_budget_stops_the_lookup_still_running(resolver_env, resolver_server):
+    """Each answer takes 0.35 s: the name search and the properties fit in the 0.5 s budget's
+    per-request deadline, but the lookup is still running when verify() returns. Once the time
+    is up it sends no new request: at most the one already on its way arrives after the return
+    (without the stop event, synonyms and description followed)."""
+    quick = EntityVerifier(local_resolver_settings(), time_budget_s=0.5)
+    try:
+        quick.verify("Is water toxic?")  # WordNet loaded before the clock matters
+        resolver_server.clear_requests()
+        resolver_server.inject("pubchem", *[Fault.delay(0.35)] * 4)
+        try:
+            verified = quick.verify("Is dimethylformamide toxic?")
+            returned = time.monotonic()
+            quick.close(wait=True)  # the lookup still running has ended
+        finally:
+            resolver_server.clear_faults()
+    finally:
+        quick.close(wait=True)
+    assert [c["why"] for c in verified.candidates] == ["time"]
+    requests = resolver_server.requests
+    assert any(r.path.endswith("/compound/name/cids/JSON") for r in requests)
+    after_return = [r.path for r in requests if r.time > returned]
+    assert len(after_return) <= 1, f"requests sent after the time budget was spent: {after_return}"
+
+
+def test_a_time_budget_that_is_not_a_number_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("BIOMEDGPT_VERIFY_TIME_BUDGET_S", "soon")
+    with pytest.raises(SettingsError, match=r"^BIOMEDGPT_VERIFY_TIME_BUDGET_S='soon' is not a number of seconds"):
+        time_budget_from_env()
+    monkeypatch.setenv("BIOMEDGPT_VERIFY_TIME_BUDGET_S", "2.5")
+    assert time_budget_from_env() == 2.5
 
 
 def test_an_outage_during_verification_degrades_to_biomedqa_with_a_note(resolver_env, no_model_toolkit, resolver_server):
