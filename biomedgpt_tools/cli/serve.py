@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import os
 import sys
 
@@ -71,10 +72,24 @@ def register(subparsers) -> None:
     http.add_argument("--max-batch-size", type=int, default=16, metavar="N",
                       help="transformers engine: rows per decoding batch (default 16)")  # fmt: skip
     http.add_argument(
+        "--max-body-mib", type=float, default=8.0, metavar="MIB",
+        help="largest request body accepted, in MiB (default 8); larger ones get 413",
+    )  # fmt: skip
+    http.add_argument(
         "--api-key", default=None,
         help="require 'Authorization: Bearer KEY' on /v1/* (default: $BIOMEDGPT_API_KEY; none: open)",
     )  # fmt: skip
     parser.set_defaults(handler=run_serve)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def default_engine() -> str:
@@ -107,10 +122,16 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CommandError(f"--kv-cache-gib must be positive, not {args.kv_cache_gib}")
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be in 1..65535, not {args.port}")
+    if not args.max_body_mib > 0:
+        raise CommandError(f"--max-body-mib must be positive, not {args.max_body_mib}")
+    api_key = args.api_key or os.environ.get("BIOMEDGPT_API_KEY") or None
+    if api_key is None and not is_loopback(args.host):
+        print(f"biomedgpt serve: warning: listening on {args.host} without an API key: anyone who "
+              "reaches it can use the model (set --api-key or BIOMEDGPT_API_KEY)",
+              file=sys.stderr)  # fmt: skip
     engine_name = args.engine or default_engine()
     if engine_name == "vllm":
         _check_vllm()
-    api_key = args.api_key or os.environ.get("BIOMEDGPT_API_KEY") or None
 
     import uvicorn
 
@@ -137,7 +158,9 @@ def run_serve(args: argparse.Namespace) -> int:
         failed.append(True)
         web.should_exit = True
 
-    config.app = build_app(server, on_start_failure=stop_on_failure)
+    config.app = build_app(
+        server, on_start_failure=stop_on_failure, max_body_bytes=int(args.max_body_mib * (1 << 20))
+    )
     print(f"biomedgpt serve: loading the model; listening on http://{args.host}:{args.port} "
           f"({engine_name} engine)", flush=True)  # fmt: skip
     web.run()

@@ -13,10 +13,12 @@ same memory.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -67,6 +69,8 @@ class RemoteBackend(ModelBackend):
         self.concurrency = concurrency
         api_key = api_key if api_key is not None else os.environ.get("BIOMEDGPT_API_KEY")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        if api_key:
+            _warn_if_key_in_clear(self.url)
         self._client = httpx.Client(
             base_url=self.url,
             headers=headers,
@@ -285,7 +289,16 @@ def _sse_chunks(response: httpx.Response) -> Iterator[dict]:
             payload = line[5:].strip()
             if payload == "[DONE]":
                 return
-            chunk = json.loads(payload)
+            try:
+                chunk = json.loads(payload)
+            except ValueError as error:
+                raise ModelUnavailableError(
+                    f"the model server sent malformed data mid-answer ({error}): {payload[:120]!r}"
+                ) from error
+            if not isinstance(chunk, dict):
+                raise ModelUnavailableError(
+                    f"the model server sent malformed data mid-answer: {payload[:120]!r}"
+                )
             if "error" in chunk:
                 raise ModelUnavailableError(
                     f"the model server failed mid-answer: {chunk['error'].get('message')}"
@@ -295,3 +308,28 @@ def _sse_chunks(response: httpx.Response) -> Iterator[dict]:
         raise ModelUnavailableError(
             f"model server unavailable: the stream broke off ({type(error).__name__}: {error})"
         ) from error
+
+
+_warned_clear_keys: set[str] = set()
+
+
+def _warn_if_key_in_clear(url: str) -> None:
+    """Once per URL: an API key over plain http:// to another machine can be read on the way."""
+    host = httpx.URL(url).host
+    if not url.startswith("http://") or url in _warned_clear_keys or _is_loopback(host):
+        return
+    _warned_clear_keys.add(url)
+    warnings.warn(
+        f"sending BIOMEDGPT_API_KEY over plain http to {url}: anyone on the network can read it; "
+        "use https:// (e.g. a TLS proxy in front of `biomedgpt serve`)",
+        stacklevel=3,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

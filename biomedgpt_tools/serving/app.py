@@ -8,7 +8,8 @@
 
 Message content and the "biomedgpt" extension of the answers are described in
 inference/wire.py and docs/serving.md. Every bad input is a 400 with OpenAI's error shape,
-`{"error": {"message", "type", "param", "code"}}`, and the server goes on serving. A full
+`{"error": {"message", "type", "param", "code"}}`, and the server goes on serving; so is a
+body past --max-body-mib (413, read no further) and any failure inside (500). A full
 server answers 429 and a loading one 503, both with Retry-After. A streaming client that
 disconnects cancels its generation; so does a non-streaming one (the server watches the
 connection while it decodes).
@@ -35,13 +36,20 @@ from biomedgpt_tools.serving.server import Generated, ModelServer, PreparedReque
 LOADING_RETRY_AFTER_S = 5
 BUSY_RETRY_AFTER_S = 1
 OPEN_PATHS = frozenset({"/health", "/metrics"})  # no API key needed: for load balancers, Prometheus
+DEFAULT_MAX_BODY_BYTES = 8 << 20  # a request of 64 longest proteins is ~70 KB; 8 MiB is generous
+MAX_EMBEDDING_INPUTS = 64  # sequences per /v1/embeddings request: one bounded ESM batch
+
+
+class BodyTooLarge(Exception):
+    """A request body past the server's --max-body-mib: refused before it is read whole."""
 
 
 def error_response(
     status: int, message: str, *, param: str | None = None, retry_after: int | None = None
 ) -> JSONResponse:
     kinds = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-             429: "rate_limit_error", 503: "service_unavailable"}  # fmt: skip
+             413: "invalid_request_error", 429: "rate_limit_error",
+             503: "service_unavailable"}  # fmt: skip
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     body = {"error": {"message": message, "type": kinds.get(status, "server_error"),
                       "param": param, "code": status}}  # fmt: skip
@@ -63,7 +71,12 @@ class _ReleasingStream(StreamingResponse):
             self._on_close()
 
 
-def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | None = None) -> Starlette:
+def build_app(
+    server: ModelServer,
+    *,
+    on_start_failure: Callable[[], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Starlette:
     """The ASGI app; the model loads in the background once the app starts listening."""
 
     @asynccontextmanager
@@ -90,9 +103,10 @@ def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | Non
     def authorized(request: Request) -> bool:
         if not server.api_key or request.url.path in OPEN_PATHS:
             return True
-        header = request.headers.get("authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        return hmac.compare_digest(token.encode(), server.api_key.encode())
+        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() != "bearer":  # auth schemes are case-insensitive (RFC 7235)
+            token = ""
+        return hmac.compare_digest(token.strip().encode(), server.api_key.encode())
 
     def refused(request: Request, endpoint: str) -> Response | None:
         """401 without the key, 503 while loading: the answers before any work is done."""
@@ -106,11 +120,42 @@ def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | Non
         return None
 
     async def read_json(request: Request) -> object:
-        raw = await request.body()
+        """The body as JSON; BodyTooLarge past `max_body_bytes`, read no further than that."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > max_body_bytes:
+            raise BodyTooLarge
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body_bytes:
+                raise BodyTooLarge
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as error:
             raise WireError(f"the request body is not valid JSON ({error})", "body") from error
+
+    def too_large() -> Response:
+        return error_response(
+            413, f"the request body is larger than {max_body_bytes} bytes (the server's "
+            "--max-body-mib)", param="body",
+        )  # fmt: skip
+
+    def busy(endpoint: str) -> Response:
+        server.metrics.count_request(endpoint, 429)
+        return error_response(
+            429,
+            f"the server is answering {server.max_concurrency} requests (its "
+            "--max-concurrency); retry later",
+            retry_after=BUSY_RETRY_AFTER_S,
+        )
+
+    def failed(endpoint: str, error: Exception) -> Response:
+        """An unexpected failure as OpenAI's JSON 500, logged; the next request is served."""
+        server.metrics.count_request(endpoint, 500)
+        print(f"biomedgpt serve: error: {endpoint} failed ({type(error).__name__}: {error})", flush=True)
+        return error_response(500, f"the server failed ({type(error).__name__}: {error})")
 
     async def chat_completions(request: Request) -> Response:
         endpoint = "chat_completions"
@@ -120,24 +165,24 @@ def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | Non
             return early
         try:
             chat = parse_chat_request(await read_json(request))
+        except BodyTooLarge:
+            server.metrics.count_request(endpoint, 413)
+            return too_large()
         except WireError as error:
             server.metrics.count_request(endpoint, 400)
             return error_response(400, str(error), param=error.param)
         if not server.admit():
-            server.metrics.count_request(endpoint, 429)
-            return error_response(
-                429,
-                f"the server is answering {server.max_concurrency} requests (its "
-                "--max-concurrency); retry later",
-                retry_after=BUSY_RETRY_AFTER_S,
-            )
+            return busy(endpoint)
         try:
             prepared = await server.prepare(chat)
         except ValueError as error:
             server.release()
             server.metrics.count_request(endpoint, 400)
             return error_response(400, str(error), param="messages")
-        except BaseException:
+        except Exception as error:  # noqa: BLE001 - a bug in embedding; the server stays up
+            server.release()
+            return failed(endpoint, error)
+        except BaseException:  # cancelled: the client went away
             server.release()
             raise
         ident = prepared.engine_request.request_id
@@ -147,9 +192,8 @@ def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | Non
             return _ReleasingStream(events, server.release)
         try:
             generated = await _unless_disconnected(request, server.generate(prepared))
-        except RuntimeError as error:  # the engine failed; the server stays up for the next
-            server.metrics.count_request(endpoint, 500)
-            return error_response(500, str(error))
+        except Exception as error:  # noqa: BLE001 - the engine failed; the server stays up for the next
+            return failed(endpoint, error)
         finally:
             server.release()
         if generated is None:  # the client went away; nobody reads this
@@ -184,10 +228,28 @@ def build_app(server: ModelServer, *, on_start_failure: Callable[[], None] | Non
                 isinstance(item, str) for item in sequences
             ):
                 raise WireError("'input' must be a protein sequence or a list of them", "input")
-            vectors = await server.encode_proteins(sequences)
+            if len(sequences) > MAX_EMBEDDING_INPUTS:
+                raise WireError(
+                    f"'input' holds {len(sequences)} sequences; send at most "
+                    f"{MAX_EMBEDDING_INPUTS} per request", "input",
+                )  # fmt: skip
+        except BodyTooLarge:
+            server.metrics.count_request(endpoint, 413)
+            return too_large()
         except ValueError as error:
             server.metrics.count_request(endpoint, 400)
             return error_response(400, str(error), param=getattr(error, "param", "input"))
+        if not server.admit():
+            return busy(endpoint)
+        try:
+            vectors = await server.encode_proteins(sequences)
+        except ValueError as error:
+            server.metrics.count_request(endpoint, 400)
+            return error_response(400, str(error), param="input")
+        except Exception as error:  # noqa: BLE001 - the encoder failed; the server stays up
+            return failed(endpoint, error)
+        finally:
+            server.release()
         server.metrics.count_request(endpoint, 200)
         return JSONResponse({
             "object": "list",

@@ -20,6 +20,7 @@ from pathlib import Path
 from .vllm_plugin import VLLM_ARCHITECTURE
 
 DERIVED_DIRNAME = "vllm-lm"
+COMPLETE_MARKER = ".complete"  # written last into a folder written whole
 # Files of the BioMedGPT folder the LM folder links to (the tokenizer is for people and
 # vLLM's optional checks; the engine is fed embeddings and decodes no text).
 _LINKED_FILES = ("tokenizer.model", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json")
@@ -104,12 +105,15 @@ def write_llama_folder(biomedgpt, root: str | Path | None = None) -> Path:
 
     root = Path(root) if root is not None else derived_llama_root()
     folder = root / f"{biomedgpt.model_id}-{biomedgpt.revision}"
-    if (folder / "config.json").is_file():
+    if (folder / COMPLETE_MARKER).is_file():
         return folder
     root.mkdir(parents=True, exist_ok=True)
     partial = root / f".{folder.name}.{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     biomedgpt.model.llm.save_pretrained(str(partial), safe_serialization=True)
+    (partial / COMPLETE_MARKER).write_text("")  # last: a folder without it was cut short
+    if folder.exists() and not (folder / COMPLETE_MARKER).is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # left by an interrupted or older writer
     try:
         os.replace(partial, folder)  # whole or not at all
     except OSError:  # another server wrote it meanwhile

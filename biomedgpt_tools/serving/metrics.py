@@ -87,7 +87,7 @@ class ServingMetrics:
                 "# HELP biomedgpt_queue_depth Requests the engine accepted and has not finished.",
                 "# TYPE biomedgpt_queue_depth gauge",
                 f"biomedgpt_queue_depth {queue_depth}",
-                "# HELP biomedgpt_requests_in_flight Chat requests admitted and not yet answered.",
+                "# HELP biomedgpt_requests_in_flight Requests (chat, embeddings) admitted and not yet answered.",
                 "# TYPE biomedgpt_requests_in_flight gauge",
                 f"biomedgpt_requests_in_flight {in_flight}",
                 "# HELP biomedgpt_ready 1 once the model and engine are loaded.",

@@ -137,6 +137,10 @@ class VLLMEngine:
     def queue_depth(self) -> int:
         return self._in_flight
 
+    def has_unfinished(self) -> bool:
+        """Whether vLLM still holds requests: an aborted stream leaves it asynchronously."""
+        return self._llm is not None and self._llm.output_processor.has_unfinished_requests()
+
     async def close(self) -> None:
         """Abort what is in flight and stop vLLM's engine process."""
         if self._llm is not None:

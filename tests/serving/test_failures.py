@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 
 import httpx
@@ -13,9 +15,12 @@ from tests.serving.conftest import ServerProcess
 LONG = {"messages": [{"role": "user", "content": [
     {"type": "protein", "sequence": "MKTAYIAKQR" * 90}, {"type": "text", "text": "What is it?"}]}],
     "max_tokens": 1000, "stream": True}  # fmt: skip
+# ~960 prompt positions + 1000 tokens of the 2048: the longest answer the tiny model can give,
+# so the request is still decoding when the test acts on it (it never waits for it to finish)
+HANG_GUARD_S = 120.0  # only against a hang: every wait below is for an event, not a duration
 
 
-def wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
+def wait_for(condition, what: str, timeout_s: float = HANG_GUARD_S) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -45,6 +50,8 @@ def test_full_server_answers_429_with_retry_after_and_a_disconnect_stops_generat
             while not line.startswith("data: {") or '"role"' in line:  # up to the first piece
                 line = next(lines)
             assert '"content"' in line
+            wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 1,
+                     "the streaming request to hold the one slot")  # fmt: skip
             busy = httpx.post(url, json={**LONG, "stream": False, "max_tokens": 2}, timeout=30)
             assert busy.status_code == 429
             assert int(busy.headers["retry-after"]) >= 1
@@ -55,9 +62,15 @@ def test_full_server_answers_429_with_retry_after_and_a_disconnect_stops_generat
     wait_for(lambda: small_server.metric("biomedgpt_queue_depth") == 0, "the engine to be idle")
     wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free")
     assert small_server.metric("biomedgpt_generation_tokens_total") == 0  # nothing finished
-    # a client waiting for a whole answer that gives up stops its generation too
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.post(url, json={**LONG, "stream": False}, timeout=httpx.Timeout(30, read=0.5))
+    # a client waiting for a whole answer that gives up stops its generation too: it sends the
+    # request, and hangs up once the engine is decoding it
+    body = json.dumps({**LONG, "stream": False}).encode()
+    with socket.create_connection(("127.0.0.1", small_server.port), timeout=HANG_GUARD_S) as waiting:
+        waiting.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                        % (len(body), body))  # fmt: skip
+        wait_for(lambda: small_server.metric("biomedgpt_queue_depth") == 1,
+                 "the engine to be decoding the waiting request")  # fmt: skip
     wait_for(lambda: small_server.metric("biomedgpt_requests_aborted_total") == aborted_before + 2,
              "the second aborted request to be counted")  # fmt: skip
     wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free")

@@ -91,3 +91,21 @@ def test_a_loaded_model_writes_its_lm_once_per_revision(tmp_path):
     assert (folder / "config.json").stat().st_mtime_ns == stamp  # reused, not written again
     assert [path.name for path in (tmp_path / "lm").iterdir()] == [folder.name]
 
+
+def test_a_folder_cut_short_is_written_again(tmp_path):
+    """A folder holding config.json but no .complete marker (a writer killed mid-save) is redone."""
+    from safetensors.torch import load_file
+
+    from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
+    from biomedgpt_tools.serving.llama_folder import COMPLETE_MARKER, write_llama_folder
+
+    model = build_tiny_biomedgpt(tmp_path / "assets", lm_head_dim=32)
+    folder = tmp_path / "lm" / f"{model.model_id}-{model.revision}"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    assert write_llama_folder(model, tmp_path / "lm") == folder
+    assert (folder / COMPLETE_MARKER).is_file()
+    weights = {}
+    for shard in folder.glob("*.safetensors"):
+        weights |= load_file(shard)
+    assert set(weights) == set(model.model.llm.state_dict())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -32,11 +33,12 @@ class ScriptedServer:
                 pass
 
             def _send(self, status, headers, body):
-                raw = json.dumps(body).encode()
+                events = isinstance(body, bytes)  # a server-sent event stream, sent as is
+                raw = body if events else json.dumps(body).encode()
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/event-stream" if events else "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
@@ -113,3 +115,26 @@ def test_nothing_listening_is_model_server_unavailable_naming_the_url():
 def test_a_url_without_scheme_is_refused():
     with pytest.raises(ValueError, match="http://"):
         RemoteBackend("127.0.0.1:8000")
+
+
+def test_a_malformed_event_mid_stream_is_model_server_unavailable(scripted):
+    role = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+    stream = f"data: {json.dumps(role)}\n\ndata: {{not json\n\ndata: [DONE]\n\n".encode()
+    server = scripted((200, {}, stream), (200, {}, stream))
+    remote = backend(server.url)
+    with pytest.raises(ModelUnavailableError, match="malformed data"):
+        remote.answer_streaming(ModelQuestion("What is it?"), lambda piece, restart: None)
+    with pytest.raises(ModelUnavailableError, match="malformed data"):
+        list(remote.stream(ModelQuestion("What is it?")))
+
+
+def test_a_key_over_plain_http_to_another_host_warns_once():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RemoteBackend("http://127.0.0.1:9", api_key="k").close()  # loopback: no warning
+        RemoteBackend("https://10.0.0.1:9", api_key="k").close()  # TLS: no warning
+        RemoteBackend("http://10.0.0.1:9").close()  # no key: no warning
+        RemoteBackend("http://10.0.0.1:9", api_key="k").close()
+        RemoteBackend("http://10.0.0.1:9", api_key="k").close()  # the same URL: once
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1 and "plain http" in messages[0] and "10.0.0.1" in messages[0]

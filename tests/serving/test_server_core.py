@@ -112,3 +112,26 @@ def test_serve_cli_refuses_bad_arguments_in_one_line(tmp_path, capsys):
     if importlib.util.find_spec("vllm") is None:
         assert main(["serve", "--model", str(tmp_path), "--engine", "vllm"]) == 2
         assert "vLLM is not installed" in capsys.readouterr().err
+
+
+def test_serve_warns_in_one_line_when_it_binds_beyond_loopback_without_a_key(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from biomedgpt_tools.cli import main
+    from biomedgpt_tools.cli.serve import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("example.org")
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("needs a stop before the model loads: --engine vllm without vLLM installed")
+    monkeypatch.delenv("BIOMEDGPT_API_KEY", raising=False)
+    (tmp_path / "config.json").write_text("{}")
+    serve = ["serve", "--model", str(tmp_path), "--engine", "vllm"]
+    assert main([*serve, "--host", "0.0.0.0"]) == 2  # stops at the missing vLLM, after the check
+    warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "0.0.0.0 without an API key" in warning[0]
+    assert main([*serve, "--host", "0.0.0.0", "--api-key", "k"]) == 2
+    assert main([*serve, "--host", "127.0.0.1"]) == 2
+    assert "warning" not in capsys.readouterr().err
+    assert main(["serve", "--model", str(tmp_path), "--max-body-mib", "0"]) == 2
+    assert "--max-body-mib must be positive" in capsys.readouterr().err

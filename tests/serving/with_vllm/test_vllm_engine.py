@@ -4,10 +4,12 @@ generation does, token for token, with many requests in flight; closing a stream
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.serving.with_vllm.mixed_requests import engine_request, mixed_requests
 
 MAX_NEW_TOKENS = 24
+HANG_GUARD_S = 120.0  # waits are for events; this only stops a hang
 
 
 async def collect(engine, request) -> tuple[list[int], str | None, int]:
@@ -74,9 +76,9 @@ def test_closing_the_stream_aborts_the_request_in_vllm(vllm_engine, vllm_biomedg
                 break
         in_flight_before_close = engine.queue_depth()
         await stream.aclose()
-        for _ in range(200):  # the abort reaches vLLM's engine process asynchronously
-            if not engine._llm.output_processor.has_unfinished_requests():
-                break
+        deadline = time.monotonic() + HANG_GUARD_S
+        while engine.has_unfinished():  # the abort reaches vLLM's engine process asynchronously
+            assert time.monotonic() < deadline, "vLLM still holds the aborted request"
             await asyncio.sleep(0.05)
         return received, in_flight_before_close
 
@@ -84,7 +86,7 @@ def test_closing_the_stream_aborts_the_request_in_vllm(vllm_engine, vllm_biomedg
     assert len(received) == 2 and not received[-1].finished
     assert in_flight_before_close == 1
     assert engine.queue_depth() == 0
-    assert not engine._llm.output_processor.has_unfinished_requests()
+    assert not engine.has_unfinished()
     # the engine goes on serving: the next request answers in full
     follow_up = mixed_requests()[3]
     expected = vllm_biomedgpt.generate(follow_up, max_new_tokens=8)[0].token_ids
