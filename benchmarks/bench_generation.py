@@ -83,14 +83,7 @@ def reference_loop(
         batch = build_multimodal_batch(
             [request.conversation()], biomedgpt.segments, text.pad_token_id
         )
-        embeds = model.embed_inputs(
-            batch.input_ids,
-            batch.soft_token_mask,
-            batch.modalities,
-            batch.molecule_graph,
-            batch.protein_input_ids,
-            batch.protein_attention_mask,
-        )  # (1, T, C)
+        embeds = model.embed_batch(batch)  # (1, T, C)
         new = model.llm.generate(
             inputs_embeds=embeds,
             max_new_tokens=max_new_tokens,

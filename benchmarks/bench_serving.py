@@ -71,11 +71,7 @@ def embed(biomedgpt: BioMedGPT, request: GenerationRequest) -> torch.Tensor:
     batch = build_multimodal_batch(
         [request.conversation()], biomedgpt.segments, int(biomedgpt.model.config.text_config.pad_token_id)
     )
-    embeds = biomedgpt.model.embed_inputs(
-        batch.input_ids, batch.soft_token_mask, batch.modalities, batch.molecule_graph,
-        batch.protein_input_ids, batch.protein_attention_mask,
-    )  # fmt: skip
-    return embeds[0].cpu()  # (T, C)
+    return biomedgpt.model.embed_batch(batch)[0].cpu()  # (T, C)
 
 
 class VLLMSide:

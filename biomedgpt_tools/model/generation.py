@@ -115,14 +115,7 @@ def generate_batch(
     options = options or GenerationOptions()
     eos_token_id, pad_token_id, bos_token_id = _special_ids(model)
     generation_config = options.generation_config(eos_token_id, pad_token_id, bos_token_id)
-    inputs_embeds = model.embed_inputs(
-        batch.input_ids,
-        batch.soft_token_mask,
-        batch.modalities,
-        batch.molecule_graph,
-        batch.protein_input_ids,
-        batch.protein_attention_mask,
-    )  # (B, T, C)
+    inputs_embeds = model.embed_batch(batch)  # (B, T, C)
     attention_mask = batch.attention_mask.to(inputs_embeds.device)  # (B, T)
     if options.seed is not None:
         torch.manual_seed(options.seed)

@@ -278,6 +278,17 @@ class BioMedGPTForConditionalGeneration(PreTrainedModel):
         mask = soft_token_mask.unsqueeze(-1).expand_as(embeds)  # (B, T, C)
         return embeds.masked_scatter(mask, soft.to(embeds.dtype))
 
+    def embed_batch(self, batch: MultimodalBatch) -> torch.Tensor:
+        """`embed_inputs` on a batch from build_multimodal_batch, (B, T, C)."""
+        return self.embed_inputs(
+            batch.input_ids,
+            batch.soft_token_mask,
+            batch.modalities,
+            batch.molecule_graph,
+            batch.protein_input_ids,
+            batch.protein_attention_mask,
+        )
+
     # -- language model -------------------------------------------------------------------
 
     def forward(

@@ -198,14 +198,7 @@ class ModelServer:
             [conversation], model.segments, int(model.model.config.text_config.pad_token_id)
         )
         with torch.inference_mode():
-            embeds = model.model.embed_inputs(
-                batch.input_ids,
-                batch.soft_token_mask,
-                batch.modalities,
-                batch.molecule_graph,
-                batch.protein_input_ids,
-                batch.protein_attention_mask,
-            )[0]  # (T, C): one row, no padding
+            embeds = model.model.embed_batch(batch)[0]  # (T, C): one row, no padding
         eos = int(model.model.config.text_config.eos_token_id)
         return PreparedRequest(
             prompt=render_prompt(conversation),

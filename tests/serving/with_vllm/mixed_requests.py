@@ -54,14 +54,7 @@ def embed_request(model: BioMedGPT, request: GenerationRequest) -> torch.Tensor:
     batch = build_multimodal_batch(
         [request.conversation()], model.segments, int(model.model.config.text_config.pad_token_id)
     )
-    embeds = model.model.embed_inputs(
-        batch.input_ids,
-        batch.soft_token_mask,
-        batch.modalities,
-        batch.molecule_graph,
-        batch.protein_input_ids,
-        batch.protein_attention_mask,
-    )  # (1, T, C)
+    embeds = model.model.embed_batch(batch)  # (1, T, C)
     return embeds[0].cpu()
 
 
