@@ -17,7 +17,7 @@ CID, SMILES or entry name, which resolves to the same InChIKey or accession).
    stale (other-revision) answer if recall ignored revisions; it must be 0.
 
 Hits are read from the tools' artifacts (`answered_by == "memory"`) and cross-checked by a
-replay of the same lookups against the store (`evals.memory_metrics.score_memory`).
+replay of the same lookups against the store (`evals.assistant.memory_metrics.score_memory`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from evals.assistant.memory_metrics import MemoryLookup, score_memory, store_recall
 from evals.loaders.errors import DataFormatError
-from evals.memory_metrics import MemoryLookup, score_memory, store_recall
 
-MEMORY_WORKLOAD = Path(__file__).resolve().parent / "data" / "memory_workload.jsonl"
+MEMORY_WORKLOAD = Path(__file__).resolve().parents[1] / "data" / "memory_workload.jsonl"
 RELATIONS = ("first", "exact", "normalised", "alias")
 TOOLS = {
     "MoleculeQA": ("molecule", "molecule"),
@@ -205,7 +205,11 @@ def evaluate_memory(
     tiny model with `second_model_seed`. `work_dir` holds the models, the store and the
     resolver cache (None: a temporary folder removed afterwards).
     """
-    from evals.offline_toolkit import check_model_folder, open_offline_toolkit, save_tiny_model
+    from evals.assistant.offline_toolkit import (
+        check_model_folder,
+        open_offline_toolkit,
+        save_tiny_model,
+    )
 
     items = workload if workload is not None else load_memory_workload()
     given = check_model_folder(model_dir)

@@ -82,7 +82,7 @@ def score_resolver(cases: Sequence[ResolverCase], resolve: ResolveFunction) -> R
     )
 
 
-GOLD_SET = Path(__file__).resolve().parent / "data" / "resolver_gold.jsonl"
+GOLD_SET = Path(__file__).resolve().parents[1] / "data" / "resolver_gold.jsonl"
 
 
 def load_gold_set(path: str | Path = GOLD_SET) -> list[ResolverCase]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from evals.loaders.errors import DataFormatError
 
-ROUTING_SET = Path(__file__).resolve().parent / "data" / "routing_set.jsonl"
+ROUTING_SET = Path(__file__).resolve().parents[1] / "data" / "routing_set.jsonl"
 Router = Callable[[str], tuple[list[str], list[str]]]
 
 

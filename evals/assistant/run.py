@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from evals.assistant_scoring import (
+from evals.assistant.scoring import (
     ENTITY_TOOLS,
     GoldTurn,
     TurnRecord,
@@ -85,7 +85,7 @@ def evaluate_assistant(
     from agents.context import AssistantContext
     from agents.graph import open_assistant
     from agents.session import AssistantSession
-    from evals.offline_toolkit import check_model_folder, open_offline_toolkit
+    from evals.assistant.offline_toolkit import check_model_folder, open_offline_toolkit
 
     turns = gold if gold is not None else load_assistant_set()
     folder = check_model_folder(model_dir)

@@ -30,7 +30,7 @@ from typing import Any
 
 from evals.loaders.errors import DataFormatError
 
-ASSISTANT_SET = Path(__file__).resolve().parent / "data" / "assistant_set.jsonl"
+ASSISTANT_SET = Path(__file__).resolve().parents[1] / "data" / "assistant_set.jsonl"
 ENTITY_TOOLS = {"MoleculeQA": "molecule", "ProteinQA": "protein"}
 TOOL_NAMES = (*ENTITY_TOOLS, "BiomedQA")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from evals.loaders.chebi20 import load_chebi20
 from evals.loaders.errors import DataFormatError
-from evals.run_store import METRICS_FILE, RUN_FILE, write_json
+from evals.tasks.run_store import METRICS_FILE, RUN_FILE, write_json
 
 MORGAN_RADIUS = 2
 MORGAN_BITS = 2048
@@ -57,7 +57,7 @@ def nearest_captions(train_path: Path, test_path: Path) -> list[tuple[str, str, 
 
 def run_retrieval(train_path: Path, test_path: Path, run_dir: Path, vocab: str, progress: bool = True) -> dict:
     """Write the run directory and return its metrics.json content."""
-    from evals.caption_metrics import score_captions
+    from evals.metrics.caption import score_captions
 
     rows = nearest_captions(Path(train_path), Path(test_path))
     run_dir.mkdir(parents=True, exist_ok=True)

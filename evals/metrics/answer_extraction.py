@@ -11,7 +11,7 @@ text counts as wrong. Two rule sets:
   it is unmatched). One deliberate fix: we return the label the pattern captured, where
   LMFlow's yes/no code returns "(yes" for "Answer: (yes)", which can never be right.
 - "strict" is word-bounded and case-insensitive; it also reads "the answer is c".
-Every tie-break is listed in docs/evals.md and pinned by tests/evals/test_answer_extraction.py.
+Every tie-break is listed in docs/evals.md and pinned by tests/evals/metrics/test_answer_extraction.py.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 from tqdm import tqdm
 
-from evals.scibert_tokenizer import load_scibert_tokenizer
-from evals.wordnet_check import require_wordnet
+from evals.metrics.scibert_tokenizer import load_scibert_tokenizer
+from evals.metrics.wordnet_check import require_wordnet
 
 MAX_WORDPIECES = 512
 DROPPED_TOKENS = frozenset({"[PAD]", "[CLS]", "[SEP]"})

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.caption_metrics import CaptionScores, score_captions
 from evals.loaders.chebi20 import load_chebi20, read_tsv_rows, unescape_smiles
 from evals.loaders.errors import DataFormatError
+from evals.metrics.caption import CaptionScores, score_captions
 
 PREDICTIONS_HEADER = ["SMILES", "ground truth", "output"]
 CLS_PREFIX = "[CLS] "

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.classification_metrics import ChoiceScores, score_choices
 from evals.loaders.errors import DataFormatError
 from evals.loaders.pubmedqa import PUBMEDQA_LABELS, resolve_pubmedqa_paths
+from evals.metrics.classification import ChoiceScores, score_choices
 
 
 def score_pubmedqa_predictions(predictions_path: str | Path, data: str | Path) -> ChoiceScores:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 SCIBERT_HUB_NAME = "allenai/scibert_scivocab_uncased"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class TokenizerUnavailableError(RuntimeError):

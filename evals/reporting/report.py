@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.paper_results import (
+from evals.reporting.paper_results import (
     CAPTION_METRIC_NAMES,
     CAPTION_METRICS,
     CAPTION_TABLES,
@@ -17,7 +17,7 @@ from evals.paper_results import (
     PAPER_QA_ACCURACY,
     QA_TASK_NAMES,
 )
-from evals.run_store import METRICS_FILE
+from evals.tasks.run_store import METRICS_FILE
 
 REPORT_FILE = "report.md"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from evals.option_likelihood import option_log_likelihoods
+from evals.tasks.option_likelihood import option_log_likelihoods
 
 
 class TaskModel(Protocol):

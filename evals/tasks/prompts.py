@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from biomedgpt_tools.model.api import GenerationRequest
 from biomedgpt_tools.model.prompt import Molecule, Protein, question_with_smiles_text
-from evals.task_items import CaptionItem, ChoiceItem
+from evals.tasks.items import CaptionItem, ChoiceItem
 
 PROMPT_VERSION = "2026-11-22.1"
 

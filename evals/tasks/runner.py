@@ -6,7 +6,7 @@ Files in the run directory:
                       {"item_id", "log_likelihoods": {label: value}}, or
                       {"item_id", "error"} when the model refused the input (bad SMILES...):
                       scored as an empty answer, counted in metrics.json as n_refused;
-                      each also carries "question_digest" (task_items.question_digest): a
+                      each also carries "question_digest" (evals.tasks.items.question_digest): a
                       cached record whose digest differs from its item's (the data file was
                       edited under the same ids) is asked again, never scored
   details.jsonl       per item: reference/gold, output, extracted answer, correct
@@ -24,15 +24,15 @@ from typing import Literal
 
 from tqdm import tqdm
 
-from evals.answer_extraction import RuleSet, extract_answer
-from evals.caption_metrics import score_captions
-from evals.classification_metrics import score_choices
-from evals.option_likelihood import best_option
-from evals.run_store import METRICS_FILE, append_records, open_run, read_cache, write_json
-from evals.task_items import CaptionItem, ChoiceItem, question_digest
-from evals.task_model import TaskModel
-from evals.task_prompts import PROMPT_VERSION, request_for
-from evals.tasks import LoadedTask, TaskSpec
+from evals.metrics.answer_extraction import RuleSet, extract_answer
+from evals.metrics.caption import score_captions
+from evals.metrics.classification import score_choices
+from evals.tasks.items import CaptionItem, ChoiceItem, question_digest
+from evals.tasks.model import TaskModel
+from evals.tasks.option_likelihood import best_option
+from evals.tasks.prompts import PROMPT_VERSION, request_for
+from evals.tasks.run_store import METRICS_FILE, append_records, open_run, read_cache, write_json
+from evals.tasks.specs import LoadedTask, TaskSpec
 
 Scoring = Literal["generate", "loglik"]
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -48,7 +48,7 @@ class RunOptions:
     system: str | None = None
     vocab: str | None = None  # SciBERT folder for caption metrics
     progress: bool = True
-    molecule_input: str = "graph"  # graph | smiles-text | none (see task_prompts.request_for)
+    molecule_input: str = "graph"  # graph | smiles-text | none (see evals.tasks.prompts.request_for)
 
 
 def run_identity(spec: TaskSpec, data: Path, model_name: str, options: RunOptions) -> dict:
@@ -139,7 +139,7 @@ def _ask(model: TaskModel, batch: list, use_loglik: bool, options: RunOptions) -
 
 
 def score_caption_task(items: list[CaptionItem], outputs: dict[str, dict], options: RunOptions):
-    from evals.scibert_tokenizer import default_vocab
+    from evals.metrics.scibert_tokenizer import default_vocab
 
     vocab = options.vocab or default_vocab()
     references = [item.reference for item in items]

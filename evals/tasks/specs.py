@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from evals.answer_extraction import AnswerKind
-from evals.line_errors import LineError
 from evals.loaders.chebi20 import chebi20_items
 from evals.loaders.medmcqa import medmcqa_items
 from evals.loaders.medqa import medqa_items
 from evals.loaders.pubmedqa import PUBMEDQA_LABELS, pubmedqa_items
 from evals.loaders.uniprotqa import uniprotqa_items
-from evals.task_items import CaptionItem, ChoiceItem
+from evals.metrics.answer_extraction import AnswerKind
+from evals.tasks.items import CaptionItem, ChoiceItem
+from evals.tasks.line_errors import LineError
 
 
 @dataclass

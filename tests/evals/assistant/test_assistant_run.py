@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evals.__main__ import main
-from evals.assistant_scoring import (
+from evals.assistant.scoring import (
     GoldTurn,
     TurnRecord,
     calls_match,
@@ -24,7 +24,7 @@ pytest.importorskip("chromadb")
 
 @pytest.fixture(scope="module")
 def no_model_run(tmp_path_factory):
-    from evals.assistant_run import evaluate_assistant
+    from evals.assistant.run import evaluate_assistant
 
     return evaluate_assistant(work_dir=tmp_path_factory.mktemp("assistant-none"))
 
@@ -55,8 +55,8 @@ def test_without_a_model_routes_and_cites_and_says_no_model_answered(no_model_ru
 
 
 def test_with_the_tiny_model_every_turn_is_answered_by_the_model(tmp_path):
-    from evals.assistant_run import evaluate_assistant
-    from evals.offline_toolkit import save_tiny_model
+    from evals.assistant.offline_toolkit import save_tiny_model
+    from evals.assistant.run import evaluate_assistant
 
     model = save_tiny_model(tmp_path / "models", seed=0)
     gold = load_assistant_set()

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from evals.__main__ import main
+from evals.assistant.memory_workload import load_memory_workload
 from evals.loaders.errors import DataFormatError
-from evals.memory_workload import load_memory_workload
 
 pytest.importorskip("chromadb")
 
@@ -16,7 +16,7 @@ pytest.importorskip("chromadb")
 @pytest.fixture(scope="module")
 def memory_run(tmp_path_factory):
     """The bundled workload, once: tiny model seed 0, then seed 1 on the same store."""
-    from evals.memory_workload import evaluate_memory
+    from evals.assistant.memory_workload import evaluate_memory
 
     return evaluate_memory(work_dir=tmp_path_factory.mktemp("memory-eval"), max_new_tokens=4)
 
@@ -68,7 +68,7 @@ def test_a_repeat_with_other_words_misses(tmp_path):
          "relation": "normalised", "repeat_of": "a"},
     ]  # fmt: skip
     workload.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
-    from evals.memory_workload import evaluate_memory
+    from evals.assistant.memory_workload import evaluate_memory
 
     scores = evaluate_memory(
         workload=load_memory_workload(workload), work_dir=tmp_path / "w", max_new_tokens=2

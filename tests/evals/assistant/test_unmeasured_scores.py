@@ -8,16 +8,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from evals.__main__ import main
-from evals.loaders.errors import DataFormatError
-from evals.memory_metrics import MemoryLookup, score_memory, store_recall
-from evals.resolver_accuracy import (
+from evals.assistant.memory_metrics import MemoryLookup, score_memory, store_recall
+from evals.assistant.resolver_accuracy import (
     ResolverCase,
     case_from_mapping,
     load_gold_set,
     resolve_function,
     score_resolver,
 )
-from evals.routing_accuracy import RoutingCase, load_routing_set, score_routing
+from evals.assistant.routing_accuracy import RoutingCase, load_routing_set, score_routing
+from evals.loaders.errors import DataFormatError
 
 CASES = [
     RoutingCase("Describe aspirin.", ["MoleculeQA"], ["aspirin"]),

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from biomedgpt_tools.model.prompt import Molecule, question_with_smiles_text
-from evals.retrieval_baseline import nearest_captions, run_retrieval
-from evals.task_items import CaptionItem, ModalityInput
-from evals.task_model import BioMedGPTTaskModel
-from evals.task_prompts import request_for
+from evals.baselines.retrieval import nearest_captions, run_retrieval
+from evals.tasks.items import CaptionItem, ModalityInput
+from evals.tasks.model import BioMedGPTTaskModel
+from evals.tasks.prompts import request_for
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 ITEM = CaptionItem("c1", "Please describe the molecule.", "ref", (ModalityInput("molecule", "CCO"),))
 
 

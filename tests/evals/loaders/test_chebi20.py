@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evals.caption_scoring import CaptionPrediction, join_by_smiles
 from evals.loaders.chebi20 import chebi20_items, load_chebi20, unescape_smiles
 from evals.loaders.errors import DataFormatError
+from evals.metrics.caption_scoring import CaptionPrediction, join_by_smiles
 
 
 def test_unescape_turns_doubled_backslashes_into_single_ones():

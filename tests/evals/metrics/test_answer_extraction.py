@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.answer_extraction import extract_answer
+from evals.metrics.answer_extraction import extract_answer
 
 # (generated text, kind, lmflow label, strict label)
 TABLE = [

@@ -8,10 +8,10 @@ import random
 import pytest
 
 from evals.__main__ import main
-from evals.caption_metrics import score_captions, wordpieces
-from evals.caption_scoring import read_predictions, score_predictions_file
-from evals.scibert_tokenizer import TokenizerUnavailableError, load_scibert_tokenizer
-from evals.wordnet_check import WordNetMissingError, require_wordnet
+from evals.metrics.caption import score_captions, wordpieces
+from evals.metrics.caption_scoring import read_predictions, score_predictions_file
+from evals.metrics.scibert_tokenizer import TokenizerUnavailableError, load_scibert_tokenizer
+from evals.metrics.wordnet_check import WordNetMissingError, require_wordnet
 
 # eval-protocols.md: SciBERT uncased vocab, WordNet 3.0.
 FULL_REFERENCE = {"bleu2": 0.587693, "bleu4": 0.502264, "rouge1": 0.652891,

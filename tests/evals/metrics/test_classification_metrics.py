@@ -7,7 +7,7 @@ import random
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from evals.classification_metrics import macro_f1, score_choices
+from evals.metrics.classification import macro_f1, score_choices
 
 LABELS = ("yes", "no", "maybe")
 
@@ -74,7 +74,7 @@ def test_pubmedqa_predictions_must_cover_all_and_only_test_pmids(shared_data, tm
     import json
 
     from evals.loaders.errors import DataFormatError
-    from evals.pubmedqa_scoring import score_pubmedqa_predictions
+    from evals.metrics.pubmedqa_scoring import score_pubmedqa_predictions
 
     path = tmp_path / "partial.json"
     path.write_text(json.dumps({"12377809": "yes", "1": "no"}))

@@ -15,7 +15,7 @@ from biomedgpt_tools.model.prompt import (  # noqa: E402
     render_prompt,
 )
 from biomedgpt_tools.model.tiny import build_tiny_model, write_tiny_assets  # noqa: E402
-from evals.option_likelihood import best_option, option_log_likelihoods  # noqa: E402
+from evals.tasks.option_likelihood import best_option, option_log_likelihoods  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from evals.report import write_report
-from evals.run_store import RunDirectoryError
-from evals.task_items import ChoiceItem
-from evals.task_runner import RunOptions, run_task
-from evals.tasks import LoadedTask, task_spec
+from evals.reporting.report import write_report
+from evals.tasks.items import ChoiceItem
+from evals.tasks.run_store import RunDirectoryError
+from evals.tasks.runner import RunOptions, run_task
+from evals.tasks.specs import LoadedTask, task_spec
 
 
 class ScriptedModel:
