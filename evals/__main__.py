@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from biomedgpt_tools.model.prompt import MOLECULE_INPUT_MODES
-from evals.answer_extraction import RULE_SETS
+from evals.metrics.answer_extraction import RULE_SETS
 
 
 class UsageError(Exception):
@@ -17,8 +17,8 @@ class UsageError(Exception):
 
 
 def _caption(args) -> int:
-    from evals.caption_scoring import score_predictions_file
-    from evals.scibert_tokenizer import default_vocab
+    from evals.metrics.caption_scoring import score_predictions_file
+    from evals.metrics.scibert_tokenizer import default_vocab
 
     scores = score_predictions_file(
         args.predictions, args.vocab or default_vocab(), args.references, progress=not args.quiet
@@ -34,7 +34,7 @@ def _caption(args) -> int:
 
 
 def _pubmedqa(args) -> int:
-    from evals.pubmedqa_scoring import score_pubmedqa_predictions
+    from evals.metrics.pubmedqa_scoring import score_pubmedqa_predictions
 
     data = args.data or str(Path(default_shared_data()) / "pubmedqa")
     scores = score_pubmedqa_predictions(args.predictions, data).as_dict()
@@ -53,9 +53,9 @@ def default_shared_data() -> Path:
 
 
 def _run(args) -> int:
-    from evals.task_model import load_task_model
-    from evals.task_runner import RunOptions, run_task
-    from evals.tasks import task_spec
+    from evals.tasks.model import load_task_model
+    from evals.tasks.runner import RunOptions, run_task
+    from evals.tasks.specs import task_spec
 
     spec = task_spec(args.task)
     if args.limit is not None and args.limit < 1:
@@ -69,7 +69,7 @@ def _run(args) -> int:
     try:
         if server:
             from biomedgpt_tools.inference.backend import ModelUnavailableError
-            from evals.task_model import RemoteTaskModel
+            from evals.tasks.model import RemoteTaskModel
 
             try:
                 model = RemoteTaskModel(server, concurrency=args.batch_size)
@@ -108,8 +108,8 @@ def _run(args) -> int:
 
 
 def _retrieval(args) -> int:
-    from evals.retrieval_baseline import run_retrieval
-    from evals.scibert_tokenizer import default_vocab
+    from evals.baselines.retrieval import run_retrieval
+    from evals.metrics.scibert_tokenizer import default_vocab
 
     result = run_retrieval(Path(args.train), Path(args.data), Path(args.out), args.vocab or default_vocab(),
                            progress=not args.quiet)  # fmt: skip
@@ -118,7 +118,7 @@ def _retrieval(args) -> int:
 
 
 def _report(args) -> int:
-    from evals.report import write_report
+    from evals.reporting.report import write_report
 
     root = Path(args.run_dir)
     if not root.is_dir():
@@ -132,7 +132,7 @@ def _report(args) -> int:
 
 def _routing(args) -> int:
     from agents.verification import EntityVerifier
-    from evals.routing_accuracy import load_routing_set, rule_router, score_routing
+    from evals.assistant.routing_accuracy import load_routing_set, rule_router, score_routing
 
     verifier = EntityVerifier.from_env()
     try:
@@ -155,7 +155,7 @@ def _routing(args) -> int:
 
 def _resolvers(args) -> int:
     from biomedgpt_tools.resolvers import Resolver, ResolverSettings
-    from evals.resolver_accuracy import load_gold_set, resolve_function, score_resolver
+    from evals.assistant.resolver_accuracy import load_gold_set, resolve_function, score_resolver
 
     cases = load_gold_set(args.gold)
     settings = ResolverSettings.from_env()
@@ -174,7 +174,7 @@ def _resolvers(args) -> int:
 
 
 def _memory(args) -> int:
-    from evals.memory_workload import evaluate_memory, load_memory_workload
+    from evals.assistant.memory_workload import evaluate_memory, load_memory_workload
 
     workload = load_memory_workload(args.workload)
     try:
@@ -202,8 +202,8 @@ def _memory(args) -> int:
 
 
 def _assistant(args) -> int:
-    from evals.assistant_run import evaluate_assistant
-    from evals.assistant_scoring import load_assistant_set
+    from evals.assistant.run import evaluate_assistant
+    from evals.assistant.scoring import load_assistant_set
 
     gold = load_assistant_set(args.set)
     try:
@@ -228,7 +228,7 @@ def _assistant(args) -> int:
 
 
 def _tasks(_args) -> int:
-    from evals.tasks import TASKS
+    from evals.tasks.specs import TASKS
 
     for spec in TASKS.values():
         print(f"{spec.name:10s} {spec.description}")
@@ -290,14 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.set_defaults(handler=_report)
 
-    from evals.routing_accuracy import ROUTING_SET
+    from evals.assistant.routing_accuracy import ROUTING_SET
 
     routing = sub.add_parser("routing", help="routing accuracy of the agent's rule router")
     routing.add_argument("--set", default=str(ROUTING_SET), help="routing set (JSON lines)")
     routing.add_argument("--json", action="store_true")
     routing.set_defaults(handler=_routing)
 
-    from evals.resolver_accuracy import GOLD_SET
+    from evals.assistant.resolver_accuracy import GOLD_SET
 
     resolvers = sub.add_parser(
         "resolvers", help="resolver accuracy on a gold set (endpoints from BIOMEDGPT_*_URL)"
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     resolvers.add_argument("--json", action="store_true")
     resolvers.set_defaults(handler=_resolvers)
 
-    from evals.memory_workload import MEMORY_WORKLOAD
+    from evals.assistant.memory_workload import MEMORY_WORKLOAD
 
     memory = sub.add_parser("memory", help="memory hit rate and staleness on a workload run through the tools")
     memory.add_argument("--model", help="model folder (default: a tiny model built on the fly)")
@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     memory.add_argument("--json", action="store_true")
     memory.set_defaults(handler=_memory)
 
-    from evals.assistant_scoring import ASSISTANT_SET
+    from evals.assistant.scoring import ASSISTANT_SET
 
     assistant = sub.add_parser("assistant", help="end-to-end offline run of the assistant on a gold set")
     assistant.add_argument("--model", help="model folder (default: none; answers must say so)")
@@ -331,9 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from evals.loaders.errors import DataFormatError
-    from evals.run_store import RunDirectoryError
-    from evals.scibert_tokenizer import TokenizerUnavailableError
-    from evals.wordnet_check import WordNetMissingError
+    from evals.metrics.scibert_tokenizer import TokenizerUnavailableError
+    from evals.metrics.wordnet_check import WordNetMissingError
+    from evals.tasks.run_store import RunDirectoryError
 
     args = build_parser().parse_args(argv)
     from biomedgpt_tools.resolvers.settings import SettingsError

@@ -10,9 +10,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.line_errors import LineError
 from evals.loaders.errors import DataFormatError
-from evals.task_items import CaptionItem, ModalityInput
+from evals.tasks.items import CaptionItem, ModalityInput
+from evals.tasks.line_errors import LineError
 
 CHEBI20_HEADER = ["CID", "SMILES", "description"]
 MOLECULE_QUESTION = "Please describe the molecule."

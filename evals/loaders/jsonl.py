@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.line_errors import LineError
 from evals.loaders.errors import DataFormatError
+from evals.tasks.line_errors import LineError
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

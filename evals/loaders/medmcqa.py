@@ -11,10 +11,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from evals.line_errors import LineError
 from evals.loaders.errors import DataFormatError
 from evals.loaders.jsonl import read_jsonl_lines, require_fields
-from evals.task_items import ChoiceItem
+from evals.tasks.items import ChoiceItem
+from evals.tasks.line_errors import LineError
 
 OPTION_LABELS = ("A", "B", "C", "D")
 OPTION_FIELDS = ("opa", "opb", "opc", "opd")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from evals.loaders.errors import DataFormatError
-from evals.task_items import ChoiceItem
+from evals.tasks.items import ChoiceItem
 
 PUBMEDQA_LABELS = ("yes", "no", "maybe")
 PUBMEDQA_OPTIONS = {label: label for label in PUBMEDQA_LABELS}

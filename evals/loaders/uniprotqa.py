@@ -17,7 +17,7 @@ from pathlib import Path
 
 from evals.loaders.errors import DataFormatError
 from evals.loaders.jsonl import read_jsonl
-from evals.task_items import CaptionItem, ModalityInput
+from evals.tasks.items import CaptionItem, ModalityInput
 
 QUESTION_TYPES = ("function", "official name", "protein family", "subcellular location")
 OTHER_TYPE = "other"

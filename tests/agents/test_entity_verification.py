@@ -44,7 +44,7 @@ def routed(question: str, verifier) -> list[tuple[str, str]]:
 # -- the routing set -------------------------------------------------------------------------------
 def test_rule_router_gets_at_least_95_percent_of_the_routing_set_exactly_right(verifier):
     """Scored by the harness itself (`python -m evals routing`) against the test server."""
-    from evals.routing_accuracy import load_routing_set, rule_router, score_routing
+    from evals.assistant.routing_accuracy import load_routing_set, rule_router, score_routing
 
     cases = load_routing_set()
     assert len(cases) >= 150

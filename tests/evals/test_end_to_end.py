@@ -18,7 +18,7 @@ from biomedgpt_tools.model.api import BioMedGPT  # noqa: E402
 from biomedgpt_tools.model.tiny import build_tiny_biomedgpt  # noqa: E402
 from evals.__main__ import main  # noqa: E402
 from evals.loaders.pubmedqa import pubmedqa_items  # noqa: E402
-from evals.task_prompts import request_for  # noqa: E402
+from evals.tasks.prompts import request_for  # noqa: E402
 
 MAX_NEW_TOKENS = "6"
 

@@ -1,0 +1,1 @@
+"""Baselines with no language model, set beside the model's numbers."""

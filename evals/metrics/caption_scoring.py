@@ -1,0 +1,79 @@
+"""Score a MolT5-format predictions file: `SMILES<TAB>ground truth<TAB>output`.
+
+The ground truth normally comes from the file itself. With `references` (a ChEBI-20 split)
+each prediction is joined to its reference by SMILES, never by row order, so a shuffled or
+partial predictions file is still scored against the right descriptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evals.loaders.chebi20 import load_chebi20, read_tsv_rows, unescape_smiles
+from evals.loaders.errors import DataFormatError
+from evals.metrics.caption import CaptionScores, score_captions
+
+PREDICTIONS_HEADER = ["SMILES", "ground truth", "output"]
+CLS_PREFIX = "[CLS] "
+
+
+@dataclass(frozen=True)
+class CaptionPrediction:
+    smiles: str
+    ground_truth: str
+    output: str
+
+
+def strip_cls(text: str) -> str:
+    """MolT5 outputs sometimes start with a literal `[CLS] `; the protocol drops it."""
+    return text[len(CLS_PREFIX):] if text.startswith(CLS_PREFIX) else text
+
+
+def read_predictions(path: str | Path) -> list[CaptionPrediction]:
+    """Rows of a MolT5 predictions TSV, outputs with a leading `[CLS] ` stripped."""
+    rows = read_tsv_rows(Path(path), PREDICTIONS_HEADER)
+    if not rows:
+        raise DataFormatError(f"{path}: no prediction rows after the header")
+    return [
+        CaptionPrediction(smiles=unescape_smiles(smiles), ground_truth=truth, output=strip_cls(out))
+        for smiles, truth, out in rows
+    ]
+
+
+def join_by_smiles(
+    predictions: list[CaptionPrediction], references: dict[str, str], source: str
+) -> list[tuple[str, str]]:
+    """(reference, output) pairs matched by SMILES; unknown or repeated SMILES are errors."""
+    pairs, seen = [], set()
+    for prediction in predictions:
+        if prediction.smiles in seen:
+            raise DataFormatError(f"SMILES {prediction.smiles} is predicted twice")
+        seen.add(prediction.smiles)
+        if prediction.smiles not in references:
+            raise DataFormatError(
+                f"SMILES {prediction.smiles} is not in {source}; are the predictions for this split?"
+            )
+        pairs.append((references[prediction.smiles], prediction.output))
+    return pairs
+
+
+def score_predictions_file(
+    path: str | Path,
+    vocab: str,
+    references_path: str | Path | None = None,
+    progress: bool = True,
+) -> CaptionScores:
+    """The six caption metrics of a predictions file (ground truth from the file or ChEBI-20)."""
+    predictions = read_predictions(path)
+    if references_path is None:
+        pairs = [(p.ground_truth, p.output) for p in predictions]
+    else:
+        references = {r.smiles: r.description for r in load_chebi20(references_path)}
+        pairs = join_by_smiles(predictions, references, str(references_path))
+    return score_captions(
+        [reference for reference, _ in pairs],
+        [output for _, output in pairs],
+        vocab=vocab,
+        progress=progress,
+    )

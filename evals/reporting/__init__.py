@@ -1,0 +1,1 @@
+"""`python -m evals report`: our numbers beside the paper's published ones."""
