@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING
 
-from biomedgpt_tools import __version__ as TOOL_VERSION
 from biomedgpt_tools.store.errors import InvalidAnnotationError
 from biomedgpt_tools.store.record import AnnotationRecord
 from biomedgpt_tools.store.results import ProteinVector
+from biomedgpt_tools.version import __version__ as TOOL_VERSION
 
 if TYPE_CHECKING:
     from biomedgpt_tools.store.store import AnnotationStore

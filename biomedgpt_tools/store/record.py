@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, get_args
 
-from biomedgpt_tools import __version__ as TOOL_VERSION
 from biomedgpt_tools.store.errors import InvalidAnnotationError
+from biomedgpt_tools.version import __version__ as TOOL_VERSION
 
 EntityKind = Literal["molecule", "protein", "text"]
 AnnotationSource = Literal["model", "pubchem", "uniprot", "user"]
