@@ -65,7 +65,7 @@ def current_rss_mib() -> float:
 def run_child(kind: str, folder: Path, dtype: str) -> None:
     import torch
 
-    from biomedgpt_tools.cli.generate import load_official_biomedgpt
+    from biomedgpt_tools.cli.model_source import load_official_biomedgpt
     from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest, resolve_dtype
     from biomedgpt_tools.model.prompt import Molecule, Protein
 

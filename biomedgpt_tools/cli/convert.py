@@ -13,8 +13,7 @@ import argparse
 from pathlib import Path
 
 from . import CommandError
-
-DTYPE_CHOICES = ("fp16", "bf16", "fp32", "float16", "bfloat16", "float32")  # short and torch names
+from .model_source import DTYPE_CHOICES, check_official_files, load_official_biomedgpt
 
 
 def register(subparsers) -> None:
@@ -58,17 +57,6 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run_convert)
 
 
-def check_official_files(official: str, llm_dir: str, esm_dir: str) -> None:
-    """Fail before the long load when one of the released files is not where it was said."""
-    if not Path(official).is_file():
-        raise CommandError(
-            f"checkpoint {official} does not exist; give the path of biomedgpt_10b.pth"
-        )
-    for flag, folder in (("--llm-dir", llm_dir), ("--esm-dir", esm_dir)):
-        if not Path(folder).is_dir():
-            raise CommandError(f"{flag} {folder} is not a folder")
-
-
 def run_convert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -81,8 +69,6 @@ def run_convert(args: argparse.Namespace) -> int:
     max_shard_size = _parse_shard_size(args.max_shard_size)
 
     from biomedgpt_tools.model.api import resolve_dtype
-
-    from .generate import load_official_biomedgpt
 
     try:
         biomedgpt = load_official_biomedgpt(

@@ -25,10 +25,12 @@ from .batch_lines import (
     read_batch_lines,
     validate_request,
 )
-from .convert import check_official_files
-
-# the short names and torch's own
-DTYPE_CHOICES = ("fp32", "bf16", "fp16", "float32", "bfloat16", "float16")
+from .model_source import (
+    DTYPE_CHOICES,
+    add_model_source_arguments,
+    check_official_files,
+    load_biomedgpt,
+)
 
 
 class _AppendModalInput(argparse.Action):
@@ -50,12 +52,7 @@ def register(subparsers) -> None:
         ),
     )
     source = parser.add_argument_group("model")
-    source.add_argument("--model", metavar="DIR", help="folder written by `biomedgpt convert`")
-    source.add_argument("--official", metavar="PTH", help="the official biomedgpt_10b.pth")
-    source.add_argument(
-        "--llm-dir", metavar="DIR", help="BioMedGPT-LM-7B folder (config.json, tokenizer.model)"
-    )
-    source.add_argument("--esm-dir", metavar="DIR", help="ESM-2 3B folder (config.json, vocab.txt)")
+    add_model_source_arguments(source)
     source.add_argument(
         "--server", metavar="URL",
         help="ask a `biomedgpt serve` server instead of loading the model (same output; --batch-size "
@@ -265,71 +262,3 @@ def _read_request(args: argparse.Namespace):
             message = message.replace("Pass on_too_long='truncate'", "Pass --on-too-long truncate")
         raise CommandError(message) from error
     return request, notes
-
-
-# ---------------------------------------------------------------------------------------------
-# The model
-
-
-def load_biomedgpt(args: argparse.Namespace):
-    """The `BioMedGPT` facade from --model or --official, in the requested dtype and device."""
-    import torch
-
-    from biomedgpt_tools.model.api import BioMedGPT, resolve_dtype
-    from biomedgpt_tools.model.official_checkpoint import default_device, default_dtype
-
-    device = args.device or default_device()
-    device_map = None
-    if device == "auto":
-        device, device_map = None, "auto"
-    else:
-        try:
-            kind = torch.device(device).type
-        except RuntimeError as error:
-            raise CommandError(
-                f"unknown --device {device!r}: use cpu, cuda, cuda:N or auto"
-            ) from error
-        if kind == "cuda" and not torch.cuda.is_available():
-            raise CommandError(
-                f"--device {device} asked for CUDA but torch sees no GPU; use --device cpu"
-            )
-    main_device = device or default_device()  # device_map="auto"
-    dtype = resolve_dtype(args.dtype) if args.dtype else default_dtype(main_device)
-    try:
-        if args.model:
-            return BioMedGPT.from_pretrained(
-                args.model, dtype=dtype, device=device, device_map=device_map
-            )
-        return load_official_biomedgpt(
-            args.official,
-            args.llm_dir,
-            args.esm_dir,
-            dtype=dtype,
-            device=device,
-            device_map=device_map,
-        )
-    except (ValueError, OSError, RuntimeError) as error:  # damaged files, out of memory, ...
-        raise CommandError(_first_line(error)) from error
-
-
-def load_official_biomedgpt(
-    checkpoint, llm_dir, esm_dir, *, dtype=None, device=None, device_map=None
-):
-    """`BioMedGPT` from the official .pth and its side folders (device_map supported)."""
-    from biomedgpt_tools.model.api import BioMedGPT
-    from biomedgpt_tools.model.official_checkpoint import load_official_model
-
-    model = load_official_model(
-        checkpoint,
-        llm_dir=llm_dir,
-        esm_dir=esm_dir,
-        dtype=dtype,
-        device=device,
-        device_map=device_map,
-    )
-    return BioMedGPT.from_components(model, llm_dir, esm_dir, model_id=Path(checkpoint).stem)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -18,7 +18,7 @@ import os
 import sys
 
 from . import CommandError
-from .generate import DTYPE_CHOICES
+from .model_source import DTYPE_CHOICES, add_model_source_arguments
 
 ENGINE_CHOICES = ("vllm", "transformers")
 
@@ -33,10 +33,7 @@ def register(subparsers) -> None:
         ),
     )
     source = parser.add_argument_group("model")
-    source.add_argument("--model", metavar="DIR", help="folder written by `biomedgpt convert`")
-    source.add_argument("--official", metavar="PTH", help="the official biomedgpt_10b.pth")
-    source.add_argument("--llm-dir", metavar="DIR", help="BioMedGPT-LM-7B folder (with --official)")
-    source.add_argument("--esm-dir", metavar="DIR", help="ESM-2 3B folder (with --official)")
+    add_model_source_arguments(source)
     source.add_argument("--dtype", choices=DTYPE_CHOICES, help="default: fp16 on CUDA, fp32 on CPU")
     source.add_argument("--device", help="where the encoders (and the transformers engine's LM) run; "
                         "default: cuda if available, else cpu")  # fmt: skip
@@ -138,7 +135,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from biomedgpt_tools.serving.app import build_app
     from biomedgpt_tools.serving.server import ModelServer
 
-    from .generate import load_biomedgpt
+    from .model_source import load_biomedgpt
 
     server = ModelServer(
         lambda: load_biomedgpt(args),

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from biomedgpt_tools.cli import main
-from biomedgpt_tools.cli.generate import load_official_biomedgpt
+from biomedgpt_tools.cli.model_source import load_official_biomedgpt
 from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
