@@ -49,3 +49,12 @@ def test_unknown_names_and_dir():
         assert "no attribute 'NoSuchThing'" in str(error)
     else:
         raise AssertionError("an unknown name must raise AttributeError")
+
+
+def test_installed_version_is_the_one_in_version_py():
+    """pyproject reads the version from biomedgpt_tools/version.py, so the two cannot drift."""
+    from importlib.metadata import version
+
+    from biomedgpt_tools.version import __version__
+
+    assert version("biomedgpt-tools") == __version__
