@@ -82,6 +82,12 @@ class BioMedGPTToolkit(BaseToolkit):
     def settings(self) -> ToolkitSettings:
         return self.services.settings
 
+    @settings.setter
+    def settings(self, settings: ToolkitSettings) -> None:
+        """Reconfigure in place (e.g. memory off): the services and their memory read the new ones."""
+        self.services.settings = settings
+        self.services.memory.settings = settings
+
     @property
     def backend(self) -> ModelBackend:
         return self.services.backend
