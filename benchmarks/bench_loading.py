@@ -65,20 +65,15 @@ def current_rss_mib() -> float:
 def run_child(kind: str, folder: Path, dtype: str) -> None:
     import torch
 
-    from biomedgpt_tools.cli.model_source import load_official_biomedgpt
-    from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest, resolve_dtype
+    from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
     from biomedgpt_tools.model.prompt import Molecule, Protein
 
     torch.set_num_threads(1)
     before = current_rss_mib()
     start = time.perf_counter()
     if kind == "pth":
-        biomedgpt = load_official_biomedgpt(
-            folder / "official.pth",
-            folder / "llm",
-            folder / "esm",
-            dtype=resolve_dtype(dtype),
-            device="cpu",
+        biomedgpt = BioMedGPT.from_official(
+            folder / "official.pth", folder / "llm", folder / "esm", dtype=dtype, device="cpu"
         )
     else:
         biomedgpt = BioMedGPT.from_pretrained(folder / kind, dtype=dtype, device="cpu")
@@ -128,7 +123,7 @@ def build_model(size: str):
 def prepare(size: str, folder: Path) -> int:
     """Write official.pth (+ llm/, esm/) and the fp32 / fp16 converted folders; returns #params."""
     from biomedgpt_tools.cli import main as cli_main
-    from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
+    from biomedgpt_tools.testing.official_layout import write_official_checkpoint
 
     model = build_model(size)
     parameters = sum(p.numel() for p in model.parameters())

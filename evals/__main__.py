@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from biomedgpt_tools.model.placement import DTYPE_CHOICES
 from biomedgpt_tools.model.prompt import MOLECULE_INPUT_MODES
 from evals.metrics.answer_extraction import RULE_SETS
 
@@ -264,9 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="only the first N items")
     run.add_argument("--out", help="run directory (resumed if it exists); default runs/evals/...")
     run.add_argument("--batch-size", type=int, default=8)
-    run.add_argument("--dtype", choices=("fp32", "bf16", "fp16", "float32", "bfloat16", "float16"),
-                     help="default: as saved")
-    run.add_argument("--device", help="e.g. cuda or cpu (default: where from_pretrained puts it)")
+    run.add_argument("--dtype", choices=DTYPE_CHOICES, help="default: fp16 on a GPU, fp32 on the CPU")
+    run.add_argument("--device", help="e.g. cuda, cuda:1, cpu or auto (default: the GPU when torch sees one, else cpu)")
     run.add_argument("--max-new-tokens", type=int, default=255)
     run.add_argument("--scoring", choices=("generate", "loglik"), default="generate",
                      help="closed questions: extract from generated text, or pick the likeliest option")  # fmt: skip

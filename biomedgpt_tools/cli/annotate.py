@@ -45,14 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _device(args: argparse.Namespace) -> str | None:
-    if args.device or os.environ.get("BIOMEDGPT_DEVICE"):
-        return args.device or os.environ["BIOMEDGPT_DEVICE"]
-    if "LOCAL_RANK" in os.environ:
-        import torch
-
-        if torch.cuda.is_available():
-            return f"cuda:{int(os.environ['LOCAL_RANK']) % torch.cuda.device_count()}"
-    return None
+    """--device, else $BIOMEDGPT_DEVICE; None leaves it to model/placement.py (under torchrun
+    that is cuda:LOCAL_RANK when torch sees GPUs)."""
+    return args.device or os.environ.get("BIOMEDGPT_DEVICE") or None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,9 +36,15 @@ class BatchLine:
     request: Any = None  # GenerationRequest
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "protein 1 was truncated ..."
+    row: Any = None  # MultimodalRow: the request laid out once the model checked it
 
     def fail(self, message: str) -> None:
-        self.request, self.error = None, message
+        self.request, self.row, self.error = None, None, message
+
+    @property
+    def model_input(self) -> Any:
+        """What `BioMedGPT.generate` takes for this line: its row when built, else the request."""
+        return self.row if self.row is not None else self.request
 
     def error_json(self) -> dict:
         return {"error": {"line": self.number, "message": self.error}}
@@ -180,12 +186,13 @@ def validate_request(request) -> None:
 
 
 def check_against_model(lines: list[BatchLine], biomedgpt, max_new_tokens: int) -> None:
-    """What only the loaded model can tell (a prompt past its context): failed lines in place."""
+    """What only the loaded model can tell (a prompt past its context): failed lines in place.
+    Each good line keeps the row the check built, so generating does not build it again."""
     for line in lines:
         if line.request is None:
             continue
         try:
-            biomedgpt.check_request(line.request, max_new_tokens)
+            line.row = biomedgpt.check_request(line.request, max_new_tokens)
         except ValueError as error:
             line.fail(str(error).removeprefix("request 0: "))
 
@@ -203,13 +210,13 @@ def answer_lines(lines: list[BatchLine], biomedgpt, batch_size: int, options: di
         if good:
             try:
                 answers = biomedgpt.generate(
-                    [line.request for line in good], batch_size=batch_size, **options
+                    [line.model_input for line in good], batch_size=batch_size, **options
                 )
                 results = {line.number: result for line, result in zip(good, answers, strict=True)}
             except ValueError:
                 for line in good:
                     try:
-                        results[line.number] = biomedgpt.generate([line.request], batch_size=1, **options)[0]
+                        results[line.number] = biomedgpt.generate([line.model_input], batch_size=1, **options)[0]
                     except ValueError as error:
                         line.fail(str(error).removeprefix("request 0: "))
         for line in chunk_lines:

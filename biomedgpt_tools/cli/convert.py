@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from biomedgpt_tools.model.placement import DTYPE_CHOICES
+
 from . import CommandError
-from .model_source import DTYPE_CHOICES, check_official_files, load_official_biomedgpt
+from .model_source import check_official_files
 
 
 def register(subparsers) -> None:
@@ -68,11 +70,11 @@ def run_convert(args: argparse.Namespace) -> int:
     check_official_files(args.official, args.llm_dir, args.esm_dir)
     max_shard_size = _parse_shard_size(args.max_shard_size)
 
-    from biomedgpt_tools.model.api import resolve_dtype
+    from biomedgpt_tools.model.api import BioMedGPT
 
     try:
-        biomedgpt = load_official_biomedgpt(
-            args.official, args.llm_dir, args.esm_dir, dtype=resolve_dtype(args.dtype), device="cpu"
+        biomedgpt = BioMedGPT.from_official(
+            args.official, args.llm_dir, args.esm_dir, dtype=args.dtype, device="cpu"
         )
         biomedgpt.save_pretrained(out, max_shard_size=max_shard_size)
     except (ValueError, OSError, RuntimeError) as error:

@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from biomedgpt_tools.model.placement import DTYPE_CHOICES
+
 from . import CommandError
 from .batch_lines import (
     ON_TOO_LONG_CHOICES,
@@ -26,7 +28,6 @@ from .batch_lines import (
     validate_request,
 )
 from .model_source import (
-    DTYPE_CHOICES,
     add_model_source_arguments,
     check_official_files,
     load_biomedgpt,

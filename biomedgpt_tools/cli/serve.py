@@ -17,8 +17,10 @@ import ipaddress
 import os
 import sys
 
+from biomedgpt_tools.model.placement import DTYPE_CHOICES
+
 from . import CommandError
-from .model_source import DTYPE_CHOICES, add_model_source_arguments
+from .model_source import add_model_source_arguments
 
 ENGINE_CHOICES = ("vllm", "transformers")
 

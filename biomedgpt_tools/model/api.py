@@ -20,8 +20,14 @@ import torch
 
 from .answer_text import AnswerCutter, cut_answer
 from .generation import GeneratedTokens, GenerationOptions, generate_batch, stream_generation
-from .modeling_biomedgpt import BioMedGPTForConditionalGeneration, build_multimodal_batch
-from .molecule_graph import featurize_smiles
+from .modeling_biomedgpt import (
+    BioMedGPTForConditionalGeneration,
+    MultimodalRow,
+    build_multimodal_row,
+    collate_rows,
+)
+from .official_checkpoint import load_official_model
+from .placement import choose_placement
 from .prompt import (
     Conversation,
     ModalInput,
@@ -39,23 +45,6 @@ ESM_VOCAB_FOLDER = "esm"
 # The weights' fingerprint, written by save_pretrained so tools can name the model (and
 # recall its past answers) without loading it.
 REVISION_FILE = "biomedgpt_revision.txt"
-_DTYPES = {
-    "fp32": torch.float32,
-    "float32": torch.float32,
-    "bf16": torch.bfloat16,
-    "bfloat16": torch.bfloat16,
-    "fp16": torch.float16,
-    "float16": torch.float16,
-}
-
-
-def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
-    """'fp32' / 'bf16' / 'fp16' (or the torch names, or a torch.dtype) -> torch.dtype."""
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of fp32, bf16, fp16 (or float32, bfloat16, float16)")
-    return _DTYPES[dtype]
 
 
 @dataclass
@@ -227,26 +216,17 @@ class BioMedGPT:
     ) -> BioMedGPT:
         """Load a folder written by `save_pretrained` (safetensors are memory-mapped, read lazily).
 
-        `device_map` (e.g. "auto") spreads the model over several GPUs through accelerate;
-        `device` puts all of it on one device (default: the first GPU, else the CPU). Without `dtype`: fp16 on CUDA, fp32 on CPU
-        (whatever the folder holds: fp16 matrix products on a CPU are many times slower).
+        `device` puts all of it on one device ("auto": `device_map="auto"`); `device_map`
+        spreads it over several GPUs through accelerate. Unset, they are chosen as for every
+        load (placement.py): this process's GPU in fp16, else the CPU in fp32, whatever the
+        folder holds (fp16 matrix products on a CPU are many times slower).
         """
-        from .official_checkpoint import default_device, default_dtype
-
+        placement = choose_placement(device=device, dtype=dtype, device_map=device_map)
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise ValueError(f"{folder} has no config.json; convert the official checkpoint first")
-        if device is not None and device_map is not None:
-            raise ValueError("give device or device_map, not both")
-        if device is None and device_map is None:
-            device = default_device()  # the same default as `biomedgpt generate`
         model = BioMedGPTForConditionalGeneration.from_pretrained(
-            str(folder),
-            dtype=resolve_dtype(dtype)
-            or default_dtype(device_map if isinstance(device_map, str) else device),
-            device_map=device_map
-            if device_map is not None
-            else (str(device) if device is not None else None),
+            str(folder), dtype=placement.dtype, device_map=placement.device_map
         )
         loaded = cls.from_components(
             model, folder, folder / ESM_VOCAB_FOLDER, model_id=model_id or folder.name
@@ -265,14 +245,13 @@ class BioMedGPT:
         device: str | torch.device | None = None,
         device_map: str | dict | None = None,
     ) -> BioMedGPT:
-        """Load `biomedgpt_10b.pth` with the LM and ESM folders (see official_checkpoint.py)."""
-        from .official_checkpoint import load_official_model
-
+        """Load `biomedgpt_10b.pth` with the LM and ESM folders (see official_checkpoint.py);
+        device, dtype and device_map as for `from_pretrained`."""
         model = load_official_model(
             checkpoint,
             llm_dir=llm_dir,
             esm_dir=esm_dir,
-            dtype=resolve_dtype(dtype),
+            dtype=dtype,
             device=device,
             device_map=device_map,
         )
@@ -325,7 +304,7 @@ class BioMedGPT:
 
     def generate(
         self,
-        requests: Sequence[GenerationRequest] | GenerationRequest,
+        requests: Sequence[GenerationRequest | MultimodalRow] | GenerationRequest,
         *,
         batch_size: int = 8,
         max_new_tokens: int = 255,
@@ -337,7 +316,11 @@ class BioMedGPT:
         repetition_penalty: float = 1.0,
         seed: int | None = None,
     ) -> list[GenerationResult]:
-        """Answer every request, in input order; requests of similar length share a batch."""
+        """Answer every request, in input order; requests of similar length share a batch.
+
+        A request may also be the row `check_request` returned for it, so a caller that
+        checked requests one by one does not have them built again.
+        """
         if isinstance(requests, GenerationRequest):
             requests = [requests]
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -353,27 +336,28 @@ class BioMedGPT:
             seed=seed,
         )
         options.validate()
-        prepared = [self._prepare(index, request) for index, request in enumerate(requests)]
-        self._check_context(prepared, max_new_tokens)
-        order = sorted(range(len(prepared)), key=lambda index: prepared[index][2])
-        results: list[GenerationResult | None] = [None] * len(prepared)
+        rows = [
+            request if isinstance(request, MultimodalRow) else self._build_row(index, request)
+            for index, request in enumerate(requests)
+        ]
+        self._check_context(rows, max_new_tokens)
+        order = sorted(range(len(rows)), key=lambda index: rows[index].length)
+        results: list[GenerationResult | None] = [None] * len(rows)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            batch = build_multimodal_batch(
-                [prepared[index][0] for index in chunk], self.segments, self._pad_token_id
-            )
+            batch = collate_rows([rows[index] for index in chunk], self._pad_token_id)
             for index, tokens in zip(
                 chunk, generate_batch(self.model, batch, options), strict=True
             ):
-                results[index] = self._result(prepared[index][1], tokens)
+                results[index] = self._result(rows[index].prompt, tokens)
         return results  # type: ignore[return-value]
 
     def stream(self, request: GenerationRequest, **options) -> StreamedAnswer:
         """The answer's text in deltas as it is generated (greedy by default); `.result` afterwards."""
         generation_options = GenerationOptions(**options)
-        conversation, prompt, length = self._prepare(0, request)
-        self._check_context([(conversation, prompt, length)], generation_options.max_new_tokens)
-        batch = build_multimodal_batch([conversation], self.segments, self._pad_token_id)
+        row = self.check_request(request, generation_options.max_new_tokens)
+        prompt = row.prompt
+        batch = collate_rows([row], self._pad_token_id)
         streamed = stream_generation(
             self.model,
             batch,
@@ -387,17 +371,24 @@ class BioMedGPT:
             stop=streamed.close,
         )
 
-    def check_request(self, request: GenerationRequest, max_new_tokens: int = 255) -> None:
+    def check_request(
+        self, request: GenerationRequest, max_new_tokens: int = 255
+    ) -> MultimodalRow:
         """The ValueError `generate` would raise for this request alone (bad input, a prompt
-        past the context), so a batch can set one request aside instead of failing whole."""
-        self._check_context([self._prepare(0, request)], max_new_tokens)
+        past the context), so a batch can set one request aside instead of failing whole.
 
-    def _check_context(
-        self, prepared: list[tuple[Conversation, str, int]], max_new_tokens: int
-    ) -> None:
+        Returns the request's row, built once (rendered, tokenized, featurized): give it to
+        `generate` (or `collate_rows`) instead of the request so none of it is done again.
+        """
+        row = self._build_row(0, request)
+        self._check_context([row], max_new_tokens)
+        return row
+
+    def _check_context(self, rows: Sequence[MultimodalRow], max_new_tokens: int) -> None:
         """Llama-2 was trained on 4096 positions; past them the answer is garbage, so refuse."""
         limit = int(self.model.config.text_config.max_position_embeddings)
-        for index, (_, _, length) in enumerate(prepared):
+        for index, row in enumerate(rows):
+            length = row.length
             if length + max_new_tokens > limit:
                 raise ValueError(
                     f"request {index}: the prompt takes {length} positions (text, atoms and residues) "
@@ -422,24 +413,16 @@ class BioMedGPT:
     def _pad_token_id(self) -> int:
         return int(self.model.config.text_config.pad_token_id)
 
-    def _prepare(self, index: int, request: GenerationRequest) -> tuple[Conversation, str, int]:
-        """Validate one request; returns its conversation, prompt and LM input length."""
+    def _build_row(self, index: int, request: GenerationRequest) -> MultimodalRow:
+        """Validate one request and lay it out for the model; errors name the request."""
         if not isinstance(request, GenerationRequest):
             raise ValueError(
                 f"request {index} is a {type(request).__name__}; build a GenerationRequest"
             )
         try:
-            conversation = request.conversation()
-            prompt = render_prompt(conversation)
-            length = self.segments.tokenize_prompt(prompt).num_text_tokens
-            for item in conversation.inputs:
-                if isinstance(item, Molecule):
-                    length += featurize_smiles(item.smiles).num_atoms
-                else:
-                    length += len(protein_token_ids(item.sequence))
+            return build_multimodal_row(request.conversation(), self.segments, self._pad_token_id)
         except ValueError as error:
             raise ValueError(f"request {index}: {error}") from error
-        return conversation, prompt, length
 
     # -- protein vectors ------------------------------------------------------------------
 

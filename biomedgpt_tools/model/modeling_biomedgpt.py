@@ -1,9 +1,10 @@
 """BioMedGPT-10B: a GIN molecule encoder and an ESM-2 protein encoder whose states become
 soft tokens of a Llama LM, read top to bottom:
 
-1. `build_multimodal_batch` turns conversations into one left-padded batch: the prompt's
-   text segments as token ids, and a slot (a soft-token position) for every atom of every
-   molecule and every ESM position (cls + residues + eos) of every protein.
+1. `build_multimodal_row` lays one conversation out once: the prompt's text segments as
+   token ids, and a slot (a soft-token position) for every atom of every molecule and
+   every ESM position (cls + residues + eos) of every protein; `collate_rows` left-pads
+   rows into one batch (`build_multimodal_batch` does both).
 2. `BioMedGPTForConditionalGeneration.encode_soft_tokens` runs the encoders and the
    projections, and `embed_inputs` scatters those soft tokens into the slots of the
    LM's input embeddings (as LLaVA does with image features).
@@ -75,6 +76,131 @@ def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
     return positions.clamp(min=0)
 
 
+@dataclass
+class MultimodalRow:
+    """One conversation laid out for the model, before padding.
+
+    Built once per request (`build_multimodal_row`): its length is what the facade checks
+    against the context, and `collate_rows` pads rows into a `MultimodalBatch`, so nothing
+    is rendered, tokenized or featurized twice.
+    """
+
+    prompt: str  # the rendered prompt (placeholders included)
+    input_ids: list[int]  # text ids, pad_token_id in soft-token slots (answer appended in training)
+    soft_token_mask: list[bool]  # True on soft-token slots
+    labels: list[int]  # IGNORE_INDEX except answer tokens and eos
+    modalities: list[Modality]  # the inputs' kinds, in prompt order
+    molecule_graphs: list[MoleculeGraph]  # the molecules, in prompt order
+    protein_token_ids: list[list[int]]  # the proteins' ESM ids (cls ... eos), in prompt order
+
+    @property
+    def length(self) -> int:
+        """LM positions the row takes: text tokens, one per atom and one per ESM position."""
+        return len(self.input_ids)
+
+
+def build_multimodal_row(
+    conversation: Conversation,
+    segment_encoder: SegmentEncoder,
+    pad_token_id: int,
+    answer: str | None = None,
+    eos_token_id: int | None = None,
+    index: int = 0,
+) -> MultimodalRow:
+    """Render, tokenize and featurize one conversation (each once).
+
+    With an `answer` (training), the row is prompt + answer tokens (no BOS, SentencePiece
+    dummy prefix) + eos, and `labels` keep only the answer tokens and eos. Bad molecules or
+    proteins raise ValueError naming them; `index` names the conversation in a batch.
+    """
+    prompt = render_prompt(conversation)
+    tokenized = segment_encoder.tokenize_prompt(prompt)
+    inputs = conversation.inputs
+    if [item.modality for item in inputs] != tokenized.modalities:
+        raise ValueError(
+            f"conversation {index} has {len(tokenized.modalities)} placeholders but "
+            f"{len(inputs)} molecule/protein inputs; attach one input per placeholder"
+        )
+    graphs: list[MoleculeGraph] = []
+    proteins: list[list[int]] = []
+    first = tokenized.segment_ids[0]
+    ids, soft = list(first), [False] * len(first)
+    for item, segment in zip(inputs, tokenized.segment_ids[1:], strict=True):
+        if isinstance(item, Molecule):
+            graph = featurize_smiles(item.smiles)
+            graphs.append(graph)
+            slots = graph.num_atoms
+        else:
+            token_ids = protein_token_ids(item.sequence)
+            proteins.append(token_ids)
+            slots = len(token_ids)
+        ids += [pad_token_id] * slots + list(segment)
+        soft += [True] * slots + [False] * len(segment)
+    labels = [IGNORE_INDEX] * len(ids)
+    if answer is not None:
+        if eos_token_id is None:
+            raise ValueError("training batches need eos_token_id to end each answer")
+        answer_ids = segment_encoder.encode(answer) + [eos_token_id]
+        ids += answer_ids
+        soft += [False] * len(answer_ids)
+        labels += answer_ids
+    return MultimodalRow(
+        prompt=prompt,
+        input_ids=ids,
+        soft_token_mask=soft,
+        labels=labels,
+        modalities=[item.modality for item in inputs],
+        molecule_graphs=graphs,
+        protein_token_ids=proteins,
+    )
+
+
+def collate_rows(
+    rows: Sequence[MultimodalRow],
+    pad_token_id: int,
+    *,
+    with_labels: bool = False,
+    esm_pad_token_id: int = ESM_PAD_TOKEN_ID,
+) -> MultimodalBatch:
+    """Left-pad rows into one batch; molecules and proteins listed in row-major prompt order."""
+    if not rows:
+        raise ValueError("no conversations to batch; give at least one")
+    width = max(row.length for row in rows)
+    input_ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)  # (B, T)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, T)
+    soft_token_mask = torch.zeros((len(rows), width), dtype=torch.bool)  # (B, T)
+    label_tensor = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)  # (B, T)
+    for index, row in enumerate(rows):
+        start = width - row.length  # left padding
+        input_ids[index, start:] = torch.tensor(row.input_ids)
+        attention_mask[index, start:] = 1
+        soft_token_mask[index, start:] = torch.tensor(row.soft_token_mask)
+        label_tensor[index, start:] = torch.tensor(row.labels)
+
+    graphs = [graph for row in rows for graph in row.molecule_graphs]
+    proteins = [ids for row in rows for ids in row.protein_token_ids]
+    protein_input_ids = protein_attention_mask = None
+    if proteins:
+        longest = max(len(ids) for ids in proteins)
+        protein_input_ids = torch.full((len(proteins), longest), esm_pad_token_id, dtype=torch.long)
+        protein_attention_mask = torch.zeros((len(proteins), longest), dtype=torch.long)
+        for index, ids in enumerate(proteins):
+            protein_input_ids[index, : len(ids)] = torch.tensor(ids)
+            protein_attention_mask[index, : len(ids)] = 1
+
+    return MultimodalBatch(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        soft_token_mask=soft_token_mask,
+        modalities=[kind for row in rows for kind in row.modalities],
+        molecule_graph=collate_graphs(graphs) if graphs else None,
+        protein_input_ids=protein_input_ids,
+        protein_attention_mask=protein_attention_mask,
+        labels=label_tensor if with_labels else None,
+        prompt_lengths=[row.length for row in rows],
+    )
+
+
 def build_multimodal_batch(
     conversations: Sequence[Conversation],
     segment_encoder: SegmentEncoder,
@@ -85,82 +211,27 @@ def build_multimodal_batch(
 ) -> MultimodalBatch:
     """Tokenize, featurize and lay out conversations as one left-padded batch.
 
-    With `answers` (training), each row is prompt + answer tokens (no BOS, SentencePiece
-    dummy prefix) + eos, and `labels` keep only the answer tokens and eos: prompt, soft
-    tokens and padding get -100. Bad molecules or proteins raise ValueError naming them.
+    `build_multimodal_row` for each conversation, then `collate_rows`. With `answers`
+    (training), `labels` keep only the answer tokens and eos: prompt, soft tokens and
+    padding get -100.
     """
     if not conversations:
         raise ValueError("no conversations to batch; give at least one")
     if answers is not None and len(answers) != len(conversations):
         raise ValueError(f"got {len(answers)} answers for {len(conversations)} conversations")
-    graphs: list[MoleculeGraph] = []
-    proteins: list[list[int]] = []
-    modalities: list[Modality] = []
-    rows: list[tuple[list[int], list[bool], list[int]]] = []  # ids, soft mask, labels
-
-    for index, conversation in enumerate(conversations):
-        tokenized = segment_encoder.tokenize_prompt(render_prompt(conversation))
-        inputs = conversation.inputs
-        if [item.modality for item in inputs] != tokenized.modalities:
-            raise ValueError(
-                f"conversation {index} has {len(tokenized.modalities)} placeholders but "
-                f"{len(inputs)} molecule/protein inputs; attach one input per placeholder"
-            )
-        first = tokenized.segment_ids[0]
-        ids, soft = list(first), [False] * len(first)
-        for item, segment in zip(inputs, tokenized.segment_ids[1:], strict=True):
-            if isinstance(item, Molecule):
-                graph = featurize_smiles(item.smiles)
-                graphs.append(graph)
-                slots = graph.num_atoms
-            else:
-                token_ids = protein_token_ids(item.sequence)
-                proteins.append(token_ids)
-                slots = len(token_ids)
-            modalities.append(item.modality)
-            ids += [pad_token_id] * slots + list(segment)
-            soft += [True] * slots + [False] * len(segment)
-        labels = [IGNORE_INDEX] * len(ids)
-        if answers is not None:
-            if eos_token_id is None:
-                raise ValueError("training batches need eos_token_id to end each answer")
-            answer_ids = segment_encoder.encode(answers[index]) + [eos_token_id]
-            ids += answer_ids
-            soft += [False] * len(answer_ids)
-            labels += answer_ids
-        rows.append((ids, soft, labels))
-
-    width = max(len(ids) for ids, _, _ in rows)
-    input_ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-    soft_token_mask = torch.zeros((len(rows), width), dtype=torch.bool)
-    label_tensor = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
-    for row, (ids, soft, labels) in enumerate(rows):
-        start = width - len(ids)  # left padding
-        input_ids[row, start:] = torch.tensor(ids)
-        attention_mask[row, start:] = 1
-        soft_token_mask[row, start:] = torch.tensor(soft)
-        label_tensor[row, start:] = torch.tensor(labels)
-
-    protein_input_ids = protein_attention_mask = None
-    if proteins:
-        longest = max(len(ids) for ids in proteins)
-        protein_input_ids = torch.full((len(proteins), longest), esm_pad_token_id, dtype=torch.long)
-        protein_attention_mask = torch.zeros((len(proteins), longest), dtype=torch.long)
-        for row, ids in enumerate(proteins):
-            protein_input_ids[row, : len(ids)] = torch.tensor(ids)
-            protein_attention_mask[row, : len(ids)] = 1
-
-    return MultimodalBatch(
-        input_ids=input_ids,
-        attention_mask=attention_mask,
-        soft_token_mask=soft_token_mask,
-        modalities=modalities,
-        molecule_graph=collate_graphs(graphs) if graphs else None,
-        protein_input_ids=protein_input_ids,
-        protein_attention_mask=protein_attention_mask,
-        labels=label_tensor if answers is not None else None,
-        prompt_lengths=[len(ids) for ids, _, _ in rows],
+    rows = [
+        build_multimodal_row(
+            conversation,
+            segment_encoder,
+            pad_token_id,
+            answer=None if answers is None else answers[index],
+            eos_token_id=eos_token_id,
+            index=index,
+        )
+        for index, conversation in enumerate(conversations)
+    ]
+    return collate_rows(
+        rows, pad_token_id, with_labels=answers is not None, esm_pad_token_id=esm_pad_token_id
     )
 
 

@@ -22,10 +22,12 @@ configs) is an error that names the keys. The file is read with
 lazily. The model is never materialised with random weights: transformers builds it on
 the meta device and fills it from the state dict, directly in the target dtype and device.
 
-Dtype: one dtype for the whole model (transformers loads a model in a single dtype). The
-default keeps the file's precision where it is cheap: fp32 on CPU (fp16 matmuls are slow
-there; the GIN and projections are fp32 in the file) and fp16 on CUDA (the LM and ESM are
-fp16 in the file, the authors ran in fp16; about 20 GB). bf16 is available as an option.
+Dtype and device are chosen as for every load (placement.py): one dtype for the whole
+model, by default fp32 on CPU (the GIN and projections are fp32 in the file) and fp16 on
+CUDA (the LM and ESM are fp16 in the file, the authors ran in fp16; about 20 GB).
+
+Writing a file in this layout (for tests, or to check a setup without the 20 GB download)
+is `biomedgpt_tools.testing.official_layout`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from pathlib import Path
 import torch
 
 from .configuration_biomedgpt import BioMedGPTConfig, MoleculeEncoderConfig
+from .modeling_biomedgpt import BioMedGPTForConditionalGeneration
+from .placement import choose_placement
 
 TOP_LEVEL_MODULES = (
     "mol_structure_encoder",
@@ -206,8 +210,6 @@ def _read_config_json(folder: Path, model_type: str, what: str) -> dict:
 
 def expected_state_dict_shapes(config: BioMedGPTConfig) -> dict[str, torch.Size]:
     """Key -> shape of the current model's state dict, from a meta-device build (no memory)."""
-    from .modeling_biomedgpt import BioMedGPTForConditionalGeneration
-
     with torch.device("meta"):
         model = BioMedGPTForConditionalGeneration(config)
     return {key: tensor.shape for key, tensor in model.state_dict().items()}
@@ -234,8 +236,8 @@ def translate_official_state_dict(
         if LLAMA_LAYER_INV_FREQ.match(key) and _layer_number(key) < llm_layers
     ]
     if llama_inv_freq and llama_inv_freq[0] not in expected:
-        _require_every_layer(llama_inv_freq, llm_layers, _llama_inv_freq_key, "LM", source)
-        reference = _llama_inv_freq(config)
+        _require_every_layer(llama_inv_freq, llm_layers, llama_inv_freq_key, "LM", source)
+        reference = llama_rotary_frequencies(config)
         for key in llama_inv_freq:
             _check_inv_freq(key, translated.pop(key), reference, "the LM config.json (--llm-dir)")
 
@@ -249,9 +251,9 @@ def translate_official_state_dict(
         key=_layer_number,
     )
     if esm_inv_freq and esm_inv_freq[0] not in expected and ESM_SHARED_INV_FREQ in expected:
-        _require_every_layer(esm_inv_freq, esm_layers, _esm_inv_freq_key, "ESM", source)
+        _require_every_layer(esm_inv_freq, esm_layers, esm_inv_freq_key, "ESM", source)
         shared = translated[esm_inv_freq[0]]
-        reference = _esm_inv_freq(config)
+        reference = esm_rotary_frequencies(config)
         for key in esm_inv_freq:
             value = translated.pop(key)
             if value.shape != shared.shape or not torch.equal(value.float(), shared.float()):
@@ -304,7 +306,7 @@ def translate_official_state_dict(
     return translated
 
 
-def _llama_inv_freq(config: BioMedGPTConfig) -> torch.Tensor | None:
+def llama_rotary_frequencies(config: BioMedGPTConfig) -> torch.Tensor | None:
     """The LM's rotary inverse frequencies from its config (None for non-default rope types)."""
     text = config.text_config
     parameters = getattr(text, "rope_parameters", None) or {}
@@ -315,7 +317,7 @@ def _llama_inv_freq(config: BioMedGPTConfig) -> torch.Tensor | None:
     return 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
 
 
-def _esm_inv_freq(config: BioMedGPTConfig) -> torch.Tensor:
+def esm_rotary_frequencies(config: BioMedGPTConfig) -> torch.Tensor:
     protein = config.protein_config
     theta = float(getattr(protein, "rope_theta", None) or 10000.0)
     head_dim = protein.hidden_size // protein.num_attention_heads
@@ -351,11 +353,11 @@ def _require_every_layer(keys: list[str], layers: int, key_of, part: str, source
         )
 
 
-def _llama_inv_freq_key(layer: int) -> str:
+def llama_inv_freq_key(layer: int) -> str:
     return f"llm.model.layers.{layer}.self_attn.rotary_emb.inv_freq"
 
 
-def _esm_inv_freq_key(layer: int) -> str:
+def esm_inv_freq_key(layer: int) -> str:
     return f"prot_structure_encoder.encoder.layer.{layer}.attention.self.rotary_embeddings.inv_freq"
 
 
@@ -374,16 +376,17 @@ def _first_line(error: BaseException) -> str:
 # Building the model
 
 
-def default_device() -> str:
-    """Where a model goes when nobody says: the first GPU when torch sees one, else the CPU."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def default_dtype(device: str | torch.device | None) -> torch.dtype:
-    """fp16 on CUDA (the file's LM/ESM precision, as the authors ran it), fp32 elsewhere."""
-    if device == "auto":  # device_map="auto": GPUs when there are any
-        return torch.float16 if torch.cuda.is_available() else torch.float32
-    return torch.float16 if torch.device(device or "cpu").type == "cuda" else torch.float32
+def check_official_files(checkpoint: str | Path, llm_dir: str | Path, esm_dir: str | Path) -> None:
+    """The released files are where they were said to be (cheap: for a command to fail before
+    it validates its requests and loads; `load_official_model` checks the same as it reads)."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise OfficialCheckpointError(
+            f"checkpoint {checkpoint} does not exist; give the path of biomedgpt_10b.pth"
+        )
+    for flag, folder in (("--llm-dir", Path(llm_dir)), ("--esm-dir", Path(esm_dir))):
+        if not folder.is_dir():
+            raise OfficialCheckpointError(f"{flag} {folder} is not a folder")
 
 
 def load_official_model(
@@ -394,25 +397,13 @@ def load_official_model(
     dtype: torch.dtype | str | None = None,
     device: str | torch.device | None = None,
     device_map: str | dict | None = None,
-):
+) -> BioMedGPTForConditionalGeneration:
     """`BioMedGPTForConditionalGeneration` (eval mode) from the official .pth and side folders.
 
-    `device` puts the whole model on one device ("cpu", "cuda", "cuda:1"; "auto" means
-    `device_map="auto"`); `device_map` ("auto" or a dict) spreads it over several GPUs with
-    accelerate. `dtype` None picks `default_dtype(device)`.
+    `device`, `dtype` and `device_map` are decided by `placement.choose_placement` (None:
+    this process's GPU in fp16, else the CPU in fp32), as for every other load.
     """
-    from .api import resolve_dtype
-    from .modeling_biomedgpt import BioMedGPTForConditionalGeneration
-
-    dtype = resolve_dtype(dtype)  # "fp32" / "bf16" / "fp16" or a torch.dtype
-    if device is not None and device_map is not None:
-        raise ValueError("give device or device_map, not both")
-    if device == "auto":
-        device, device_map = None, "auto"
-    if device_map is None:
-        device_map = str(torch.device(device if device is not None else "cpu"))
-    if dtype is None:
-        dtype = default_dtype("auto" if device_map == "auto" else device)
+    placement = choose_placement(device=device, dtype=dtype, device_map=device_map)
 
     checkpoint = Path(checkpoint)
     state_dict = load_official_state_dict(checkpoint)
@@ -423,8 +414,8 @@ def load_official_model(
         None,
         config=config,
         state_dict=translated,
-        dtype=dtype,
-        device_map=device_map,
+        dtype=placement.dtype,
+        device_map=placement.device_map,
         output_loading_info=True,
     )
     leftovers = {name: sorted(keys) for name, keys in info.items() if keys and name != "error_msgs"}
@@ -433,153 +424,9 @@ def load_official_model(
             f"transformers did not load {checkpoint} cleanly: {leftovers or info['error_msgs']}"
         )
     # With device_map="auto", accelerate may offload modules (their tensors stay on meta).
-    on_one_device = isinstance(device_map, str) and device_map != "auto"
     still_meta = [name for name, tensor in model.state_dict().items() if tensor.is_meta]
-    if on_one_device and still_meta:
+    if placement.on_one_device and still_meta:
         raise OfficialCheckpointError(
             f"tensors left without weights after loading {checkpoint}: {_list_keys(still_meta)}"
         )
     return model.eval()
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing a checkpoint in the official layout (tests; checking a setup without the 20 GB file)
-
-
-def official_state_dict(model) -> dict[str, torch.Tensor]:
-    """`model`'s weights in the layout of biomedgpt_10b.pth: the 4.31-era keys included,
-    LM and ESM tensors fp16, GIN and projections fp32 (as in the released file).
-
-    A meta-device model gives meta tensors (real rotary buffers): the real-size layout
-    can be checked without memory."""
-    config = model.config
-    esm_layers = int(config.protein_config.num_hidden_layers)
-    llm_layers = int(config.text_config.num_hidden_layers)
-    esm_inv_freq = _buffer_or(
-        model.prot_structure_encoder.rotary_embeddings.inv_freq, _esm_inv_freq(config)
-    )
-    llm_inv_freq = _buffer_or(model.llm.model.rotary_emb.inv_freq, _llama_inv_freq(config))
-    protein = config.protein_config
-    generator = torch.Generator().manual_seed(0)
-    position_embeddings = 0.02 * torch.randn(
-        protein.max_position_embeddings, protein.hidden_size, generator=generator
-    )
-    position_embeddings[protein.pad_token_id] = 0  # padding_idx row, as nn.Embedding leaves it
-
-    written: dict[str, torch.Tensor] = {}
-    for key, tensor in model.state_dict().items():
-        if key == ESM_SHARED_INV_FREQ:
-            continue
-        tensor = tensor.detach() if tensor.is_meta else tensor.detach().to("cpu").clone()
-        if tensor.is_floating_point():
-            half = key.startswith(("llm.", "prot_structure_encoder."))
-            tensor = tensor.to(torch.float16 if half else torch.float32)
-        if key == "prot_structure_encoder.encoder.layer.0.attention.self.query.weight":
-            written[ESM_POSITION_EMBEDDINGS] = position_embeddings.to(torch.float16)
-        written[key] = tensor
-        if match := re.match(
-            r"^prot_structure_encoder\.encoder\.layer\.(\d+)\.attention\.self\.value\.bias$", key
-        ):
-            written[_esm_inv_freq_key(int(match.group(1)))] = esm_inv_freq.clone()
-        if match := re.match(r"^llm\.model\.layers\.(\d+)\.self_attn\.o_proj\.weight$", key):
-            written[_llama_inv_freq_key(int(match.group(1)))] = llm_inv_freq.clone()
-    per_layer = sum(
-        1 for key in written if ESM_LAYER_INV_FREQ.match(key) or LLAMA_LAYER_INV_FREQ.match(key)
-    )
-    if per_layer != esm_layers + llm_layers:  # a layout change in the model would break the copy
-        raise RuntimeError(
-            f"wrote {per_layer} per-layer rotary buffers for {esm_layers} + {llm_layers} layers"
-        )
-    return written
-
-
-def _buffer_or(buffer: torch.Tensor, computed: torch.Tensor | None) -> torch.Tensor:
-    """A rotary buffer as fp16 (as the file stores it); from the config on a meta-device model."""
-    if buffer.is_meta:
-        if computed is None:
-            raise ValueError(
-                "a meta-device model with a non-default rope type has no rotary values to write"
-            )
-        return computed.to(torch.float16)
-    return buffer.detach().to("cpu", torch.float16)
-
-
-def write_official_checkpoint(
-    model,
-    path: str | Path,
-    llm_dir: str | Path,
-    esm_dir: str | Path,
-    tokenizer_model: str | Path | None = None,
-) -> Path:
-    """Write `model` as the official release is laid out: the .pth, the LM folder and the ESM folder.
-
-    The LM folder gets a 4.31-style Llama config.json whose vocabulary does not count
-    `[PAD]` (as BioMedGPT-LM-7B's) and `tokenizer.model`: `tokenizer_model` if given, the
-    one already in `llm_dir` if any, else the tiny tokenizer (for tiny models). The ESM
-    folder gets config.json and vocab.txt. Use it to test a setup without the 20 GB file.
-    """
-    from .protein_sequence import write_esm_vocab
-    from .tiny import train_tiny_sentencepiece
-
-    path, llm_dir, esm_dir = Path(path), Path(llm_dir), Path(esm_dir)
-    for folder in (path.parent, llm_dir, esm_dir):
-        folder.mkdir(parents=True, exist_ok=True)
-
-    spm_file = llm_dir / "tokenizer.model"
-    if tokenizer_model is not None:
-        spm_file.write_bytes(Path(tokenizer_model).read_bytes())
-    elif not spm_file.is_file():
-        spm_file.write_bytes(train_tiny_sentencepiece())
-    pieces = _sentencepiece_size(spm_file)
-    vocab_size = int(model.config.text_config.vocab_size)
-    if pieces + 1 != vocab_size:
-        raise ValueError(
-            f"{spm_file} has {pieces} pieces but the model's vocabulary is {vocab_size} (pieces + [PAD] "
-            f"expected); pass the tokenizer the model was built for"
-        )
-
-    text = model.config.text_config
-    rope = getattr(text, "rope_parameters", None) or {}
-    llm_config = {
-        "architectures": ["LlamaForCausalLM"],
-        "bos_token_id": int(text.bos_token_id),
-        "eos_token_id": int(text.eos_token_id),
-        "hidden_act": text.hidden_act,
-        "hidden_size": int(text.hidden_size),
-        "initializer_range": float(text.initializer_range),
-        "intermediate_size": int(text.intermediate_size),
-        "max_position_embeddings": int(text.max_position_embeddings),
-        "model_type": "llama",
-        "num_attention_heads": int(text.num_attention_heads),
-        "num_hidden_layers": int(text.num_hidden_layers),
-        "num_key_value_heads": int(text.num_key_value_heads),
-        "pad_token_id": 0,
-        "pretraining_tp": 1,
-        "rms_norm_eps": float(text.rms_norm_eps),
-        "rope_scaling": None,
-        "rope_theta": float(rope.get("rope_theta", 10000.0)),
-        "tie_word_embeddings": False,
-        "torch_dtype": "float16",
-        "transformers_version": "4.31.0",
-        "use_cache": True,
-        "vocab_size": vocab_size - 1,  # without [PAD]
-    }
-    (llm_dir / "config.json").write_text(json.dumps(llm_config, indent=2) + "\n", encoding="utf-8")
-
-    protein = model.config.protein_config.to_dict()
-    for key in ("dtype", "torch_dtype", "transformers_version", "_name_or_path"):
-        protein.pop(key, None)
-    protein |= {"architectures": ["EsmForMaskedLM"], "model_type": "esm", "torch_dtype": "float32"}
-    (esm_dir / "config.json").write_text(
-        json.dumps(protein, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    write_esm_vocab(esm_dir)
-
-    torch.save(official_state_dict(model), path)
-    return path
-
-
-def _sentencepiece_size(spm_file: Path) -> int:
-    import sentencepiece
-
-    return sentencepiece.SentencePieceProcessor(model_file=str(spm_file)).get_piece_size()

@@ -128,14 +128,15 @@ def tiny_config(preset: PresetName = "tiny", lm_head_dim: int | None = None) -> 
 def build_tiny_model(
     seed: int = 0, preset: PresetName = "tiny", dtype=None, lm_head_dim: int | None = None
 ):
-    """A randomly initialised BioMedGPT model (eval mode) for the tiny tokenizer.
+    """A randomly initialised BioMedGPT model (eval mode, on the CPU) for the tiny tokenizer.
 
     Batch-norm running statistics are randomised too, so a test notices if they are
-    ignored or misnamed.
+    ignored or misnamed. `dtype` takes the names `placement.resolve_dtype` does.
     """
     import torch
 
     from .modeling_biomedgpt import BioMedGPTForConditionalGeneration
+    from .placement import resolve_dtype
 
     config = tiny_config(preset, lm_head_dim=lm_head_dim)
     torch.manual_seed(seed)
@@ -147,7 +148,7 @@ def build_tiny_model(
             norm.running_var.copy_(torch.rand(norm.running_var.shape, generator=generator) + 0.5)
             norm.weight.copy_(1.0 + 0.1 * torch.randn(norm.weight.shape, generator=generator))
     if dtype is not None:
-        model = model.to(dtype)
+        model = model.to(resolve_dtype(dtype))
     return model.eval()
 
 

@@ -7,8 +7,8 @@ requests started before it have ended within the last window. That bounds what t
 can see in any window by `limit`, whatever the network delays, which a log of send times
 alone would not (`wait_for_slot`). The same lock-protected state serves `acquire()` (blocking
 sleep) and `acquire_async()` (asyncio.sleep), so threads and tasks in one process share one budget;
-`shared_limiter` hands out shared_rate_limit.SharedRateLimiter, the same rule kept in a file
-so that processes sharing the cache folder share one budget too.
+shared_rate_limit.SharedRateLimiter keeps the same rule in a file so that processes sharing the
+cache folder share one budget too (and `shared_rate_limit.shared_limiter` picks between them).
 
 PubChem's `X-Throttling-Control` header (Green/Yellow/Red/Black) slows the limiter down.
 """
@@ -19,12 +19,10 @@ import asyncio
 import contextlib
 import logging
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from biomedgpt_tools.resolvers.settings import RatePolicy
@@ -174,52 +172,3 @@ class RateLimiter(SlotLimiter):
     def release(self, slot: _Slot) -> None:
         with self._lock:
             slot.ended = self._clock()
-
-
-_SHARED: dict[tuple[str, str, RatePolicy, str], Any] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_limiter(
-    service: str,
-    host: str,
-    policy: RatePolicy,
-    budget_dir: Path | None = None,
-    *,
-    stale_after_s: float = 120.0,
-):
-    """The limiter for one service at one host that every resolver of this process shares.
-
-    With `budget_dir` (the resolver cache folder) it is a SharedRateLimiter, so every process
-    using that folder shares one budget; when the folder cannot hold the budget file (read-only,
-    full) the budget is this process's alone, with a warning.
-    """
-    key = (service, host, policy, str(budget_dir or ""))
-    with _SHARED_LOCK:
-        limiter = _SHARED.get(key)
-        if limiter is None:
-            limiter = _SHARED[key] = _new_limiter(service, host, policy, budget_dir, stale_after_s)
-        return limiter
-
-
-def _new_limiter(
-    service: str, host: str, policy: RatePolicy, budget_dir: Path | None, stale_after_s: float
-):
-    if budget_dir is None:
-        return RateLimiter(policy)
-    from biomedgpt_tools.resolvers.shared_rate_limit import BUDGET_FILENAME, SharedRateLimiter
-
-    path = Path(budget_dir) / BUDGET_FILENAME
-    try:
-        return SharedRateLimiter(
-            policy, path, f"{service}@{host}", stale_after_s=stale_after_s
-        )
-    except (OSError, sqlite3.Error) as error:
-        logger.warning(
-            "the %s rate budget cannot be shared through %s (%s); this process keeps its own, "
-            "so several processes together may exceed the service's limit",
-            service,
-            path,
-            error,
-        )
-        return RateLimiter(policy)

@@ -329,3 +329,51 @@ class SharedRateLimiter(SlotLimiter):
 
     async def _release_async(self, slot: object) -> None:
         await asyncio.to_thread(self.release, slot)
+
+
+# one limiter per (service, host, policy, budget folder) in this process
+_SHARED: dict[tuple[str, str, RatePolicy, str], SlotLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(
+    service: str,
+    host: str,
+    policy: RatePolicy,
+    budget_dir: Path | None = None,
+    *,
+    stale_after_s: float = 120.0,
+) -> SlotLimiter:
+    """The limiter for one service at one host that every resolver of this process shares.
+
+    With `budget_dir` (the resolver cache folder) it is a SharedRateLimiter, so every process
+    using that folder shares one budget; when the folder cannot hold the budget file (read-only,
+    full) the budget is this process's alone, with a warning.
+    """
+    key = (service, host, policy, str(budget_dir or ""))
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(key)
+        if limiter is None:
+            limiter = _SHARED[key] = _new_limiter(service, host, policy, budget_dir, stale_after_s)
+        return limiter
+
+
+def _new_limiter(
+    service: str, host: str, policy: RatePolicy, budget_dir: Path | None, stale_after_s: float
+) -> SlotLimiter:
+    if budget_dir is None:
+        return RateLimiter(policy)
+    path = Path(budget_dir) / BUDGET_FILENAME
+    try:
+        return SharedRateLimiter(
+            policy, path, f"{service}@{host}", stale_after_s=stale_after_s
+        )
+    except (OSError, sqlite3.Error) as error:
+        logger.warning(
+            "the %s rate budget cannot be shared through %s (%s); this process keeps its own, "
+            "so several processes together may exceed the service's limit",
+            service,
+            path,
+            error,
+        )
+        return RateLimiter(policy)

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from biomedgpt_tools.resolvers.outcomes import OfflineError, UnavailableError
-from biomedgpt_tools.resolvers.rate_limit import RateLimiter, shared_limiter
+from biomedgpt_tools.resolvers.rate_limit import RateLimiter
 from biomedgpt_tools.resolvers.settings import ResolverSettings
-from biomedgpt_tools.resolvers.shared_rate_limit import SharedRateLimiter
+from biomedgpt_tools.resolvers.shared_rate_limit import SharedRateLimiter, shared_limiter
 
 Service = Literal["pubchem", "uniprot"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

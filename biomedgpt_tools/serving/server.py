@@ -1,10 +1,10 @@
 """The model server's core: holds the encoders, embeds each request, hands it to an engine.
 
 What is BioMedGPT-specific happens here, exactly as in-process `biomedgpt generate` does it:
-the prompt (model/prompt.py), validation and the context check (`BioMedGPT.check_request`),
-the LM input embeddings with the soft tokens spliced in (`embed_inputs` on a one-row
-`build_multimodal_batch`), and the answer cut out of the decoded tokens as they arrive
-(model/answer_text.py: streamed deltas join to the final answer).
+the prompt (model/prompt.py), validation and the context check on the request's row, built
+once (`BioMedGPT.check_request`), the LM input embeddings with the soft tokens spliced in
+(`embed_batch` on that row, collated alone), and the answer cut out of the decoded tokens as
+they arrive (model/answer_text.py: streamed deltas join to the final answer).
 The engine (engine.py) only decodes. Admission is bounded by `max_concurrency`: past it a
 request is refused at once (429) instead of queueing without limit.
 """
@@ -25,8 +25,7 @@ import torch
 from biomedgpt_tools.inference.wire import ChatRequest
 from biomedgpt_tools.model.answer_text import AnswerCutter
 from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
-from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
-from biomedgpt_tools.model.prompt import render_prompt
+from biomedgpt_tools.model.modeling_biomedgpt import collate_rows
 from biomedgpt_tools.serving.engine import Engine, EngineRequest
 from biomedgpt_tools.serving.metrics import ServingMetrics
 
@@ -198,18 +197,15 @@ class ModelServer:
             history=list(conversation.turns[:-1]),
         )
         try:
-            model.check_request(request, chat.max_tokens)
+            row = model.check_request(request, chat.max_tokens)
         except ValueError as error:
             raise ValueError(str(error).removeprefix("request 0: ")) from error
-        conversation = request.conversation()
-        batch = build_multimodal_batch(
-            [conversation], model.segments, int(model.model.config.text_config.pad_token_id)
-        )
+        batch = collate_rows([row], int(model.model.config.text_config.pad_token_id))
         with torch.inference_mode():
             embeds = model.model.embed_batch(batch)[0]  # (T, C): one row, no padding
         eos = int(model.model.config.text_config.eos_token_id)
         return PreparedRequest(
-            prompt=render_prompt(conversation),
+            prompt=row.prompt,
             engine_request=EngineRequest(
                 request_id=f"chatcmpl-{uuid.uuid4().hex}",
                 prompt_embeds=embeds.detach().to("cpu"),

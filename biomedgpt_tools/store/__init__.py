@@ -16,7 +16,8 @@ from biomedgpt_tools.store.errors import (
     StoreUnavailableError,
 )
 from biomedgpt_tools.store.ids import annotation_id, sequence_key, text_key
-from biomedgpt_tools.store.record import AnnotationRecord, normalize_key, normalize_question
+from biomedgpt_tools.store.keys import normalize_key, normalize_question
+from biomedgpt_tools.store.record import AnnotationRecord
 from biomedgpt_tools.store.results import AnnotationHit, ProteinHit, ProteinVector, StoreStats
 from biomedgpt_tools.store.store import AnnotationStore, open_store
 

@@ -11,7 +11,7 @@ import hashlib
 import re
 import unicodedata
 
-from biomedgpt_tools.store.record import normalize_key, normalize_question
+from biomedgpt_tools.store.keys import normalize_key, normalize_question
 
 ID_SCHEME = "v1"  # bump only with a migration: stored ids depend on it
 _SEPARATOR = "\x1f"

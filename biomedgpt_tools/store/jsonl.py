@@ -16,17 +16,31 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from typing import IO, TYPE_CHECKING
+from typing import IO, Protocol
 
+from biomedgpt_tools.store.embedding import TextEmbedder
 from biomedgpt_tools.store.errors import InvalidAnnotationError
 from biomedgpt_tools.store.record import AnnotationRecord
 from biomedgpt_tools.store.results import ProteinVector
 from biomedgpt_tools.version import __version__ as TOOL_VERSION
 
-if TYPE_CHECKING:
-    from biomedgpt_tools.store.store import AnnotationStore
+
+class ExportableStore(Protocol):
+    """What export and import need from a store (AnnotationStore is one): the format sits below
+    the store, which calls it from `export_jsonl`/`import_jsonl`."""
+
+    embedder: TextEmbedder
+
+    def iter_records(self) -> Iterator[AnnotationRecord]: ...
+
+    def iter_protein_vectors(self) -> Iterator[ProteinVector]: ...
+
+    def add_many(self, records: Iterable[AnnotationRecord]) -> list[str]: ...
+
+    def add_protein_vectors(self, vectors: Iterable[ProteinVector]) -> list[str]: ...
+
 
 FORMAT_NAME = "biomedgpt-annotations"
 FORMAT_VERSION = 1
@@ -72,7 +86,7 @@ def _replaced_whole(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str
 
 
 def export_jsonl(
-    store: AnnotationStore, destination: str | os.PathLike[str] | IO[str]
+    store: ExportableStore, destination: str | os.PathLike[str] | IO[str]
 ) -> dict[str, int]:
     """Write header, annotations (sorted by id, so two exports of one store are identical) and vectors."""
     records = sorted(store.iter_records(), key=lambda record: record.id)
@@ -111,7 +125,7 @@ def export_jsonl(
 
 
 def import_jsonl(
-    store: AnnotationStore, source: str | os.PathLike[str] | IO[str]
+    store: ExportableStore, source: str | os.PathLike[str] | IO[str]
 ) -> dict[str, int]:
     """Validate the whole file first, then upsert: a bad line (named by number) imports nothing."""
     records: list[AnnotationRecord] = []

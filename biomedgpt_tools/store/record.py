@@ -2,91 +2,31 @@
 
 An `AnnotationRecord` is what the tools save after answering: the entity (kind + canonical key),
 the question, the answer, and the provenance needed to trust or discard it later (which model
-and checkpoint, which source, when, which tool version). Keys and questions are normalised here
-so that the same question asked twice maps to the same record id (see ids.py).
+and checkpoint, which source, when, which tool version). Keys and questions are normalised (keys.py)
+so that the same question asked twice maps to the same record id (ids.py).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, get_args
 
 from biomedgpt_tools.store.errors import InvalidAnnotationError
+from biomedgpt_tools.store.ids import annotation_id
+from biomedgpt_tools.store.keys import (
+    EntityKind,
+    collapse_whitespace,
+    normalize_key,
+    normalize_question,
+)
 from biomedgpt_tools.version import __version__ as TOOL_VERSION
 
-EntityKind = Literal["molecule", "protein", "text"]
 AnnotationSource = Literal["model", "pubchem", "uniprot", "user"]
-ENTITY_KINDS: tuple[str, ...] = get_args(EntityKind)
 SOURCES: tuple[str, ...] = get_args(AnnotationSource)
-
-INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
-# UniProt's accession grammar, with an optional isoform suffix (P04637-2).
-UNIPROT_ACCESSION_RE = re.compile(
-    r"^(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})(?:-[0-9]{1,3})?$"
-)
-# A protein known only by its sequence: "SEQ-" + 32 hex digits of sha256 (ids.sequence_key).
-SEQUENCE_KEY_RE = re.compile(r"^SEQ-[0-9A-F]{32}$")
-# BiomedQA questions keyed by their context/options (ids.text_key), or no key at all.
-TEXT_KEY_RE = re.compile(r"^(?:|CTX-[0-9A-F]{32})$")
-
-_TRAILING_PUNCTUATION = "?.!;:,。？！…"
-_WHITESPACE_RE = re.compile(r"\s+")
 # Metadata values Chroma accepts; `extra` is stored as JSON so any of these round-trip.
 ExtraValue = str | int | float | bool | None
-
-
-def normalize_question(question: str) -> str:
-    """The form questions are compared in: NFKC, one space, lower case, no trailing punctuation.
-
-    "What is  aspirin?" and "what is aspirin" are the same question; the wording the user
-    typed is kept in `AnnotationRecord.question` for display.
-    """
-    if not isinstance(question, str):
-        raise InvalidAnnotationError(f"question must be a string, got {type(question).__name__}")
-    text = unicodedata.normalize("NFKC", question)
-    text = _WHITESPACE_RE.sub(" ", text).strip().casefold()
-    text = text.rstrip(_TRAILING_PUNCTUATION + " ")
-    if not text:
-        raise InvalidAnnotationError(
-            f"question {question!r} is empty after normalisation; ask a question with words in it"
-        )
-    return text
-
-
-def normalize_key(kind: str, key: str) -> str:
-    """Canonical entity key: an InChIKey (molecule), a UniProt accession or sequence key (protein).
-
-    Raises InvalidAnnotationError naming the key and what was expected, so a caller that passes
-    a name or a SMILES learns to resolve it first.
-    """
-    if kind not in ENTITY_KINDS:
-        raise InvalidAnnotationError(
-            f"entity kind {kind!r} is not one of {', '.join(ENTITY_KINDS)}"
-        )
-    if not isinstance(key, str):
-        raise InvalidAnnotationError(f"{kind} key must be a string, got {type(key).__name__}")
-    text = key.strip().upper()
-    if kind == "molecule":
-        if not INCHIKEY_RE.match(text):
-            raise InvalidAnnotationError(
-                f"molecule key {key!r} is not an InChIKey (XXXXXXXXXXXXXX-YYYYYYYYYY-Z); "
-                "resolve the molecule first (PubChem, or RDKit from its SMILES)"
-            )
-    elif kind == "protein":
-        if not (UNIPROT_ACCESSION_RE.match(text) or SEQUENCE_KEY_RE.match(text)):
-            raise InvalidAnnotationError(
-                f"protein key {key!r} is not a UniProt accession (e.g. P04637) or a sequence key "
-                "(biomedgpt_tools.store.sequence_key(sequence)); resolve the protein first"
-            )
-    elif not TEXT_KEY_RE.match(text):
-        raise InvalidAnnotationError(
-            f"text key {key!r} must be empty or made by biomedgpt_tools.store.text_key(context, options)"
-        )
-    return text
 
 
 def _utc_now() -> datetime:
@@ -134,7 +74,7 @@ class AnnotationRecord:
         set_field = object.__setattr__  # frozen dataclass: normalise in place once
         set_field(self, "key", normalize_key(self.kind, self.key))
         normalize_question(self.question)  # validates; the id uses the normalised form
-        set_field(self, "question", _WHITESPACE_RE.sub(" ", self.question).strip())
+        set_field(self, "question", collapse_whitespace(self.question))
         for name in ("answer", "model_id", "model_revision", "display_name", "tool_version"):
             if not isinstance(getattr(self, name), str):
                 raise InvalidAnnotationError(
@@ -170,8 +110,6 @@ class AnnotationRecord:
 
     @property
     def id(self) -> str:
-        from biomedgpt_tools.store.ids import annotation_id
-
         return annotation_id(self.kind, self.key, self.question, self.model_id, self.model_revision)
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from biomedgpt_tools.store import jsonl
 from biomedgpt_tools.store.connection import (
     StoreLocation,
     WriterLock,
@@ -40,7 +41,8 @@ from biomedgpt_tools.store.errors import (
     StoreUnavailableError,
 )
 from biomedgpt_tools.store.ids import annotation_id, encoder_collection_name, protein_vector_id
-from biomedgpt_tools.store.record import AnnotationRecord, normalize_key
+from biomedgpt_tools.store.keys import normalize_key
+from biomedgpt_tools.store.record import AnnotationRecord
 from biomedgpt_tools.store.results import AnnotationHit, ProteinHit, ProteinVector, StoreStats
 
 ANNOTATIONS_COLLECTION = "annotations"
@@ -571,15 +573,11 @@ class AnnotationStore:
     # ----------------------------------------------------------------- exchange and LangChain
     def export_jsonl(self, destination: str | os.PathLike[str] | IO[str]) -> dict[str, int]:
         """Write every annotation and protein vector as JSON lines; see jsonl.py for the format."""
-        from biomedgpt_tools.store.jsonl import export_jsonl
-
-        return export_jsonl(self, destination)
+        return jsonl.export_jsonl(self, destination)
 
     def import_jsonl(self, source: str | os.PathLike[str] | IO[str]) -> dict[str, int]:
         """Upsert the annotations and protein vectors of an export (text embeddings are recomputed)."""
-        from biomedgpt_tools.store.jsonl import import_jsonl
-
-        return import_jsonl(self, source)
+        return jsonl.import_jsonl(self, source)
 
     def as_retriever(self, **search_options: Any):
         """A LangChain BaseRetriever over `search()` (needs langchain-core; imported only here)."""

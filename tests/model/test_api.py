@@ -9,10 +9,10 @@ from biomedgpt_tools.model.answer_text import cut_answer
 from biomedgpt_tools.model.api import (
     BioMedGPT,
     GenerationRequest,
-    resolve_dtype,
     saved_revision,
     weights_fingerprint,
 )
+from biomedgpt_tools.model.placement import resolve_dtype
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT_BIOLOGY, Molecule, Protein, Turn
 from biomedgpt_tools.model.tiny import build_tiny_model
 from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, TWO_MORE_MARKERS, script_decoding
@@ -252,7 +252,7 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 
 def test_from_official_gives_the_same_answers(tiny_biomedgpt, tmp_path):
-    from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
+    from biomedgpt_tools.testing.official_layout import write_official_checkpoint
 
     pth = write_official_checkpoint(
         tiny_biomedgpt.model, tmp_path / "biomedgpt_10b.pth", tmp_path / "llm", tmp_path / "esm"

@@ -11,13 +11,12 @@ import pytest
 import torch
 
 from biomedgpt_tools.cli import main
-from biomedgpt_tools.cli.model_source import load_official_biomedgpt
 from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
-from biomedgpt_tools.model.official_checkpoint import write_official_checkpoint
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT, Molecule, Protein
 from biomedgpt_tools.model.protein_sequence import truncation_note
 from biomedgpt_tools.model.tiny import build_tiny_model
+from biomedgpt_tools.testing.official_layout import write_official_checkpoint
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQ"
@@ -79,7 +78,7 @@ def test_convert_refuses_a_folder_with_files(files, capsys):
 
 
 def test_converted_folder_gives_the_same_logits_as_the_official_file(files):
-    official = load_official_biomedgpt(*files["official"][1::2], dtype=torch.float32)
+    official = BioMedGPT.from_official(*files["official"][1::2], dtype=torch.float32)
     converted = BioMedGPT.from_pretrained(files["model"], dtype="fp32")
     requests = [
         GenerationRequest("Please describe the molecule.", [Molecule(ASPIRIN)]),

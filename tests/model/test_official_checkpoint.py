@@ -18,16 +18,15 @@ from biomedgpt_tools.model.official_checkpoint import (
     ESM_POSITION_EMBEDDINGS,
     ESM_SHARED_INV_FREQ,
     OfficialCheckpointError,
-    default_dtype,
     load_official_model,
     load_official_state_dict,
     official_config,
-    official_state_dict,
     translate_official_state_dict,
-    write_official_checkpoint,
 )
+from biomedgpt_tools.model.placement import default_dtype
 from biomedgpt_tools.model.prompt import Molecule, Protein
 from biomedgpt_tools.model.tiny import build_tiny_model
+from biomedgpt_tools.testing.official_layout import official_state_dict, write_official_checkpoint
 
 ESM_LAYER_0_INV_FREQ = (
     "prot_structure_encoder.encoder.layer.0.attention.self.rotary_embeddings.inv_freq"

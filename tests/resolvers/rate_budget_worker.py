@@ -17,8 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from biomedgpt_tools.resolvers import Resolver, ResolverSettings
-from biomedgpt_tools.resolvers.rate_limit import shared_limiter
-from biomedgpt_tools.resolvers.shared_rate_limit import BUDGET_FILENAME
+from biomedgpt_tools.resolvers.shared_rate_limit import BUDGET_FILENAME, shared_limiter
 
 
 def main(argv: list[str]) -> int:

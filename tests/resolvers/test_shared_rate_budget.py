@@ -16,9 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from biomedgpt_tools.resolvers.rate_limit import RateLimiter, shared_limiter
+from biomedgpt_tools.resolvers.rate_limit import RateLimiter
 from biomedgpt_tools.resolvers.settings import RatePolicy
-from biomedgpt_tools.resolvers.shared_rate_limit import SharedRateLimiter, filesystem_type
+from biomedgpt_tools.resolvers.shared_rate_limit import (
+    SharedRateLimiter,
+    filesystem_type,
+    shared_limiter,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = [sys.executable, "-m", "tests.resolvers.rate_budget_worker"]
