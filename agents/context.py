@@ -30,15 +30,16 @@ def default_router() -> RouterKind:
 
 
 def shared_toolkit():
-    """The process-wide toolkit for the current environment (`BioMedGPTToolkit.shared`).
+    """A toolkit on the process-wide services for the current environment (`shared_services`).
 
-    Loading a model is the slow part of a turn; sharing the library's one toolkit per
+    Loading a model is the slow part of a turn; sharing the library's one set of services per
     settings means the second question of a chat does not load the weights again, and tools
     the caller built on their own (`MoleculeQA()`) use the same model.
     """
+    from biomedgpt_tools.services.shared import shared_services
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
-    return BioMedGPTToolkit.shared()
+    return BioMedGPTToolkit(services=shared_services())
 
 
 _RUN_TOOLKITS: dict[Any, Any] = {}
@@ -55,8 +56,8 @@ def toolkit_for_run(model: str | None, offline: bool | None):
     True answers from the bundled snapshot; None keeps BIOMEDGPT_OFFLINE.
     """
     from biomedgpt_tools.resolvers.settings import ResolverSettings
-    from biomedgpt_tools.tools.settings import ToolkitSettings
-    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
+    from biomedgpt_tools.services.settings import ToolkitSettings
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
     overrides: dict[str, Any] = {}
     if model is not None and model.strip().lower() == NO_MODEL:
@@ -72,8 +73,7 @@ def toolkit_for_run(model: str | None, offline: bool | None):
         if toolkit is None:
             if len(_RUN_TOOLKITS) >= _MAX_RUN_TOOLKITS:
                 _RUN_TOOLKITS.pop(next(iter(_RUN_TOOLKITS)))  # the oldest; runs using it keep it alive
-            toolkit = _RUN_TOOLKITS[settings] = BioMedGPTToolkit(
-                settings=settings, backend=build_backend(settings))
+            toolkit = _RUN_TOOLKITS[settings] = BioMedGPTToolkit(settings=settings)
         return toolkit
 
 

@@ -37,7 +37,7 @@ def build_graph() -> StateGraph:
 
 def default_threads_path() -> Path:
     """$BIOMEDGPT_HOME/agent/threads.sqlite (the toolkit's home, next to the annotation store)."""
-    from biomedgpt_tools.tools.settings import default_home
+    from biomedgpt_tools.services.settings import default_home
 
     return default_home() / "agent" / "threads.sqlite"
 

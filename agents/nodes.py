@@ -102,7 +102,7 @@ def _verifier(settings: AssistantContext):
     from agents.verification import verifier_for
 
     toolkit = settings.resolved_toolkit()
-    return verifier_for(toolkit.resolvers.settings, known_molecule_names())
+    return verifier_for(toolkit.services.resolver.settings, known_molecule_names())
 
 
 def understand(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
@@ -196,14 +196,14 @@ def resolve(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[s
             continue
         query = call["args"][argument]
         try:
-            record = resolve_call(toolkit.resolvers, call["name"], query)
+            record = resolve_call(toolkit.services.resolver, call["name"], query)
         except AmbiguousError as error:
             payload = candidate_payload(error, call["name"], query, state["question"])
             choice = chosen_candidate(payload, interrupt(payload))  # pauses here on first run
             call["args"][argument] = choice
             query = choice
             try:
-                record = resolve_call(toolkit.resolvers, call["name"], choice)
+                record = resolve_call(toolkit.services.resolver, call["name"], choice)
             except ResolverError as again:
                 resolved.append({"tool": call["name"], "arg": argument, "query": query, "error": again.message})
                 continue
@@ -222,7 +222,7 @@ def recall(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[st
     from biomedgpt_tools.store.record import normalize_question
 
     settings = settings_of(runtime)
-    store = settings.resolved_toolkit().open_store()
+    store = settings.resolved_toolkit().services.memory.open()
     if store is None:
         return {"memories": []}
     asked = normalize_question(state["question"]) if state["question"].strip() else ""

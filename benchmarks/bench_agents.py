@@ -82,8 +82,9 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
     from biomedgpt_tools.annotation.questions import QUESTION_TYPES
     from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
     from biomedgpt_tools.resolvers.settings import RatePolicy, ResolverSettings
-    from biomedgpt_tools.tools.settings import ToolkitSettings
-    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
+    from biomedgpt_tools.services.settings import ToolkitSettings
+    from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
     from tests.agents.bulk_entities import write_catalog
     from tests.resolver_server import ResolverTestServer
 
@@ -98,7 +99,7 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
             pubchem_rate=RatePolicy(1000, 100000), uniprot_rate=RatePolicy(1000, 100000))
         settings = ToolkitSettings.from_env().with_changes(
             resolver=resolver, max_new_tokens=max_new_tokens, protein_vectors=False)
-        return BioMedGPTToolkit(settings=settings, backend=build_backend(settings, model))
+        return BioMedGPTToolkit(services=BioMedGPTServices.build(settings, model=model))
 
     with ResolverTestServer(entities_path=write_catalog(scratch, count)) as server:
         server.throttling = "Green"
@@ -107,7 +108,7 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
         os.environ.pop("BIOMEDGPT_OFFLINE", None)
 
         toolkit = toolkit_in(scratch / "loop")
-        toolkit.open_store()  # both sides open the store (and load MiniLM) before the clock starts
+        toolkit.services.memory.open()  # both sides open the store (and load MiniLM) before the clock starts
         tool = next(t for t in toolkit.get_tools() if t.name == "ProteinQA")
         requests_before = len(server.requests)
         started = time.perf_counter()
@@ -119,10 +120,10 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
         toolkit.close()
 
         toolkit = toolkit_in(scratch / "bulk")
-        toolkit.open_store()
+        toolkit.services.memory.open()
         requests_before = len(server.requests)
         started = time.perf_counter()
-        summary = BulkAnnotator(toolkit, question_types, batch_size=32).run(
+        summary = BulkAnnotator(toolkit.services, question_types, batch_size=32).run(
             accessions, scratch / "bulk.jsonl", progress=False)
         bulk_s = time.perf_counter() - started
         bulk_requests = len(server.requests) - requests_before

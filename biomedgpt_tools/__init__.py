@@ -16,14 +16,16 @@ from biomedgpt_tools.version import __version__
 
 # public name -> the module that defines it (imported on first use)
 _LAZY_NAMES = {
+    "BioMedGPTServices": "biomedgpt_tools.services.biomedgpt_services",
     "BioMedGPTToolkit": "biomedgpt_tools.tools.toolkit",
-    "ToolkitSettings": "biomedgpt_tools.tools.settings",
+    "ToolkitSettings": "biomedgpt_tools.services.settings",
     "MoleculeQA": "biomedgpt_tools.tools.molecule_qa",
     "ProteinQA": "biomedgpt_tools.tools.protein_qa",
     "BiomedQA": "biomedgpt_tools.tools.biomed_qa",
     "ChatBioMedGPT": "biomedgpt_tools.tools.chat_model",
 }
 __all__ = [
+    "BioMedGPTServices",
     "BioMedGPTToolkit",
     "BiomedQA",
     "ChatBioMedGPT",
@@ -34,11 +36,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these come from __getattr__
+    from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
+    from biomedgpt_tools.services.settings import ToolkitSettings
     from biomedgpt_tools.tools.biomed_qa import BiomedQA
     from biomedgpt_tools.tools.chat_model import ChatBioMedGPT
     from biomedgpt_tools.tools.molecule_qa import MoleculeQA
     from biomedgpt_tools.tools.protein_qa import ProteinQA
-    from biomedgpt_tools.tools.settings import ToolkitSettings
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
 

@@ -70,14 +70,16 @@ def tiny_model(tiny_model_dir):
 TEST_MAX_NEW_TOKENS = 12
 
 
-def make_toolkit(model=None, **settings_changes):
-    """A toolkit on the local server and this test's home: `model` in process, or no model."""
-    from biomedgpt_tools.tools.settings import ToolkitSettings
-    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
+def make_toolkit(model=None, store=None, **settings_changes):
+    """A toolkit on the local server and this test's home: `model` in process, or no model;
+    `store`, an open store to use instead of the one under the home."""
+    from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
+    from biomedgpt_tools.services.settings import ToolkitSettings
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
     changes = {"resolver": local_resolver_settings(), "max_new_tokens": TEST_MAX_NEW_TOKENS}
     settings = ToolkitSettings.from_env().with_changes(**{**changes, **settings_changes})
-    return BioMedGPTToolkit(settings=settings, backend=build_backend(settings, model))
+    return BioMedGPTToolkit(services=BioMedGPTServices.build(settings, model=model, store=store))
 
 
 @pytest.fixture

@@ -91,22 +91,22 @@ class SecurityHeaders:
 
 def describe_model(toolkit) -> str:
     """One plain line on which model answers (or that none does), known without loading it."""
-    backend = toolkit.backend
+    backend = toolkit.services.backend
     if not backend.configured:
         return ("No model: answers show the database records only. Set BIOMEDGPT_MODEL to a model "
                 "folder (or build the demo model with `make demo-model`) and restart.")
-    name = backend.model_name or toolkit.settings.model_path or "configured"
+    name = backend.model_name or toolkit.services.settings.model_path or "configured"
     return f"Model: {name} ({backend.kind})"
 
 
 def status_of(toolkit, model_problem: str | None = None) -> dict[str, Any]:
-    resolver = toolkit.settings.resolver
+    resolver = toolkit.services.settings.resolver
     offline = bool(getattr(resolver, "offline", False))
     return {
         "model": model_problem or describe_model(toolkit),
-        "has_model": bool(toolkit.backend.configured) and model_problem is None,
+        "has_model": bool(toolkit.services.backend.configured) and model_problem is None,
         "resolvers": "bundled offline snapshot of PubChem/UniProt" if offline else "PubChem and UniProt",
-        "memory": "on" if toolkit.settings.memory else "off",
+        "memory": "on" if toolkit.services.settings.memory else "off",
     }
 
 
@@ -147,7 +147,7 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
 
     async def thread(request: Request) -> Response:
         thread_id = check_thread_id(request.path_params["thread_id"])
-        history = await asyncio.to_thread(thread_history, graph, thread_id, toolkit().resolvers)
+        history = await asyncio.to_thread(thread_history, graph, thread_id, toolkit().services.resolver)
         return JSONResponse(history)
 
     async def ask(request: Request) -> Response:
@@ -176,7 +176,7 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
 
         def events():
             try:
-                streamer = TurnStreamer(session_for(thread_id), toolkit().resolvers)
+                streamer = TurnStreamer(session_for(thread_id), toolkit().services.resolver)
                 yield from run(streamer)
             finally:
                 with busy_lock:

@@ -47,7 +47,7 @@ def load_model_now(toolkit) -> str | None:
     from biomedgpt_tools.tools.errors import ModelUnavailableError
 
     try:
-        identity = toolkit.backend.identity()
+        identity = toolkit.services.backend.identity()
     except ModelUnavailableError as error:
         problem = f"The model cannot be used: {error}"
         print(problem, flush=True)
@@ -68,7 +68,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | 
     context = AssistantContext()
     toolkit = context.resolved_toolkit()
     print(f"{describe_model(toolkit)} ({why})", flush=True)
-    problem = load_model_now(toolkit) if toolkit.backend.configured else None
+    problem = load_model_now(toolkit) if toolkit.services.backend.configured else None
     print(f"Conversations: {threads_db or default_threads_path()}", flush=True)
     app = create_app(open_assistant(threads_path=threads_db), context, model_problem=problem)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -1,7 +1,8 @@
 """Bulk annotation of proteins by UniProt accession (`biomedgpt annotate`).
 
     from biomedgpt_tools.annotation import BulkAnnotator
-    summary = BulkAnnotator(toolkit, ["function", "name"]).run(accessions, Path("results.jsonl"))
+    services = BioMedGPTServices.from_env()  # biomedgpt_tools.services; no LangChain needed
+    summary = BulkAnnotator(services, ["function", "name"]).run(accessions, Path("results.jsonl"))
 
 Batch resolution, batched generation, results appended as they complete, resumable, every
 answer stored; under torchrun the accessions are sharded across ranks (distributed.py).

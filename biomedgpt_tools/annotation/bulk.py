@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biomedgpt_tools.annotation.questions import QUESTION_TYPES
 from biomedgpt_tools.annotation.results import (
@@ -30,6 +30,9 @@ from biomedgpt_tools.annotation.results import (
     repair_tail,
 )
 from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_note
+
+if TYPE_CHECKING:
+    from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
 
 
 def too_long_message(record: Any, *, refused: bool) -> str:
@@ -55,18 +58,22 @@ class Shard:
 
 
 class BulkAnnotator:
-    """Annotate accessions with a toolkit's model, resolvers and store."""
+    """Annotate accessions with one set of services: their model, resolvers and store.
+
+    It calls the services directly (not the LangChain tools), so a bulk run never imports
+    LangChain.
+    """
 
     def __init__(
         self,
-        toolkit: Any,
+        services: BioMedGPTServices,
         question_types: Sequence[str] = tuple(QUESTION_TYPES),
         batch_size: int = 32,
         on_too_long: str | None = None,
     ):
         """`on_too_long`: "truncate" (read the first 1022 residues, as the released model did;
-        the result's message says so) or "error" (the accession fails); None: the toolkit's."""
-        on_too_long = on_too_long or getattr(toolkit.settings, "on_too_long", "truncate")
+        the result's message says so) or "error" (the accession fails); None: the settings'."""
+        on_too_long = on_too_long or services.settings.on_too_long
         if on_too_long not in ("error", "truncate"):
             raise ValueError(f"on_too_long must be 'error' or 'truncate', not {on_too_long!r}")
         self.on_too_long = on_too_long
@@ -75,14 +82,14 @@ class BulkAnnotator:
             raise ValueError(f"unknown question type(s) {unknown}; choose from {', '.join(QUESTION_TYPES)}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        self.toolkit = toolkit
+        self.services = services
         self.question_types = list(question_types)
         self.batch_size = batch_size
 
     # -- identity and memory ---------------------------------------------------------------------
     def identity(self):
         """The answering model (raises ModelUnavailableError: bulk annotation needs a model)."""
-        return self.toolkit.backend.identity()
+        return self.services.backend.identity()
 
     def recall(self, store: Any, accessions: Sequence[str], identity) -> dict[str, dict[str, str]]:
         """Stored answers of this model revision: accession -> {question type: answer}."""
@@ -121,7 +128,7 @@ class BulkAnnotator:
         problems: dict[str, AnnotationResult] = {}
         if to_resolve:
             try:
-                records = self.toolkit.resolvers.proteins_by_accession(to_resolve)
+                records = self.services.resolver.proteins_by_accession(to_resolve)
             except ResolverError as error:  # the batch request failed: try one by one below
                 problems_note = error.message
             else:
@@ -130,7 +137,7 @@ class BulkAnnotator:
                 if accession in records:
                     continue
                 try:  # classify what the batch endpoint left out: obsolete, not found, or an error
-                    records[accession] = self.toolkit.resolvers.protein(accession)
+                    records[accession] = self.services.resolver.protein(accession)
                 except ObsoleteError as error:
                     problems[accession] = AnnotationResult(accession, "obsolete", message=error.message)
                 except NotFoundError as error:
@@ -209,7 +216,7 @@ class BulkAnnotator:
 
         if not wanted:
             return {}, {}
-        max_new_tokens = self.toolkit.settings.max_new_tokens
+        max_new_tokens = self.services.settings.max_new_tokens
 
         def question(accession: str, name: str) -> ModelQuestion:
             sequence = records[accession].sequence[:ESM_MAX_RESIDUES]
@@ -219,14 +226,14 @@ class BulkAnnotator:
         answers: dict[str, dict[str, str]] = {}
         failures: dict[str, str] = {}
         try:
-            replies = self.toolkit.backend.answer([question(a, n) for a, n in wanted])
+            replies = self.services.backend.answer([question(a, n) for a, n in wanted])
         except ModelUnavailableError:
             raise
         except (RuntimeError, ValueError) as batch_error:  # e.g. one malformed sequence
             replies = []
             for accession, name in wanted:
                 try:
-                    replies.append(self.toolkit.backend.answer([question(accession, name)])[0])
+                    replies.append(self.services.backend.answer([question(accession, name)])[0])
                 except (RuntimeError, ValueError) as error:
                     replies.append(None)
                     failures[accession] = f"generation failed ({type(error).__name__}: {error}; batch: {batch_error})"
@@ -250,7 +257,7 @@ class BulkAnnotator:
                         kind="protein", key=result.entry or result.accession, question=QUESTION_TYPES[name],
                         answer=answer, model_id=result.model_id or "", model_revision=result.revision or "",
                         source="model", display_name=result.protein_name or result.entry_name or "",
-                        extra={"backend": self.toolkit.backend.kind, "bulk": True},
+                        extra={"backend": self.services.backend.kind, "bulk": True},
                     ))
         return records
 
@@ -277,11 +284,11 @@ class BulkAnnotator:
         skip: set[str] | frozenset[str] = frozenset(),
         shard: Shard = Shard(),
         remembered: dict[str, dict[str, str]] | None = None,
-        store: Any = "toolkit",
+        store: Any = "services",
     ) -> RunSummary:
         """Annotate what `out` (and `skip`) does not hold yet; append to `out` batch by batch.
 
-        `store="toolkit"` opens the toolkit's store; None stores nothing here. In a distributed
+        `store="services"` opens the services' store; None stores nothing here. In a distributed
         run each rank passes its `shard`, its own part file as `out`, the `remembered` answers
         rank 0 recalled for everyone, and `store=None` (rank 0 stores everything when merging).
         """
@@ -292,8 +299,8 @@ class BulkAnnotator:
         pending_all = [a for a in accessions if a not in done]
         todo = shard.select(pending_all)
         summary = RunSummary(skipped=len(accessions) - len(pending_all))
-        if store == "toolkit":
-            store = self.toolkit.open_store()
+        if store == "services":
+            store = self.services.memory.open()
         identity = self.identity()
         notes: list[str] = []
         bar = _progress_bar(len(todo), progress, shard)

@@ -92,7 +92,7 @@ def run_distributed(
     try:
         rank, world = dist.get_rank(), dist.get_world_size()
         shard = Shard(rank, world)
-        store = annotator.toolkit.open_store() if rank == 0 else None
+        store = annotator.services.memory.open() if rank == 0 else None
         refusal = [None]
         if rank == 0:
             out.parent.mkdir(parents=True, exist_ok=True)

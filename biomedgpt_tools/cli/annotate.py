@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
         read_accessions,
         repair_tail,
     )
-    from biomedgpt_tools.tools.errors import ModelUnavailableError
-    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
+    from biomedgpt_tools.inference.backend import ModelUnavailableError
+    from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
 
     try:
         question_types = parse_question_types(args.questions)
@@ -86,15 +86,15 @@ def run(args: argparse.Namespace) -> int:
                  # --model means this process's model even when BIOMEDGPT_SERVER_URL is set
                  "server_url": args.server or ("" if args.model else None)}
     try:
-        toolkit = BioMedGPTToolkit.from_env(**overrides)
+        services = BioMedGPTServices.from_env(**overrides)
     except ValueError as error:  # e.g. BIOMEDGPT_ON_TOO_LONG=cut
         raise CommandError(str(error)) from error
-    if not toolkit.backend.configured:
+    if not services.backend.configured:
         raise CommandError("bulk annotation needs a model: set BIOMEDGPT_MODEL to a model folder or pass --model, "
                            "or give a server with --server URL / BIOMEDGPT_SERVER_URL")
     shard = torchrun_shard()
     rejected: list = []
-    annotator = BulkAnnotator(toolkit, question_types, batch_size=args.batch_size)
+    annotator = BulkAnnotator(services, question_types, batch_size=args.batch_size)
     try:
         if shard is None or shard.rank == 0:  # tokens that are no accession: reported once, "invalid" (final)
             args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     except (ModelUnavailableError, PartsNotMergedError) as error:
         raise CommandError(str(error)) from error
     finally:
-        toolkit.close()
+        services.close()
     if summary is not None:
         summary.counts["invalid"] += len(rejected)  # the invalid tokens written by this run
         summary.skipped += len(invalid) - len(rejected)  # and those an earlier run wrote

@@ -11,15 +11,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
-from langchain_core.tools import ToolException
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Resource
 
 from biomedgpt_tools.mcp_server.depiction import smiles_to_svg
 from biomedgpt_tools.mcp_server.outputs import annotation_uri, stored_answer_text
+from biomedgpt_tools.resolvers.outcomes import ResolverError
+from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.quoting import quote_inline
+
+if TYPE_CHECKING:
+    from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
 
 logger = logging.getLogger(__name__)
 
@@ -29,16 +33,16 @@ LISTED_ANNOTATIONS = 100
 
 
 class BioMedGPTResources:
-    """Resource functions bound to one toolkit."""
+    """Resource functions bound to one set of services (their resolvers and memory)."""
 
-    def __init__(self, toolkit: Any):
-        self.toolkit = toolkit
+    def __init__(self, services: BioMedGPTServices):
+        self.services = services
 
     async def annotation(self, annotation_id: str) -> str:
         """One stored answer with its provenance, as JSON."""
-        store = await asyncio.to_thread(self.toolkit.open_store)
+        store = await asyncio.to_thread(self.services.memory.open)
         if store is None:
-            raise ResourceError(f"no memory to read: {memory_unavailable_reason(self.toolkit)}")
+            raise ResourceError(f"no memory to read: {memory_unavailable_reason(self.services)}")
         from biomedgpt_tools.store.errors import StoreError
 
         try:
@@ -55,9 +59,9 @@ class BioMedGPTResources:
     async def depiction(self, molecule: str) -> str:
         """The molecule's structure as SVG."""
         try:
-            record, _ = await self.toolkit.aresolve_molecule(molecule)
-        except ToolException as error:
-            raise ResourceError(str(error)) from error
+            record, _ = await self.services.aresolve_molecule(molecule)
+        except ResolverError as error:
+            raise ResourceError(str(tool_error_from_resolver(error, "molecule"))) from error
         smiles = record.smiles or record.connectivity_smiles
         if not smiles:
             raise ResourceError(f"no structure is known for {molecule!r}")
@@ -68,7 +72,7 @@ class BioMedGPTResources:
 
     def recent_annotations(self) -> list[Resource]:
         """The newest stored answers as listed resources (none when the memory is off)."""
-        store = self.toolkit.open_store()
+        store = self.services.memory.open()
         if store is None:
             return []
         from biomedgpt_tools.store.errors import StoreError
@@ -92,12 +96,12 @@ class BioMedGPTResources:
         ]
 
 
-def memory_unavailable_reason(toolkit: Any) -> str:
-    """Why `toolkit.open_store()` gave no store: memory switched off, or the error that the
+def memory_unavailable_reason(services: BioMedGPTServices) -> str:
+    """Why `services.memory.open()` gave no store: memory switched off, or the error that the
     store gave when it was opened."""
-    if not toolkit.settings.memory:
+    if not services.settings.memory:
         return "memory is off (BIOMEDGPT_MEMORY=0)"
-    reason = getattr(toolkit, "store_error", None)
+    reason = services.memory.error
     return f"the annotation store could not be opened: {reason}" if reason else (
         "the annotation store could not be opened"
     )

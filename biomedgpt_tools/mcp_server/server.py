@@ -45,7 +45,7 @@ class BioMedGPTMCPServer(MCPServer):
 
     def __init__(self, toolkit: Any, resources: BioMedGPTResources, **options: Any):
         super().__init__(**options)
-        self.toolkit = toolkit  # the BioMedGPTToolkit whose model, resolvers and store serve
+        self.toolkit = toolkit  # the BioMedGPTToolkit whose tools and services serve
         self._annotations = resources
 
     async def call_tool(
@@ -111,7 +111,7 @@ def build_server(
             if owned:
                 toolkit.close()
 
-    resources = BioMedGPTResources(toolkit)
+    resources = BioMedGPTResources(toolkit.services)
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from langchain_core.tools import ToolException
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
@@ -35,9 +34,16 @@ from biomedgpt_tools.mcp_server.progress import (
     ModelLoadWatch,
 )
 from biomedgpt_tools.mcp_server.resources import memory_unavailable_reason
-from biomedgpt_tools.resolvers.outcomes import AmbiguousError
+from biomedgpt_tools.resolvers.outcomes import AmbiguousError, ResolverError
+from biomedgpt_tools.services.errors import NoStructureKeyError
+from biomedgpt_tools.services.resolution import inchikey_for
+from biomedgpt_tools.store.ids import sequence_key
+from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.quoting import shorten_keeping_quotes
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, DEFAULT_PROTEIN_QUESTION
+
+if TYPE_CHECKING:
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
 TOOL_NAMES = (
     "molecule_qa",
@@ -84,10 +90,11 @@ def structured_result(text: str, result: BaseModel) -> CallToolResult:
 
 
 class BioMedGPTTools:
-    """The tool functions, bound to one toolkit (one model, resolvers and store)."""
+    """The tool functions, bound to one toolkit: its LangChain tools, and its services (one
+    model, resolvers and store) for resolution and memory search."""
 
-    def __init__(self, toolkit: Any):
-        self.toolkit = toolkit
+    def __init__(self, toolkit: BioMedGPTToolkit):
+        self.services = toolkit.services
         molecule_qa, protein_qa, biomed_qa = toolkit.get_tools()
         self._langchain = {
             "molecule_qa": molecule_qa,
@@ -158,7 +165,7 @@ class BioMedGPTTools:
         progress = CallProgress(ctx)
         first_step = "checking memory" if name == "biomed_qa" else "resolving and checking memory"
         await progress.report(f"{name}: {first_step}")
-        load_watch = ModelLoadWatch(self.toolkit.backend, progress)
+        load_watch = ModelLoadWatch(self.services.backend, progress)
         generation = GenerationProgress(progress, load_watch)
         call = {
             "type": "tool_call",
@@ -191,10 +198,11 @@ class BioMedGPTTools:
         if not query:
             return error_result(EMPTY_ARGUMENT.format(name="molecule"))
         try:
-            record, notes = await self.toolkit.aresolve_molecule(query)
-        except ToolException as error:
-            if isinstance(error.__cause__, AmbiguousError):
-                candidates = quoted_candidates(error.__cause__.candidates)
+            record, notes = await self.services.aresolve_molecule(query)
+        except ResolverError as cause:
+            error = tool_error_from_resolver(cause, "molecule")
+            if isinstance(cause, AmbiguousError):
+                candidates = quoted_candidates(cause.candidates)
                 return structured_result(
                     str(error),
                     MoleculeResolution(status="ambiguous", query=query, candidates=candidates),
@@ -210,10 +218,11 @@ class BioMedGPTTools:
         if not query:
             return error_result(EMPTY_ARGUMENT.format(name="protein"))
         try:
-            record = await self.toolkit.aresolve_protein(query)
-        except ToolException as error:
-            if isinstance(error.__cause__, AmbiguousError):
-                candidates = quoted_candidates(error.__cause__.candidates)
+            record = await self.services.aresolve_protein(query)
+        except ResolverError as cause:
+            error = tool_error_from_resolver(cause, "protein")
+            if isinstance(cause, AmbiguousError):
+                candidates = quoted_candidates(cause.candidates)
                 return structured_result(
                     str(error),
                     ProteinResolution(status="ambiguous", query=query, candidates=candidates),
@@ -244,23 +253,22 @@ class BioMedGPTTools:
         kind = key = None
         try:
             if molecule:
-                record, _ = await self.toolkit.aresolve_molecule(molecule)
+                record, _ = await self.services.aresolve_molecule(molecule)
                 kind = "molecule"
                 smiles = record.smiles or record.connectivity_smiles or molecule
-                key = record.inchikey or self.toolkit.inchikey_for(smiles)  # as molecule_qa
+                key = record.inchikey or inchikey_for(smiles)  # as molecule_qa
             elif protein:
-                record = await self.toolkit.aresolve_protein(protein)
+                record = await self.services.aresolve_protein(protein)
                 kind = "protein"
-                key = (  # as protein_qa
-                    record.isoform
-                    or record.accession
-                    or self.toolkit.sequence_key_for(record.sequence)
-                )
-        except ToolException as error:
+                key = record.isoform or record.accession or sequence_key(record.sequence)
+        except ResolverError as error:
+            entity = "molecule" if molecule else "protein"
+            return error_result(str(tool_error_from_resolver(error, entity)))
+        except NoStructureKeyError as error:
             return error_result(str(error))
-        store = await asyncio.to_thread(self.toolkit.open_store)
+        store = await asyncio.to_thread(self.services.memory.open)
         if store is None:
-            return error_result(f"No memory to search: {memory_unavailable_reason(self.toolkit)}.")
+            return error_result(f"No memory to search: {memory_unavailable_reason(self.services)}.")
         from biomedgpt_tools.store.errors import StoreError
 
         try:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from biomedgpt_tools.inference.backend import ModelQuestion
+from biomedgpt_tools.store.ids import text_key
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.schemas import BiomedQAInput
 
@@ -102,11 +103,11 @@ class BiomedQA(BioMedGPTQATool):
     ) -> PreparedQuestion:
         return PreparedQuestion(
             kind="text",
-            key=self.toolkit.text_key_for(context, options),
+            key=text_key(context, options),
             question=question,
             model_question=ModelQuestion(
                 question=render_question(question, options, context),
-                max_new_tokens=self.toolkit.settings.max_new_tokens,
+                max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,
             display_name=question[:120],

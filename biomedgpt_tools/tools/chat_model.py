@@ -27,6 +27,8 @@ from pydantic import ConfigDict, Field
 
 from biomedgpt_tools.inference.backend import ModelBackend, ModelQuestion
 from biomedgpt_tools.model.prompt import Turn
+from biomedgpt_tools.services.backend_choice import build_backend
+from biomedgpt_tools.services.settings import ToolkitSettings
 
 
 def _text_of(message: BaseMessage) -> str:
@@ -109,7 +111,7 @@ class ChatBioMedGPT(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    backend: Any = Field(
+    backend: ModelBackend | None = Field(
         default=None,
         description="a ModelBackend (e.g. BioMedGPTToolkit.backend); None: built from model_path",
     )
@@ -126,9 +128,6 @@ class ChatBioMedGPT(BaseChatModel):
 
     def model_post_init(self, context: Any) -> None:
         if self.backend is None:
-            from biomedgpt_tools.tools.settings import ToolkitSettings
-            from biomedgpt_tools.tools.toolkit import build_backend
-
             settings = ToolkitSettings.from_env(model_path=self.model_path)
             self.backend = build_backend(settings)
             if self.model_path is None and settings.model_path is not None:
@@ -154,6 +153,8 @@ class ChatBioMedGPT(BaseChatModel):
         return params
 
     def _backend(self) -> ModelBackend:
+        if self.backend is None:  # model_post_init sets it; only a caller's `backend = None` clears it
+            raise RuntimeError("ChatBioMedGPT has no backend; pass backend= or model_path=")
         return self.backend
 
     def _question(self, messages: list[BaseMessage], **kwargs: Any) -> ModelQuestion:

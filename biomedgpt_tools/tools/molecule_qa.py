@@ -10,7 +10,11 @@ from pydantic import BaseModel
 
 from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.model.prompt import Molecule
+from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import MoleculeRecord
+from biomedgpt_tools.services.errors import NoStructureKeyError
+from biomedgpt_tools.services.resolution import inchikey_for
+from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, MoleculeQAInput
@@ -33,7 +37,7 @@ def describe_molecule(record: MoleculeRecord, query: str) -> str:
     smiles = record.smiles or record.connectivity_smiles
     if smiles:
         facts.append(f"SMILES {quote_inline(smiles, 120)}")
-    if record.source == "local":  # built locally from a SMILES, see BioMedGPTToolkit
+    if record.source == "local":  # built locally from a SMILES, see services/resolution.py
         return f"Molecule: {name} ({', '.join(facts)}); identifiers computed with RDKit from the SMILES given."
     source = SOURCE_NAMES.get(record.source, record.source)
     return f"Molecule: {name} ({', '.join(facts)}); resolved from {quote_inline(query, 80)!r} via {source}."
@@ -43,6 +47,14 @@ def _source_label(description_source: str | None) -> str:
     """ "PubChem", or "PubChem (depositor)" when PubChem names who wrote the description."""
     depositor = quote_inline(description_source, 60)
     return f"PubChem ({depositor})" if depositor else "PubChem"
+
+
+def molecule_key(smiles: str) -> str:
+    """The memory key of a molecule PubChem gave no InChIKey for, computed with RDKit."""
+    try:
+        return inchikey_for(smiles)
+    except NoStructureKeyError as error:
+        raise ToolException(str(error)) from error
 
 
 class MoleculeQA(BioMedGPTQATool):
@@ -67,7 +79,10 @@ class MoleculeQA(BioMedGPTQATool):
         **_: Any,
     ) -> PreparedQuestion:
         started = time.perf_counter()
-        record, notes = self.toolkit.resolve_molecule(molecule)
+        try:
+            record, notes = self.services.resolve_molecule(molecule)
+        except ResolverError as error:
+            raise tool_error_from_resolver(error, "molecule") from error
         return self._prepared(
             record, notes, molecule, question, fresh, time.perf_counter() - started
         )
@@ -80,7 +95,10 @@ class MoleculeQA(BioMedGPTQATool):
         **_: Any,
     ) -> PreparedQuestion:
         started = time.perf_counter()
-        record, notes = await self.toolkit.aresolve_molecule(molecule)
+        try:
+            record, notes = await self.services.aresolve_molecule(molecule)
+        except ResolverError as error:
+            raise tool_error_from_resolver(error, "molecule") from error
         return self._prepared(
             record, notes, molecule, question, fresh, time.perf_counter() - started
         )
@@ -100,7 +118,7 @@ class MoleculeQA(BioMedGPTQATool):
                 f"The molecule {query!r} was found (CID {record.cid}) but PubChem gives no structure "
                 "for it, so BioMedGPT cannot read it. Pass a SMILES string instead."
             )
-        key = record.inchikey or self.toolkit.inchikey_for(smiles)
+        key = record.inchikey or molecule_key(smiles)
         source = record.description_source
         return PreparedQuestion(
             kind="molecule",
@@ -109,7 +127,7 @@ class MoleculeQA(BioMedGPTQATool):
             model_question=ModelQuestion(
                 question=question,
                 inputs=(Molecule(smiles),),
-                max_new_tokens=self.toolkit.settings.max_new_tokens,
+                max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,
             display_name=quote_inline(record.name, 120) or key,

@@ -11,7 +11,10 @@ from pydantic import BaseModel
 from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.model.prompt import Protein
 from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_note
+from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import ProteinRecord
+from biomedgpt_tools.store.ids import sequence_key
+from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_PROTEIN_QUESTION, ProteinQAInput
@@ -68,21 +71,27 @@ class ProteinQA(BioMedGPTQATool):
         "answer was computed now or remembered. For small molecules use MoleculeQA."
     )
     args_schema: type[BaseModel] = ProteinQAInput
-    # None: the toolkit's setting (ToolkitSettings.on_too_long, "truncate" by default)
+    # None: the services' setting (ToolkitSettings.on_too_long, "truncate" by default)
     on_too_long: Literal["error", "truncate"] | None = None
 
     def prepare(
         self, protein: str, question: str = DEFAULT_PROTEIN_QUESTION, fresh: bool = False, **_: Any
     ) -> PreparedQuestion:
         started = time.perf_counter()
-        record = self.toolkit.resolve_protein(protein)
+        try:
+            record = self.services.resolve_protein(protein)
+        except ResolverError as error:
+            raise tool_error_from_resolver(error, "protein") from error
         return self._prepared(record, protein, question, fresh, time.perf_counter() - started)
 
     async def aprepare(
         self, protein: str, question: str = DEFAULT_PROTEIN_QUESTION, fresh: bool = False, **_: Any
     ) -> PreparedQuestion:
         started = time.perf_counter()
-        record = await self.toolkit.aresolve_protein(protein)
+        try:
+            record = await self.services.aresolve_protein(protein)
+        except ResolverError as error:
+            raise tool_error_from_resolver(error, "protein") from error
         return self._prepared(record, protein, question, fresh, time.perf_counter() - started)
 
     def _prepared(
@@ -97,7 +106,7 @@ class ProteinQA(BioMedGPTQATool):
         if record.note and record.source != "sequence":
             notes.append(quote_inline(record.note, 300))
         sequence = record.sequence
-        on_too_long = self.on_too_long or self.toolkit.settings.on_too_long
+        on_too_long = self.on_too_long or self.services.settings.on_too_long
         if len(sequence) > MAX_ENCODED_RESIDUES and on_too_long == "error":
             raise ToolException(
                 f"{quote_inline(query, 40)!r} has {len(sequence)} residues, more than the "
@@ -110,7 +119,7 @@ class ProteinQA(BioMedGPTQATool):
             # as the reference does: ESM-2 positions stop at 1024 (<cls> + 1022 + <eos>)
             sequence = sequence[:MAX_ENCODED_RESIDUES]
             notes.append(truncation_note(len(record.sequence)))
-        key = record.isoform or record.accession or self.toolkit.sequence_key_for(record.sequence)
+        key = record.isoform or record.accession or sequence_key(record.sequence)
         name = quote_inline(record.protein_name, 120) or quote_inline(record.entry_name, 40)
         return PreparedQuestion(
             kind="protein",
@@ -119,7 +128,7 @@ class ProteinQA(BioMedGPTQATool):
             model_question=ModelQuestion(
                 question=question,
                 inputs=(Protein(sequence),),
-                max_new_tokens=self.toolkit.settings.max_new_tokens,
+                max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,
             display_name=name or key,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from biomedgpt_tools.inference.backend import (
     ModelAnswer,
@@ -34,8 +34,12 @@ from biomedgpt_tools.inference.backend import (
     ModelQuestion,
     ModelUnavailableError,
     TextSink,
+    structure_value,
 )
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
+from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
+from biomedgpt_tools.services.memory import AnswerToRemember
+from biomedgpt_tools.services.shared import shared_services
 from biomedgpt_tools.tools.artifacts import QAArtifact, StepTimings
 from biomedgpt_tools.tools.quoting import quote_external_text
 
@@ -85,28 +89,34 @@ class BioMedGPTQATool(BaseTool):
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: Any = True
     handle_validation_error: Any = explain_validation_error
-    toolkit: Any = Field(
-        default=None,
+    services: BioMedGPTServices = Field(
+        default_factory=shared_services,
         exclude=True,
-        description="the BioMedGPTToolkit whose model, resolvers and store this tool uses; "
-        "None: the process-wide toolkit for the environment (BioMedGPTToolkit.shared())",
+        description="the model backend, resolvers and memory this tool uses; by default the "
+        "process-wide services for the environment (services.shared_services())",
     )
 
-    def model_post_init(self, context: Any) -> None:
-        if self.toolkit is None:
-            from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
-
-            self.toolkit = BioMedGPTToolkit.shared()
+    @model_validator(mode="before")
+    @classmethod
+    def _services_of_toolkit(cls, data: Any) -> Any:
+        """`MoleculeQA(toolkit=...)`, as before the tools took the services: the toolkit's."""
+        if not isinstance(data, dict) or "toolkit" not in data:
+            return data
+        data = dict(data)
+        toolkit = data.pop("toolkit")
+        if toolkit is not None and data.get("services") is None:
+            data["services"] = toolkit.services
+        return data
 
     # -- configuration visible on the tool (ToolsUnitTests' init-from-env checks these) --------
     @property
     def model_path(self) -> str | None:
-        path = self.toolkit.settings.model_path
+        path = self.services.settings.model_path
         return str(path) if path is not None else None
 
     @property
     def backend_kind(self) -> str:
-        return self.toolkit.backend.kind
+        return self.services.backend.kind
 
     # -- per tool ------------------------------------------------------------------------------
     @abstractmethod
@@ -198,8 +208,8 @@ class BioMedGPTQATool(BaseTool):
         With a `sink` the model's text is passed to it as it is generated (model answers
         only: a memory hit or a missing model sends nothing).
         """
-        toolkit = self.toolkit
-        backend = toolkit.backend
+        services = self.services
+        backend = services.backend
         notes = list(prepared.notes)
         identity: ModelIdentity | None = None
         unavailable_reason: str | None = None
@@ -211,7 +221,7 @@ class BioMedGPTQATool(BaseTool):
         recall_s = None
         if not prepared.fresh:
             t0 = time.perf_counter()
-            remembered, memory_note = toolkit.recall(
+            remembered, memory_note = services.recall(
                 prepared.kind, prepared.key, prepared.question, identity
             )
             recall_s = time.perf_counter() - t0
@@ -241,7 +251,9 @@ class BioMedGPTQATool(BaseTool):
             else:
                 text = self.finish_answer(prepared, answer.text)
                 t0 = time.perf_counter()
-                annotation_id, save_note = toolkit.save_answer(prepared, text, answer)
+                annotation_id, save_note = services.save_answer(
+                    self._to_remember(prepared, text), answer
+                )
                 save_s = time.perf_counter() - t0
                 if save_note:
                     notes.append(save_note)
@@ -261,6 +273,22 @@ class BioMedGPTQATool(BaseTool):
             prepared, unavailable_reason or "no model answered", timings, notes
         )
 
+    @staticmethod
+    def _to_remember(prepared: PreparedQuestion, text: str) -> AnswerToRemember:
+        """What memory keeps of an answer: a protein's sequence as the model read it too."""
+        sequence = None
+        if prepared.kind == "protein":
+            sequence = structure_value(prepared.model_question.inputs[0])
+        return AnswerToRemember(
+            kind=prepared.kind,
+            key=prepared.key,
+            question=prepared.question,
+            text=text,
+            display_name=prepared.display_name,
+            options=prepared.options,
+            protein_sequence=sequence,
+        )
+
     # -- rendering -----------------------------------------------------------------------------
     def _artifact(self, prepared: PreparedQuestion, **fields: Any) -> QAArtifact:
         return QAArtifact(
@@ -270,13 +298,13 @@ class BioMedGPTQATool(BaseTool):
             entity_key=prepared.key or None,
             options=prepared.options,
             context=prepared.context,
-            backend=self.toolkit.backend.kind,
+            backend=self.services.backend.kind,
             **fields,
         )
 
     def _prompt_or_none(self, prepared: PreparedQuestion) -> str | None:
         try:
-            return self.toolkit.backend.render_prompt(prepared.model_question)
+            return self.services.backend.render_prompt(prepared.model_question)
         except ModelUnavailableError:
             return None
 

@@ -53,8 +53,8 @@ def open_offline_toolkit(
     """
     from biomedgpt_tools.resolvers.settings import ResolverSettings
     from biomedgpt_tools.store.store import AnnotationStore
-    from biomedgpt_tools.tools.settings import ToolkitSettings
-    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit, build_backend
+    from biomedgpt_tools.services.settings import ToolkitSettings
+    from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
     home = Path(home)
     resolver = ResolverSettings.from_env().with_changes(
@@ -70,5 +70,5 @@ def open_offline_toolkit(
     )
     if store is None:
         store = AnnotationStore.open(home / "annotations", embedder=embedder)
-    toolkit = BioMedGPTToolkit(settings=settings, backend=build_backend(settings), store=store)
+    toolkit = BioMedGPTToolkit(settings=settings, store=store)
     return toolkit, store

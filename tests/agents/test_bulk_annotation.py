@@ -78,7 +78,7 @@ def reference(tiny_model, bulk_server, tmp_path_factory):
         path = folder / "accessions.txt"
         path.write_text("\n".join(accession_list(SYNTHETIC, UNKNOWN)))
         accessions, _ = read_accessions(path)
-        summary = BulkAnnotator(toolkit, QUESTIONS, batch_size=32).run(accessions, folder / "out.jsonl", progress=False)
+        summary = BulkAnnotator(toolkit.services, QUESTIONS, batch_size=32).run(accessions, folder / "out.jsonl", progress=False)
         toolkit.close()
     finally:
         os.environ.pop("BIOMEDGPT_UNIPROT_URL", None)
@@ -99,7 +99,7 @@ def test_uninterrupted_run_classifies_every_accession(reference):
 
 def test_interrupted_then_resumed_equals_uninterrupted_and_is_stored(bulk_env, tiny_model, accessions_file, tmp_path, reference):
     toolkit = make_toolkit(tiny_model)
-    annotator = BulkAnnotator(toolkit, QUESTIONS, batch_size=32)
+    annotator = BulkAnnotator(toolkit.services, QUESTIONS, batch_size=32)
     accessions, _ = read_accessions(accessions_file)
     out = tmp_path / "results.jsonl"
     batches = []
@@ -125,7 +125,7 @@ def test_interrupted_then_resumed_equals_uninterrupted_and_is_stored(bulk_env, t
     assert len(rows) == 200 and len({r["accession"] for r in rows}) == 200
     assert comparable(out) == comparable(reference[0])
 
-    store = toolkit.open_store()
+    store = toolkit.services.memory.open()
     stored = sum(1 for r in rows if r["status"] == "done" for answer in r["answers"].values() if answer.strip())
     assert store.count() == stored
     p04637 = next(r for r in rows if r["accession"] == "P04637")

@@ -59,7 +59,7 @@ def test_accessions_that_failed_are_retried_by_the_next_run(resolver_env, tiny_m
 
     toolkit = make_toolkit(tiny_model)
     toolkit.settings = toolkit.settings.with_changes(memory=False)
-    annotator = BulkAnnotator(toolkit, ["name"], batch_size=8)
+    annotator = BulkAnnotator(toolkit.services, ["name"], batch_size=8)
     accessions = ["P04637", "P69905"]
     out = tmp_path / "results.jsonl"
 
@@ -154,7 +154,7 @@ def test_cli_cuts_a_torn_last_line_before_writing_invalid_tokens(resolver_env, t
 def test_a_secondary_accession_is_answered_from_the_primary_entrys_memory(resolver_env, tiny_model, tmp_path):
     """Q15086 was merged into P04637: answers stored for P04637 serve it without the model."""
     toolkit = make_toolkit(tiny_model)
-    annotator = BulkAnnotator(toolkit, ["name", "function"], batch_size=8)
+    annotator = BulkAnnotator(toolkit.services, ["name", "function"], batch_size=8)
     first = annotator.run(["P04637"], tmp_path / "first.jsonl", progress=False)
     assert dict(first.counts) == {"done": 1}
     calls = toolkit.backend.answer_calls

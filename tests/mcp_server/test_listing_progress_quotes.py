@@ -30,7 +30,7 @@ def _record(index: int, minutes: int, **changes) -> AnnotationRecord:
 async def test_resources_list_the_newest_answers_whatever_the_store_holds(
     no_model_toolkit, monkeypatch
 ):
-    store = no_model_toolkit.open_store()
+    store = no_model_toolkit.services.memory.open()
     # stored oldest-last, the newest in the middle: neither the first nor the last are newest
     store.add_many([_record(i, minutes) for i, minutes in enumerate([5, 4, 90, 80, 3, 2, 1])])
     monkeypatch.setattr(mcp_resources, "LISTED_ANNOTATIONS", 2)
@@ -88,7 +88,7 @@ def test_a_cut_never_leaves_a_quoted_block_open(limit):
 
 async def test_search_memory_text_keeps_a_long_quoted_answer_closed(no_model_toolkit):
     long_text = "\n".join(f"Function line {i}: binds DNA and regulates transcription." for i in range(20))
-    store = no_model_toolkit.open_store()
+    store = no_model_toolkit.services.memory.open()
     store.add(_record(1, 1, kind="protein", key="P04637", answer=long_text, source="uniprot",
                       model_id="uniprot"))  # fmt: skip
     async with Client(build_server(no_model_toolkit)) as client:
@@ -107,7 +107,7 @@ async def test_a_store_that_cannot_open_says_why(resolver_env):
         async with Client(build_server(toolkit)) as client:
             result = await client.call_tool("search_memory", {"query": "aspirin"})
         assert result.is_error
-        reason = toolkit.store_error
+        reason = toolkit.services.memory.error
         assert reason and reason in text_of(result), text_of(result)
     finally:
         toolkit.close()

@@ -54,7 +54,7 @@ def test_fresh_recomputes_and_replaces_the_stored_answer(toolkit):
     _, fresh = _ask(molecule_qa, molecule="caffeine", fresh=True)
     assert fresh.answered_by == "model" and toolkit.backend.answer_calls == 2
     assert fresh.annotation_id == first.annotation_id  # upsert, not a duplicate
-    assert len(toolkit.open_store().find("molecule", first.entity_key)) == 1
+    assert len(toolkit.services.memory.open().find("molecule", first.entity_key)) == 1
 
 
 def test_every_answer_is_saved_with_provenance(toolkit):
@@ -62,7 +62,7 @@ def test_every_answer_is_saved_with_provenance(toolkit):
     _, artifact = _ask(
         protein_qa, protein="P04637", question="What is the subcellular location of this protein?"
     )
-    stored = toolkit.open_store().get(artifact.annotation_id)
+    stored = toolkit.services.memory.open().get(artifact.annotation_id)
     assert stored is not None
     assert (stored.kind, stored.key, stored.source) == ("protein", "P04637", "model")
     assert stored.question == "What is the subcellular location of this protein?"
@@ -72,7 +72,7 @@ def test_every_answer_is_saved_with_provenance(toolkit):
     assert stored.extra["backend"] == "in-process"
     # the protein's embedding is kept for "similar proteins annotated before"
     vector = toolkit.backend.encode_protein(artifact.record.sequence)
-    hits = toolkit.open_store().similar_proteins(vector, artifact.model_id, artifact.revision, k=1)
+    hits = toolkit.services.memory.open().similar_proteins(vector, artifact.model_id, artifact.revision, k=1)
     assert [hit.key for hit in hits] == ["P04637"]
 
 
@@ -96,7 +96,7 @@ def test_a_different_model_revision_misses(toolkit, tiny_model):
         assert second.revision == retrained.revision
         assert other.backend.answer_calls == 1
         # both answers are kept, one per revision
-        assert len(other.open_store().find("molecule", first.entity_key)) == 2
+        assert len(other.services.memory.open().find("molecule", first.entity_key)) == 2
     finally:
         other.close()
 

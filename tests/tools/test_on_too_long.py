@@ -48,7 +48,7 @@ def test_bulk_annotation_notes_truncation_or_fails_the_accession(resolver_env, t
         toolkit = make_toolkit(tiny_model, memory=False)
         try:
             out = tmp_path / f"{mode}.jsonl"
-            BulkAnnotator(toolkit, ["name"], on_too_long=mode).run(["P00722", "P01308"], out, progress=False)
+            BulkAnnotator(toolkit.services, ["name"], on_too_long=mode).run(["P00722", "P01308"], out, progress=False)
         finally:
             toolkit.close()
         results = read_results(out)
@@ -65,7 +65,7 @@ def test_bulk_annotation_notes_truncation_or_fails_the_accession(resolver_env, t
 def test_the_setting_comes_from_the_environment(monkeypatch):
     import pytest
 
-    from biomedgpt_tools.tools.settings import SettingsError, ToolkitSettings
+    from biomedgpt_tools.services.settings import SettingsError, ToolkitSettings
 
     assert ToolkitSettings.from_env().on_too_long == "truncate"
     monkeypatch.setenv("BIOMEDGPT_ON_TOO_LONG", "error")

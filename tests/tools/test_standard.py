@@ -84,7 +84,7 @@ class _OnTinyModel:
 
     @pytest.fixture
     def tool(self, toolkit):
-        return self.tool_class(toolkit=toolkit)
+        return self.tool_class(services=toolkit.services)
 
 
 class TestMoleculeQAIntegration(_OnTinyModel, ToolsIntegrationTests):

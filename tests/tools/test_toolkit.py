@@ -85,7 +85,7 @@ def test_one_model_loaded_once_and_shared_by_all_tools(resolver_env, tiny_model_
     monkeypatch.setattr(InProcessBackend, "model", counting_model)
     try:
         tools = toolkit.get_tools()
-        assert all(tool.toolkit.backend is toolkit.backend for tool in tools)
+        assert all(tool.services.backend is toolkit.backend for tool in tools)
         assert not toolkit.backend.loaded
         calls = [
             ("MoleculeQA", {"molecule": "aspirin"}),
@@ -139,7 +139,7 @@ class SlowBackend(NoModelBackend):
 
 
 async def test_async_tools_do_not_block_the_event_loop(resolver_env):
-    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.services.settings import ToolkitSettings
     from tests.local_services import local_resolver_settings
 
     backend = SlowBackend(seconds=0.6)
@@ -192,10 +192,19 @@ def test_tools_built_on_their_own_share_one_toolkit(monkeypatch, tmp_path):
 
     monkeypatch.setenv("BIOMEDGPT_MODEL", str(tmp_path / "model"))
     molecule_qa, protein_qa, biomed_qa = MoleculeQA(), ProteinQA(), BiomedQA()
-    assert molecule_qa.toolkit is protein_qa.toolkit is biomed_qa.toolkit
+    assert molecule_qa.services is protein_qa.services is biomed_qa.services
     assert molecule_qa.model_path == str(tmp_path / "model")
     monkeypatch.setenv("BIOMEDGPT_MODEL", str(tmp_path / "other-model"))
-    assert MoleculeQA().toolkit is not molecule_qa.toolkit  # other settings, other toolkit
+    assert MoleculeQA().services is not molecule_qa.services  # other settings, other services
+
+
+def test_a_tool_takes_a_toolkits_services(no_model_toolkit):
+    """`MoleculeQA(services=...)`, and the older `MoleculeQA(toolkit=...)`: the toolkit's services."""
+    from biomedgpt_tools.tools import MoleculeQA
+
+    assert MoleculeQA(services=no_model_toolkit.services).services is no_model_toolkit.services
+    assert MoleculeQA(toolkit=no_model_toolkit).services is no_model_toolkit.services
+    assert all(tool.services is no_model_toolkit.services for tool in no_model_toolkit.get_tools())
 
 
 class _ServerGoneCollection:
@@ -216,8 +225,7 @@ def test_a_store_failing_after_open_still_lets_the_tool_answer_with_notes(
 
     store = AnnotationStore.open(tmp_path / "store", embedder=HashingTextEmbedder())
     store._annotations = _ServerGoneCollection()
-    toolkit = make_toolkit(tiny_model)
-    toolkit.store = store
+    toolkit = make_toolkit(tiny_model, store=store)
     try:
         biomed_qa = toolkit.get_tools()[2]
         message = biomed_qa.invoke(
@@ -234,7 +242,7 @@ def test_a_store_failing_after_open_still_lets_the_tool_answer_with_notes(
 
 
 def test_settings_built_directly_read_the_resolver_environment(monkeypatch, tmp_path):
-    from biomedgpt_tools.tools.settings import ToolkitSettings
+    from biomedgpt_tools.services.settings import ToolkitSettings
 
     monkeypatch.setenv("BIOMEDGPT_OFFLINE", "1")
     monkeypatch.setenv("BIOMEDGPT_PUBCHEM_URL", "http://127.0.0.1:9/pug")
@@ -250,7 +258,7 @@ def test_settings_built_directly_read_the_resolver_environment(monkeypatch, tmp_
 def test_a_molecule_described_from_its_smiles_is_marked_local(no_model_toolkit):
     from biomedgpt_tools.resolvers.records import MoleculeRecord
 
-    record, notes = no_model_toolkit.resolve_molecule("OCCCCCCCCCCc1ccccc1")  # not in PubChem
+    record, notes = no_model_toolkit.services.resolve_molecule("OCCCCCCCCCCc1ccccc1")  # not in PubChem
     assert record.source == "local" and record.cid is None
     assert record.inchikey and record.formula == "C16H26O"
     assert "PubChem has no compound with this structure" in notes[0]

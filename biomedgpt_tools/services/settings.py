@@ -1,6 +1,6 @@
-"""Toolkit configuration from arguments or from the environment.
+"""Settings of the services (model backend, resolvers, store) from arguments or the environment.
 
-Environment variables (all optional; with none set the toolkit still works: no model, the
+Environment variables (all optional; with none set the services still work: no model, the
 public PubChem/UniProt endpoints, a store under the user's data folder):
 
 - BIOMEDGPT_MODEL: folder of a saved BioMedGPT model (`BioMedGPT.from_pretrained`); unset
@@ -60,7 +60,7 @@ def default_home() -> Path:
 
 @dataclass(frozen=True)
 class ToolkitSettings:
-    """Everything a toolkit needs to build its backend, resolvers and store."""
+    """Everything the services need to build their backend, resolvers and store."""
 
     model_path: Path | None = None
     # None: "remote" when server_url is set, else "in-process" when model_path is, else "none"
