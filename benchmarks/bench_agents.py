@@ -82,8 +82,8 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
     from biomedgpt_tools.annotation.questions import QUESTION_TYPES
     from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
     from biomedgpt_tools.resolvers.settings import RatePolicy, ResolverSettings
-    from biomedgpt_tools.services.settings import ToolkitSettings
     from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
+    from biomedgpt_tools.services.settings import ToolkitSettings
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
     from tests.agents.bulk_entities import write_catalog
     from tests.resolver_server import ResolverTestServer

@@ -52,8 +52,8 @@ def open_offline_toolkit(
     (None: the store's default MiniLM). The caller closes the toolkit, then the store.
     """
     from biomedgpt_tools.resolvers.settings import ResolverSettings
-    from biomedgpt_tools.store.store import AnnotationStore
     from biomedgpt_tools.services.settings import ToolkitSettings
+    from biomedgpt_tools.store.store import AnnotationStore
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
     home = Path(home)
