@@ -128,12 +128,9 @@ class ModelTextPrinter:
         if self.live is None:
             self._open(call, "")
         if call == self.live:
-            if payload.get("restart"):
-                self._write("\n(the model began its answer again)\n")
             self._write(payload["text"])
         else:
-            earlier = "" if payload.get("restart") else self.held.get(call, "")
-            self.held[call] = earlier + payload["text"]
+            self.held[call] = self.held.get(call, "") + payload["text"]
 
     def _open(self, call: int, text: str) -> None:
         name = self.names[call] if call < len(self.names) else None

@@ -3,8 +3,8 @@
 Each node reads the state, returns only the fields it changes, and reports progress on the
 "custom" stream (`graph.stream(..., stream_mode=["updates", "custom"])`): steps as
 `{"step": ...}`; the model's text as it generates, per tool call, as
-`{"type": "token", "call": i, "tool": name, "text": piece}` (`"restart": True` when the model
-began its answer again: drop that call's earlier text); the composed answer as
+`{"type": "token", "call": i, "tool": name, "text": delta}` (deltas of the tool's answer: joined,
+they are the answer it returns); the composed answer as
 `{"type": "answer", "text": ...}`.
 """
 
@@ -258,10 +258,7 @@ class ModelTextRelay(BaseCallbackHandler):
 
         if name != TOKEN_EVENT:
             return
-        event = {"type": "token", "call": self.call, "tool": self.tool, "text": data["text"]}
-        if data.get("restart"):
-            event["restart"] = True
-        self.write(event)
+        self.write({"type": "token", "call": self.call, "tool": self.tool, "text": data["text"]})
 
 
 def _run_one(tool, call: dict[str, Any], index: int, write: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

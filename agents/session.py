@@ -120,12 +120,11 @@ class AssistantSession:
 
 
 def model_text(events: Iterable[dict[str, Any]]) -> dict[int, str]:
-    """Each tool call's streamed model text, by call index (a restart drops the earlier text)."""
+    """Each tool call's streamed model text, by call index (its deltas joined)."""
     texts: dict[int, str] = {}
     for event in events:
         payload = event.get("payload")
         if event.get("mode") != "custom" or not isinstance(payload, dict) or payload.get("type") != "token":
             continue
-        before = "" if payload.get("restart") else texts.get(payload["call"], "")
-        texts[payload["call"]] = before + payload["text"]
+        texts[payload["call"]] = texts.get(payload["call"], "") + payload["text"]
     return texts

@@ -9,7 +9,7 @@ plain generator the web server drives from a worker thread. Every event is
 | `thread` | `{"id"}`: the turn runs on this thread |
 | `step` | `{"name", "label", "status": "running"/"done"/"failed", "detail"}` per graph step, and per tool call (`tool-0`, ...) |
 | `cards` | `{"cards": [...]}`: molecules (with drawing) and proteins the question names |
-| `token` | `{"call", "tool", "label", "text", "restart"}`: the model's text as it is generated |
+| `token` | `{"call", "tool", "label", "text"}`: the model's answer text as it is generated, in deltas |
 | `interrupt` | `{"message", "query", "choices": [{"number", "choice", "card"}]}`: pick one |
 | `answer` | `{"text", "sources", "cards", "router", "answered_by"}` |
 | `error` | `{"message"}`: a readable failure (bad input, a service down, a bug) |
@@ -146,7 +146,7 @@ class TurnStreamer:
                 call = payload.get("call", 0)
                 label = self.labels[call] if call < len(self.labels) else payload.get("tool")
                 yield ("token", {"call": call, "tool": payload.get("tool"), "label": label,
-                                 "text": payload.get("text", ""), "restart": bool(payload.get("restart"))})
+                                 "text": payload.get("text", "")})
             elif payload.get("step") == "tool":
                 call = payload.get("call", 0)
                 status = "failed" if payload.get("status") == "error" else "done"

@@ -79,10 +79,9 @@ class ModelAnswer:
     extra: dict = field(default_factory=dict)
 
 
-TextSink = Callable[[str, bool], None]
-"""Receives an answer's text as it is generated: `(piece, restart)`. Joined, the pieces are the
-answer's text exactly; `restart=True` says to drop what came before (the model began its answer
-again, see InProcessBackend.answer_streaming) and start over with this piece."""
+TextSink = Callable[[str], None]
+"""Receives an answer's text as it is generated, in deltas: joined, they are the answer's text
+exactly (the model layer or the server cut the answer out as it grows; none is taken back)."""
 
 
 class ModelBackend(ABC):
@@ -115,7 +114,7 @@ class ModelBackend(ABC):
         """
         answer = self.answer([question])[0]
         if answer.text:
-            sink(answer.text, False)
+            sink(answer.text)
         return answer
 
     def render_prompt(self, question: ModelQuestion) -> str:

@@ -4,8 +4,8 @@ Loading is guarded by a lock so concurrent first calls load the weights once. Ge
 serialised by a second lock: the tools call it from worker threads (their async path), and one
 model answering one batch at a time keeps memory bounded. A failed load is remembered and
 reported as ModelUnavailableError (with the cause) instead of being retried on every call.
-`answer_streaming` passes the answer's text on as the model generates it (`AnswerTextFollower`,
-answer_text.py, turns the model's raw pieces into pieces of the answer text the tools store).
+`answer_streaming` passes the answer's text on as the model generates it: `BioMedGPT.stream`
+already gives deltas of the answer the tools store.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from biomedgpt_tools.inference.answer_text import AnswerTextFollower
 from biomedgpt_tools.inference.backend import (
     ModelAnswer,
     ModelBackend,
@@ -152,13 +151,12 @@ class InProcessBackend(ModelBackend):
         model = self.model()
         identity = self.identity()
         options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
-        follower = AnswerTextFollower(sink)
         with self._generate_lock:
             started = time.perf_counter()
             streamed = model.stream(_request(question), **options)
             try:
-                for piece in streamed:
-                    follower.feed(piece)
+                for delta in streamed:
+                    sink(delta)
             except BaseException:
                 # a failing sink (e.g. a cancelled MCP call) stops decoding now; close() returns
                 # once the model is free, so nothing generates outside the lock
@@ -167,7 +165,6 @@ class InProcessBackend(ModelBackend):
             seconds = time.perf_counter() - started
             self._answer_calls += 1
         result = streamed.result
-        follower.finish(result.text)
         return ModelAnswer(
             text=result.text,
             prompt=result.prompt,

@@ -135,14 +135,12 @@ class RemoteBackend(ModelBackend):
         final: dict = {}
         with self._open_stream(body) as response:
             for chunk in _sse_chunks(response):
-                extension = chunk.get("biomedgpt") or {}
                 for choice in chunk.get("choices") or []:
-                    piece = (choice.get("delta") or {}).get("content") or ""
-                    restart = bool(extension.get("restart"))
-                    if piece or restart:
-                        text = piece if restart else text + piece
-                        sink(piece, restart)
-                if "token_ids" in extension:
+                    delta = (choice.get("delta") or {}).get("content")
+                    if delta:
+                        text += delta
+                        sink(delta)
+                if "token_ids" in (chunk.get("biomedgpt") or {}):
                     final = chunk
         if not final:
             raise ModelUnavailableError(
@@ -153,7 +151,7 @@ class RemoteBackend(ModelBackend):
         return self._answer(text, final, started)
 
     def stream(self, question: ModelQuestion) -> Iterator[str]:
-        """The answer's text piece by piece (a restart, rare, is passed on as a fresh piece)."""
+        """The answer's text in deltas, as the server streams them."""
         body = chat_request_body(question, stream=True)
         with self._open_stream(body) as response:
             with self._count_lock:

@@ -140,8 +140,7 @@ class GenerationProgress(AsyncCallbackHandler):
             return
         if self.cancelled.is_set():
             raise GenerationCancelled("the MCP client cancelled this call")
-        text = data.get("text", "")
-        self.characters = len(text) if data.get("restart") else self.characters + len(text)
+        self.characters += len(data.get("text", ""))
         self.pieces += 1
         if self.load_watch is not None:
             await self.load_watch.finish()  # "model loaded" comes before the first token

@@ -1,8 +1,8 @@
 """`BioMedGPT`: the one object the CLI, the LangChain tools and the apps use.
 
 It holds the model and the LM tokenizer, validates requests (clear `ValueError`s that
-name the request and the bad input), batches them by length, generates, and extracts
-the answer as the reference does. It also loads and saves Hugging Face-style folders
+name the request and the bad input), batches them by length, generates, and cuts
+the answer out of the new text (answer_text.py; `stream` gives that answer's text as deltas). It also loads and saves Hugging Face-style folders
 (config.json, safetensors shards, tokenizer files, `esm/vocab.txt`) and gives proteins a
 mean-pooled ESM vector for similarity search.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .answer_text import AnswerCutter, cut_answer
 from .generation import GeneratedTokens, GenerationOptions, generate_batch, stream_generation
 from .modeling_biomedgpt import (
     BioMedGPTForConditionalGeneration,
@@ -34,7 +35,6 @@ from .prompt import (
     Protein,
     SegmentEncoder,
     Turn,
-    answer_after_last_assistant,
     conversation_from_inputs,
     load_text_tokenizer,
     render_prompt,
@@ -118,24 +118,38 @@ class GenerationResult:
     text: str
     token_ids: list[int]  # new tokens, ending with eos when the model stopped by itself
     finished: bool  # False when max_new_tokens cut the answer
-    raw_text: str  # all new tokens decoded, before taking the text after "Assistant:"
+    raw_text: str  # all new tokens decoded, before the answer is cut out of them
 
     def to_json(self) -> dict:
         return {"prompt": self.prompt, "text": self.text, "token_ids": self.token_ids}
 
 
 class StreamedAnswer:
-    """Iterate for text pieces as they are generated; `result` is set once iteration ends."""
+    """Iterate for the answer's text as it is generated; `result` is set once iteration ends.
 
-    def __init__(self, pieces: Iterator[str], finish, stop=None):
-        self._pieces = pieces
+    The pieces are deltas of the answer (answer_text.py cuts it out of the decoded text as
+    it grows): joined, they are exactly `result.text`, and none is ever taken back.
+    """
+
+    def __init__(
+        self,
+        decoded: Iterator[str],
+        finish: Callable[[str], GenerationResult],
+        stop: Callable[[], None] | None = None,
+    ):
+        self._decoded = decoded
         self._finish = finish
         self._stop = stop
         self.result: GenerationResult | None = None
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._pieces
-        self.result = self._finish()
+        cutter = AnswerCutter()
+        for piece in self._decoded:
+            if delta := cutter.feed(piece):
+                yield delta
+        if delta := cutter.finish():
+            yield delta
+        self.result = self._finish(cutter.text)
 
     def close(self) -> None:
         """Stop generating early; returns once the model is no longer busy with this answer."""
@@ -339,7 +353,7 @@ class BioMedGPT:
         return results  # type: ignore[return-value]
 
     def stream(self, request: GenerationRequest, **options) -> StreamedAnswer:
-        """Text pieces as they are generated (greedy by default); `.result` afterwards."""
+        """The answer's text in deltas as it is generated (greedy by default); `.result` afterwards."""
         generation_options = GenerationOptions(**options)
         row = self.check_request(request, generation_options.max_new_tokens)
         prompt = row.prompt
@@ -352,7 +366,9 @@ class BioMedGPT:
             byte_fallback_ids=self.segments.byte_fallback_ids,
         )
         return StreamedAnswer(
-            iter(streamed), lambda: self._result(prompt, streamed.tokens), stop=streamed.close
+            iter(streamed),
+            lambda answer: self._result(prompt, streamed.tokens, answer),
+            stop=streamed.close,
         )
 
     def check_request(
@@ -380,11 +396,14 @@ class BioMedGPT:
                     "attach fewer or shorter inputs, shorten the history, or lower max_new_tokens"
                 )
 
-    def _result(self, prompt: str, tokens: GeneratedTokens) -> GenerationResult:
+    def _result(
+        self, prompt: str, tokens: GeneratedTokens, answer: str | None = None
+    ) -> GenerationResult:
+        """`answer`: the text a stream already cut out as it went (None: cut it here)."""
         raw = self.segments.decode(tokens.token_ids)
         return GenerationResult(
             prompt=prompt,
-            text=answer_after_last_assistant(raw),
+            text=cut_answer(raw) if answer is None else answer,
             token_ids=tokens.token_ids,
             finished=tokens.finished,
             raw_text=raw,

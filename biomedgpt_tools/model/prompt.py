@@ -277,14 +277,6 @@ class SegmentEncoder:
         return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
 
 
-def answer_after_last_assistant(text: str) -> str:
-    """The reference keeps the text after the last `Assistant:` of the decoded output, stripped."""
-    marker = f"{ASSISTANT_ROLE}:"
-    if marker in text:
-        text = text.rsplit(marker, 1)[1]
-    return text.strip()
-
-
 def conversation_from_inputs(
     question: str,
     inputs: Sequence[ModalInput] = (),

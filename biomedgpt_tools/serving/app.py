@@ -371,8 +371,7 @@ async def _events(
                             "usage": _usage(prepared, item)}  # fmt: skip
                     yield f"data: {json.dumps(body)}\n\n"
                 break
-            piece, restart = item
-            yield chunk({"content": piece}, **({"biomedgpt": {"restart": True}} if restart else {}))
+            yield chunk({"content": item})
     except Exception as error:  # noqa: BLE001 - the status line is sent; report in the stream
         message = {"error": {"message": f"generation failed ({error})", "type": "server_error",
                              "param": None, "code": 500}}  # fmt: skip

@@ -3,8 +3,8 @@
 What is BioMedGPT-specific happens here, exactly as in-process `biomedgpt generate` does it:
 the prompt (model/prompt.py), validation and the context check on the request's row, built
 once (`BioMedGPT.check_request`), the LM input embeddings with the soft tokens spliced in
-(`embed_batch` on that row, collated alone), and the answer after the last `Assistant:` of
-the decoded tokens.
+(`embed_batch` on that row, collated alone), and the answer cut out of the decoded tokens as
+they arrive (model/answer_text.py: streamed deltas join to the final answer).
 The engine (engine.py) only decodes. Admission is bounded by `max_concurrency`: past it a
 request is refused at once (429) instead of queueing without limit.
 """
@@ -22,11 +22,10 @@ from typing import Any
 
 import torch
 
-from biomedgpt_tools.inference.answer_text import AnswerTextFollower
 from biomedgpt_tools.inference.wire import ChatRequest
+from biomedgpt_tools.model.answer_text import AnswerCutter
 from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
 from biomedgpt_tools.model.modeling_biomedgpt import collate_rows
-from biomedgpt_tools.model.prompt import answer_after_last_assistant
 from biomedgpt_tools.serving.engine import Engine, EngineRequest
 from biomedgpt_tools.serving.metrics import ServingMetrics
 
@@ -75,6 +74,13 @@ class TokenText:
         if stable.endswith("\ufffd") or not stable.startswith(self.emitted):
             return ""
         piece, self.emitted = stable[len(self.emitted) :], stable
+        return piece
+
+    def finish(self) -> str:
+        """The text still held back once decoding has ended (an unclosed byte run)."""
+        text = self._decode(self.token_ids)
+        piece = text[len(self.emitted) :] if text.startswith(self.emitted) else ""
+        self.emitted += piece
         return piece
 
 
@@ -212,9 +218,12 @@ class ModelServer:
         )
 
     async def generate(
-        self, prepared: PreparedRequest, on_text: Callable[[str, bool], Any] | None = None
+        self, prepared: PreparedRequest, on_text: Callable[[str], Any] | None = None
     ) -> Generated:
-        """Decode one request; `on_text(piece, restart)` gets the answer text as it grows.
+        """Decode one request; `on_text(delta)` gets the answer's text as it grows.
+
+        The answer is cut out of the decoded text here, once (`AnswerCutter`): the deltas
+        join to `Generated.text` exactly.
 
         Cancelling the task (a client that went away) closes the engine's stream, which
         aborts the request's decoding.
@@ -223,7 +232,12 @@ class ModelServer:
         assert model is not None and self.engine is not None
         started = time.perf_counter()
         text = TokenText(model.segments.decode, model.segments.byte_fallback_ids)
-        follower = AnswerTextFollower(on_text) if on_text is not None else None
+        cutter = AnswerCutter()
+
+        def answer_delta(delta: str) -> None:
+            if delta and on_text is not None:
+                on_text(delta)
+
         finish_reason = "length"
         steps = self.engine.stream(prepared.engine_request)
         first = True
@@ -232,9 +246,7 @@ class ModelServer:
                 if first and step.token_ids:
                     self.metrics.count_first_token(time.perf_counter() - started)
                     first = False
-                piece = text.add(step.token_ids)
-                if follower is not None and piece:
-                    follower.feed(piece)
+                answer_delta(cutter.feed(text.add(step.token_ids)))
                 if step.finished:
                     finish_reason = step.finish_reason or "length"
                     break
@@ -243,14 +255,13 @@ class ModelServer:
             raise
         finally:
             await steps.aclose()
-        raw = model.segments.decode(text.token_ids)
-        answer = answer_after_last_assistant(raw)
-        if follower is not None:
-            follower.finish(answer)
+        answer_delta(cutter.feed(text.finish()))
+        answer_delta(cutter.finish())
         self.metrics.count_finished(
             prepared.prompt_tokens, len(text.token_ids), time.perf_counter() - started
         )
-        return Generated(text.token_ids, finish_reason, raw, answer)
+        raw = model.segments.decode(text.token_ids)
+        return Generated(text.token_ids, finish_reason, raw, cutter.text)
 
     async def encode_proteins(self, sequences: list[str]) -> list[list[float]]:
         """Mean-pooled ESM vectors (the store's similarity search); ValueError for bad sequences."""
@@ -263,14 +274,14 @@ class ModelServer:
 
 async def stream_pieces(
     server: ModelServer, prepared: PreparedRequest
-) -> AsyncIterator[tuple[str, bool] | Generated]:
-    """(piece, restart) of the answer text as decoded, then the `Generated` result last."""
+) -> AsyncIterator[str | Generated]:
+    """The answer's text deltas (str) as decoded, then the `Generated` result last."""
     pieces: asyncio.Queue = asyncio.Queue()
     done = object()
 
     async def run() -> Generated:
         try:
-            return await server.generate(prepared, lambda piece, restart: pieces.put_nowait((piece, restart)))
+            return await server.generate(prepared, pieces.put_nowait)
         finally:
             pieces.put_nowait(done)
 

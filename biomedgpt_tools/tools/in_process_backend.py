@@ -1,6 +1,5 @@
 """The in-process backend moved to biomedgpt_tools.inference.in_process; these names stay for callers."""
 
-from biomedgpt_tools.inference.answer_text import ANSWER_MARKER, AnswerTextFollower
 from biomedgpt_tools.inference.in_process import InProcessBackend
 
-__all__ = ["ANSWER_MARKER", "AnswerTextFollower", "InProcessBackend"]
+__all__ = ["InProcessBackend"]

@@ -8,8 +8,9 @@ The async path resolves with the resolvers' async API and runs the blocking rest
 model) in a worker thread, so an event loop serving other agents keeps running.
 
 While the model generates, its text is sent to the run's callbacks as LangChain custom events
-named `TOKEN_EVENT` (`{"text": piece, "restart": bool, "tool": name}`; see
-`backend.TextSink`), which `astream_events` and callback handlers receive. With no handler
+named `TOKEN_EVENT` (`{"text": delta, "tool": name}`: deltas of the answer, which join to the
+answer the tool returns; see `backend.TextSink`), which `astream_events` and callback
+handlers receive. With no handler
 listening the model answers whole. Memory hits and answers without a model send none.
 """
 
@@ -147,8 +148,8 @@ class BioMedGPTQATool(BaseTool):
         return await asyncio.to_thread(self.answer_prepared, prepared, started, sink)
 
     # -- the model's text to the callbacks ------------------------------------------------------
-    def _token_data(self, text: str, restart: bool) -> dict[str, Any]:
-        return {"text": text, "restart": restart, "tool": self.name}
+    def _token_data(self, delta: str) -> dict[str, Any]:
+        return {"text": delta, "tool": self.name}
 
     def _token_sink(self, run_manager: CallbackManagerForToolRun | None) -> TextSink | None:
         """Custom events on the tool's run (as `dispatch_custom_event` would send them)."""
@@ -158,9 +159,9 @@ class BioMedGPTQATool(BaseTool):
         if not callbacks.handlers:
             return None
 
-        def sink(text: str, restart: bool) -> None:
+        def sink(delta: str) -> None:
             callbacks.on_custom_event(
-                TOKEN_EVENT, self._token_data(text, restart), run_id=run_manager.run_id
+                TOKEN_EVENT, self._token_data(delta), run_id=run_manager.run_id
             )
 
         return sink
@@ -177,12 +178,12 @@ class BioMedGPTQATool(BaseTool):
             return None
         broken = False
 
-        def sink(text: str, restart: bool) -> None:
+        def sink(delta: str) -> None:
             nonlocal broken
             if broken:
                 return
             event = callbacks.on_custom_event(
-                TOKEN_EVENT, self._token_data(text, restart), run_id=run_manager.run_id
+                TOKEN_EVENT, self._token_data(delta), run_id=run_manager.run_id
             )
             try:
                 delivery = asyncio.run_coroutine_threadsafe(event, loop)

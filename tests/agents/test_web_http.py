@@ -16,6 +16,7 @@ from agents.web.app import CONTENT_SECURITY_POLICY
 from tests.agents.web_support import page_server, parse_sse
 from tests.conftest import REPO_ROOT
 from tests.resolver_server import Fault
+from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, script_decoding
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +239,23 @@ def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(client
     assert "PubChem CID 5997" in turns[0]["answer"]
     again = turn(client, thread, "ask", {"question": "Describe aspirin"})  # the thread is free again
     assert only(again, "answer")["cards"][0]["cid"] == 2244
+
+
+def test_model_tokens_reach_the_page_as_deltas_of_the_answer_even_past_a_second_turn(
+    resolver_server, tiny_model, tmp_path, monkeypatch
+):
+    """The model opens with `Assistant:` again and then begins a turn of its own: the page gets
+    the answer alone, in `token` deltas that join to what the tool answered."""
+    script_decoding(monkeypatch, tiny_model)
+    with page_server(resolver_server, tmp_path, model=tiny_model) as server, \
+            httpx.Client(base_url=server.url, timeout=120) as client:  # fmt: skip
+        frames = turn(client, new_thread(client), "ask", {"question": "Describe aspirin"})
+    tokens = [data for event, data in frames if event == "token"]
+    assert len(tokens) > 1 and all(set(data) == {"call", "tool", "label", "text"} for data in tokens)
+    assert {(data["call"], data["tool"]) for data in tokens} == {(0, "MoleculeQA")}
+    assert "".join(data["text"] for data in tokens) == ANSWER_OF_TWO_MORE_MARKERS
+    assert not any("#" in data["text"] or "Assis" in data["text"] for data in tokens)
+    assert ANSWER_OF_TWO_MORE_MARKERS in only(frames, "answer")["text"]
 
 
 def test_a_model_that_cannot_load_is_said_at_start_and_in_the_status(tmp_path, resolver_server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from biomedgpt_tools.model.answer_text import cut_answer
 from biomedgpt_tools.model.api import (
     BioMedGPT,
     GenerationRequest,
@@ -14,6 +15,7 @@ from biomedgpt_tools.model.api import (
 from biomedgpt_tools.model.placement import resolve_dtype
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT_BIOLOGY, Molecule, Protein, Turn
 from biomedgpt_tools.model.tiny import build_tiny_model
+from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, TWO_MORE_MARKERS, script_decoding
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 PROTEIN = "MKTAYIAKQRQISFVKSHFSRQ"
@@ -41,7 +43,7 @@ def test_results_keep_request_order_and_match_single_requests(tiny_biomedgpt):
     for request, result in zip(requests(), batched, strict=True):
         assert result.prompt == tiny_biomedgpt.prompt(request)
         assert result.prompt.endswith(f"{request.question} ### Assistant: ")
-        assert result.text == result.raw_text.rsplit("Assistant:", 1)[-1].strip()
+        assert result.text == cut_answer(result.raw_text)
         assert len(result.token_ids) == 6 and not result.finished
         assert result.to_json() == {
             "prompt": result.prompt,
@@ -55,8 +57,25 @@ def test_stream_gives_pieces_then_the_result(tiny_biomedgpt):
     expected = tiny_biomedgpt.generate(request, max_new_tokens=12)[0]
     streamed = tiny_biomedgpt.stream(request, max_new_tokens=12)
     text = "".join(streamed)
-    assert text == expected.raw_text
-    assert streamed.result.token_ids == expected.token_ids and streamed.result.text == expected.text
+    assert text == expected.text == streamed.result.text  # deltas of the answer, nothing else
+    assert streamed.result.token_ids == expected.token_ids
+    assert streamed.result.raw_text == expected.raw_text
+
+
+def test_a_second_turn_in_the_generated_text_is_cut_alike_streamed_or_not(
+    tiny_assets, monkeypatch
+):
+    """The model opens with `Assistant:` again and later begins a turn of its own: the stream
+    holds back what may be a marker, never takes a delta back, and joins to the answer."""
+    model = BioMedGPT.from_components(build_tiny_model(seed=0), *tiny_assets)
+    script_decoding(monkeypatch, model)
+    request = requests()[0]
+    whole = model.generate(request, max_new_tokens=len(TWO_MORE_MARKERS))[0]
+    assert whole.raw_text == "".join(TWO_MORE_MARKERS) and whole.raw_text.count("Assistant:") == 2
+    streamed = model.stream(request, max_new_tokens=len(TWO_MORE_MARKERS))
+    deltas = list(streamed)
+    assert "".join(deltas) == streamed.result.text == whole.text == ANSWER_OF_TWO_MORE_MARKERS
+    assert len(deltas) > 1 and not any("#" in delta or "Assis" in delta for delta in deltas)
 
 
 def test_stream_text_survives_byte_fallback_runs(tiny_assets):
@@ -68,7 +87,7 @@ def test_stream_text_survives_byte_fallback_runs(tiny_assets):
     pieces = list(streamed)
     byte_pieces = model.segments.byte_fallback_ids
     assert sum(token in byte_pieces for token in streamed.result.token_ids) >= 2
-    assert "".join(pieces) == streamed.result.raw_text
+    assert "".join(pieces) == streamed.result.text == cut_answer(streamed.result.raw_text)
 
 
 def test_lowercase_protein_is_upper_cased(tiny_biomedgpt):

@@ -16,7 +16,6 @@ from biomedgpt_tools.model.prompt import (
     Protein,
     SegmentEncoder,
     Turn,
-    answer_after_last_assistant,
     load_text_tokenizer,
     render_prompt,
     split_prompt,
@@ -110,11 +109,6 @@ def test_split_at_placeholders():
 def test_bad_conversations_raise(conversation, message):
     with pytest.raises(ValueError, match=message):
         render_prompt(conversation)
-
-
-def test_answer_after_last_assistant():
-    assert answer_after_last_assistant(" It is. ### Assistant: Really it is. ") == "Really it is."
-    assert answer_after_last_assistant("  plain answer \n") == "plain answer"
 
 
 # --- tokenization ---------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_a_malformed_event_mid_stream_is_model_server_unavailable(scripted):
     server = scripted((200, {}, stream), (200, {}, stream))
     remote = backend(server.url)
     with pytest.raises(ModelUnavailableError, match="malformed data"):
-        remote.answer_streaming(ModelQuestion("What is it?"), lambda piece, restart: None)
+        remote.answer_streaming(ModelQuestion("What is it?"), lambda delta: None)
     with pytest.raises(ModelUnavailableError, match="malformed data"):
         list(remote.stream(ModelQuestion("What is it?")))
 

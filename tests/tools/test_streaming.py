@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
-from biomedgpt_tools.model.prompt import answer_after_last_assistant
 from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, NoModelBackend
-from biomedgpt_tools.tools.in_process_backend import AnswerTextFollower
 from biomedgpt_tools.tools.qa_tool import TOKEN_EVENT
+from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, script_decoding
 
 
 class CollectModelText(BaseCallbackHandler):
@@ -34,10 +31,9 @@ class CollectModelText(BaseCallbackHandler):
 
 
 def joined(events: list[dict[str, Any]]) -> str:
-    text = ""
-    for event in events:
-        text = event["text"] if event["restart"] else text + event["text"]
-    return text
+    """The answer the events carry: each is a delta (`{"text", "tool"}`, nothing to undo)."""
+    assert all(set(event) == {"text", "tool"} for event in events), events
+    return "".join(event["text"] for event in events)
 
 
 def _call(tool, callbacks=None, **args):
@@ -103,43 +99,15 @@ async def test_astream_events_carries_the_model_text(toolkit):
     assert len(pieces) > 1 and joined(pieces) == message.artifact.answer
 
 
-# -- from raw model text to answer text ----------------------------------------------------------
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "  Aspirin is an NSAID.  ",
-        "Aspirin Assists in pain. Assistant",
-        "first try ### Human: again ### Assistant: the real answer ",
-        "Assistant: Assistant: twice",
-        " \n ",
-        "ends with Assistant:",
-        "Ass",
-    ],
-)
-def test_follower_pieces_join_to_the_extracted_answer_however_the_text_is_split(raw):
-    expected = answer_after_last_assistant(raw)
-    for cuts in itertools.combinations(range(1, len(raw)), min(3, len(raw) - 1)):
-        bounds = [0, *cuts, len(raw)]
-        events: list[dict[str, Any]] = []
-        follower = AnswerTextFollower(
-            lambda text, restart, events=events: events.append({"text": text, "restart": restart})
-        )
-        for start, end in itertools.pairwise(bounds):
-            follower.feed(raw[start:end])
-        follower.finish(expected)
-        assert joined(events) == expected, (raw, cuts)
-
-
-def test_follower_holds_back_what_may_still_change_and_restarts_on_a_new_turn():
-    events: list[tuple[str, bool]] = []
-    follower = AnswerTextFollower(lambda text, restart: events.append((text, restart)))
-    for piece in [" Hello", " wor", "ld ", "### Assis", "tant: ", "Bye"]:
-        follower.feed(piece)
-    follower.finish("Bye")
-    # the leading space never goes out, the trailing one waits for more text, "### Assis"
-    # could become the marker; once it does the answer starts over
-    assert events == [("Hello", False), (" wor", False), ("ld", False), (" ###", False),
-                      ("", True), ("Bye", False)]
+def test_a_second_turn_in_the_model_text_streams_only_the_answer(toolkit, monkeypatch):
+    """The model opens with `Assistant:` again and later begins a turn of its own: the events
+    carry the answer alone, as deltas, and join to what the tool stores."""
+    script_decoding(monkeypatch, toolkit.backend.model())
+    collector = CollectModelText()
+    artifact = _call(toolkit.get_tools()[0], [collector], molecule="aspirin")
+    assert artifact.answered_by == "model" and artifact.answer == ANSWER_OF_TWO_MORE_MARKERS
+    assert len(collector.events) > 1 and collector.text == artifact.answer
+    assert not any("#" in event["text"] or "Assis" in event["text"] for event in collector.events)
 
 
 def test_a_backend_that_cannot_stream_sends_its_answer_as_one_piece():
@@ -150,6 +118,6 @@ def test_a_backend_that_cannot_stream_sends_its_answer_as_one_piece():
         def answer(self, questions):
             return [ModelAnswer("all at once", "prompt", self.identity()) for _ in questions]
 
-    pieces: list[tuple[str, bool]] = []
-    answer = WholeAnswers().answer_streaming(None, lambda text, restart: pieces.append((text, restart)))
-    assert answer.text == "all at once" and pieces == [("all at once", False)]
+    pieces: list[str] = []
+    answer = WholeAnswers().answer_streaming(None, pieces.append)
+    assert answer.text == "all at once" and pieces == ["all at once"]

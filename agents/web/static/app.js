@@ -171,7 +171,7 @@ class AssistantMessage {
       this.drafts.append(draft);
     }
     const text = draft.querySelector(".text");
-    text.textContent = (data.restart ? "" : text.textContent) + data.text;
+    text.textContent += data.text;
   }
 
   answer(data) {
