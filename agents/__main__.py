@@ -228,7 +228,7 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
-    from biomedgpt_tools.resolvers.settings import SettingsError
+    from biomedgpt_tools.environment import SettingsError
 
     args = build_parser().parse_args(argv)
     try:

@@ -17,7 +17,7 @@ RouterKind = Literal["rules", "llm"]
 
 def default_router() -> RouterKind:
     """BIOMEDGPT_ROUTER ("rules" or "llm"); rules when unset. A typo is an error, not "rules"."""
-    from biomedgpt_tools.resolvers.settings import SettingsError
+    from biomedgpt_tools.environment import SettingsError
 
     raw = os.environ.get("BIOMEDGPT_ROUTER", "").strip()
     if not raw:

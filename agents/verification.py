@@ -49,7 +49,7 @@ TIME_BUDGET_ENV = "BIOMEDGPT_VERIFY_TIME_BUDGET_S"
 def time_budget_from_env() -> float:
     """BIOMEDGPT_VERIFY_TIME_BUDGET_S (seconds, > 0), else 6 s: tests on a loaded machine set
     a generous one so that only the test about the budget depends on it."""
-    from biomedgpt_tools.resolvers.settings import SettingsError
+    from biomedgpt_tools.environment import SettingsError
 
     raw = os.environ.get(TIME_BUDGET_ENV, "").strip()
     if not raw:

@@ -41,8 +41,8 @@ def bench_router(repeats: int) -> None:
     from agents.known_names import known_molecule_names
     from agents.prompts import ROUTER_SYSTEM_PROMPT
     from agents.routing import route_by_llm, route_by_rules
+    from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel, calling, tool_call
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
-    from tests.scripted_chat_model import ScriptedChatModel, calling, tool_call
 
     questions = [json.loads(line)["question"] for line in ROUTING_SET.read_text().splitlines() if line.strip()]
     known = known_molecule_names()
@@ -84,9 +84,9 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
     from biomedgpt_tools.resolvers.settings import RatePolicy, ResolverSettings
     from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
     from biomedgpt_tools.services.settings import ToolkitSettings
+    from biomedgpt_tools.testing.bulk_entities import write_catalog
+    from biomedgpt_tools.testing.resolver_server import ResolverTestServer
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
-    from tests.agents.bulk_entities import write_catalog
-    from tests.resolver_server import ResolverTestServer
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-agents-"))
     model = build_tiny_biomedgpt(scratch / "assets", seed=0, preset="small")

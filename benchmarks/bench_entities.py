@@ -36,8 +36,8 @@ from agents.known_names import known_molecule_names  # noqa: E402
 from agents.routing import MOLECULE_TOOL, PROTEIN_TOOL, route_by_rules  # noqa: E402
 from agents.verification import EntityVerifier  # noqa: E402
 from biomedgpt_tools.resolvers.settings import RatePolicy, ResolverSettings  # noqa: E402
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer  # noqa: E402
 from evals.assistant.routing_accuracy import load_routing_set  # noqa: E402
-from tests.resolver_server import ResolverTestServer  # noqa: E402
 
 PUBMEDQA = "pubmedqa/ori_pqal.json"
 READ_WHILE_WRITING = 640  # PubMedQA questions (in file order) read while tuning the rules

@@ -4,7 +4,7 @@ tool (`MoleculeQA.ainvoke`) directly in this process.
 
 All four answer the same question from the same store (the tiny model answered it once
 first), so what differs is the MCP framing, the SDK's validation and the transport. The
-resolvers ask the local test server (tests/resolver_server), then their cache.
+resolvers ask the local test server (biomedgpt_tools/testing/resolver_server), then their cache.
 
     python benchmarks/bench_mcp.py [--quick]
 
@@ -34,7 +34,7 @@ os.environ.setdefault("BIOMEDGPT_EMBED_THREADS", "1")
 from mcp import Client  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
-from tests.resolver_server import ResolverTestServer  # noqa: E402
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer  # noqa: E402
 
 ARGUMENTS = {"molecule": "aspirin"}
 SERVER_COMMAND = [sys.executable, "-m", "biomedgpt_tools", "mcp"]

@@ -25,7 +25,7 @@ from biomedgpt_tools.resolvers import Resolver, ResolverSettings  # noqa: E402
 from biomedgpt_tools.resolvers.rate_limit import RateLimiter  # noqa: E402
 from biomedgpt_tools.resolvers.settings import RatePolicy  # noqa: E402
 from biomedgpt_tools.resolvers.shared_rate_limit import SharedRateLimiter  # noqa: E402
-from tests.resolver_server import ResolverTestServer  # noqa: E402
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer  # noqa: E402
 
 
 def slot_cost_us(limiter, calls: int) -> tuple[float, float]:

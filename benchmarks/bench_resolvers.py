@@ -1,6 +1,6 @@
 """Resolvers: 1,000 CIDs' properties batched vs one request per CID, and cache-hit latency.
 
-Everything runs against the local test server (tests/resolver_server), so the numbers measure
+Everything runs against the local test server (biomedgpt_tools/testing/resolver_server), so the numbers measure
 the client (batching, rate limiter, cache), not PubChem's servers. The limiter applies to both
 strategies exactly as it would upstream (<= 5 requests/s, <= 400/min).
 
@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from biomedgpt_tools.resolvers import Resolver, ResolverSettings  # noqa: E402
-from tests.resolver_server import ResolverTestServer  # noqa: E402
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer  # noqa: E402
 
 TOTAL_CIDS = 1000
 

@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     from evals.tasks.run_store import RunDirectoryError
 
     args = build_parser().parse_args(argv)
-    from biomedgpt_tools.resolvers.settings import SettingsError
+    from biomedgpt_tools.environment import SettingsError
 
     expected = (UsageError, DataFormatError, RunDirectoryError, TokenizerUnavailableError,
                 WordNetMissingError, KeyError, FileNotFoundError, SettingsError)  # fmt: skip

@@ -1,6 +1,6 @@
 """Fixtures shared by the tool and assistant tests: the resolvers' local server, a tiny model.
 
-Everything is offline: PubChem/UniProt are tests/resolver_server on a loopback port, and the
+Everything is offline: PubChem/UniProt are biomedgpt_tools/testing/resolver_server on a loopback port, and the
 model is the tiny preset built from configs and saved as a model folder (what
 BIOMEDGPT_MODEL points at). Import the fixtures into a conftest to use them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from biomedgpt_tools.resolvers.settings import RatePolicy, ResolverSettings
-from tests.resolver_server import ResolverTestServer
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer
 
 
 @pytest.fixture(scope="session")

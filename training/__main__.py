@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from biomedgpt_tools.cli.input_errors import INPUT_ERRORS, describe_input_error, shorten
-    from biomedgpt_tools.resolvers.settings import SettingsError
+    from biomedgpt_tools.environment import SettingsError
     from training.config import ConfigError
     from training.data.input_files import DataFormatError
 

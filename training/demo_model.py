@@ -16,8 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-import platformdirs
-
+from biomedgpt_tools.environment import biomedgpt_home
 from training.config import load_config
 from training.data.finished_outputs import writing
 from training.demo_facts import demo_records
@@ -30,13 +29,7 @@ WORK_MARKER = "demo_work_folder.txt"
 
 def default_demo_dir() -> Path:
     """$BIOMEDGPT_HOME/demo-model, else the user data folder (where the toolkit looks too)."""
-    home = os.environ.get("BIOMEDGPT_HOME")
-    root = (
-        Path(home).expanduser()
-        if home
-        else Path(platformdirs.user_data_dir("biomedgpt", appauthor=False))
-    )
-    return root / "demo-model"
+    return biomedgpt_home() / "demo-model"
 
 
 def recipe_fingerprint(records_text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IGNORE_INDEX = -100
+from biomedgpt_tools.model.modeling_biomedgpt import IGNORE_INDEX  # the labels' owner
 
 
 def summed_next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

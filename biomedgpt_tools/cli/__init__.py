@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from biomedgpt_tools.resolvers.settings import SettingsError
+    from biomedgpt_tools.environment import SettingsError
 
     from .input_errors import INPUT_ERRORS, describe_input_error, shorten
 

@@ -9,58 +9,13 @@ SettingsError naming the variable and what it takes, not a surprise later.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import platformdirs
+from biomedgpt_tools.environment import biomedgpt_home, env_flag, env_folder, env_url
 
 DEFAULT_PUBCHEM_URL = "https://pubchem.ncbi.nlm.nih.gov/rest/pug"
 DEFAULT_UNIPROT_URL = "https://rest.uniprot.org"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value it cannot take; the message names the variable,
-    the value and the values it takes (the commands print it as one line)."""
-
-
-def env_flag(name: str, default: bool) -> bool:
-    """A yes/no variable: 1/true/yes/on or 0/false/no/off (any case); unset: `default`."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False if value else default
-    raise SettingsError(f"{name}={raw!r} is not a yes/no value: use 1, true, yes, on or 0, false, no, off")
-
-
-def env_url(name: str, default: str | None) -> str | None:
-    """An http(s) URL variable; unset or empty: `default`."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not re.match(r"^https?://[^\s/]+", raw):
-        raise SettingsError(f"{name}={raw!r} is not a URL: use http://HOST[:PORT][/PATH] or https://...")
-    return raw
-
-
-def env_folder(name: str) -> Path | None:
-    """A folder variable: None when unset or empty; an existing file there is refused."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    path = Path(raw).expanduser()
-    if path.exists() and not path.is_dir():
-        raise SettingsError(f"{name}={raw!r} is a file, not a folder: point it at a folder (or unset it)")
-    return path
-
-
 @dataclass(frozen=True)
 class RatePolicy:
     """At most `per_second` requests in any second and `per_minute` in any minute."""
@@ -77,10 +32,7 @@ def default_cache_dir() -> Path:
     override = env_folder("BIOMEDGPT_CACHE_DIR")
     if override:
         return override
-    home = env_folder("BIOMEDGPT_HOME")
-    if home:
-        return home / "resolver-cache"
-    return Path(platformdirs.user_data_dir("biomedgpt", appauthor=False)) / "resolver-cache"
+    return biomedgpt_home() / "resolver-cache"
 
 
 @dataclass(frozen=True)

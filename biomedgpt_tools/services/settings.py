@@ -29,15 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
-
-from biomedgpt_tools.resolvers.settings import (
-    ResolverSettings,
-    SettingsError,
-    env_flag,
-    env_folder,
-    env_url,
-)
+from biomedgpt_tools.environment import SettingsError, biomedgpt_home, env_flag, env_folder, env_url
+from biomedgpt_tools.resolvers.settings import ResolverSettings
 
 BackendKind = Literal["in-process", "remote", "none"]
 OnTooLong = Literal["error", "truncate"]
@@ -50,12 +43,7 @@ def _server_url_from_env() -> str | None:
     return env_url("BIOMEDGPT_SERVER_URL", None)
 
 
-def default_home() -> Path:
-    """BIOMEDGPT_HOME, else the platform's user data folder (e.g. ~/.local/share/biomedgpt)."""
-    override = env_folder("BIOMEDGPT_HOME")
-    if override:
-        return override
-    return Path(platformdirs.user_data_dir("biomedgpt", appauthor=False))
+default_home = biomedgpt_home  # the toolkit's name for the one home folder
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import json
 import os
 from pathlib import Path
 
+from biomedgpt_tools.environment import biomedgpt_home
+
 from .vllm_plugin import VLLM_ARCHITECTURE
 
 DERIVED_DIRNAME = "vllm-lm"
@@ -28,12 +30,7 @@ _LINKED_FILES = ("tokenizer.model", "tokenizer_config.json", "tokenizer.json", "
 
 def derived_llama_root() -> Path:
     """$BIOMEDGPT_HOME/vllm-lm, else the platform's user data folder (small files only)."""
-    home = os.environ.get("BIOMEDGPT_HOME")
-    if home:
-        return Path(home).expanduser() / DERIVED_DIRNAME
-    import platformdirs
-
-    return platformdirs.user_data_path("biomedgpt") / DERIVED_DIRNAME
+    return biomedgpt_home() / DERIVED_DIRNAME
 
 
 def llama_config(model_dir: Path) -> dict:

@@ -17,22 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from biomedgpt_tools.environment import HOME_ENV, biomedgpt_home
 from biomedgpt_tools.store.errors import StoreBusyError, StoreUnavailableError
 
 CHROMA_URL_ENV = "BIOMEDGPT_CHROMA_URL"
-HOME_ENV = "BIOMEDGPT_HOME"
 STORE_DIRNAME = "annotations"
 LOCK_FILENAME = "biomedgpt-writer.lock"
 
 
 def default_store_path() -> Path:
     """$BIOMEDGPT_HOME/annotations, or the platform's user data folder when the variable is unset."""
-    home = os.environ.get(HOME_ENV)
-    if home:
-        return Path(home).expanduser() / STORE_DIRNAME
-    import platformdirs
-
-    return platformdirs.user_data_path("biomedgpt") / STORE_DIRNAME
+    return biomedgpt_home() / STORE_DIRNAME
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ callable question -> (tools, entities).
 
 The rule router confirms names through the resolvers (agents/verification.py): against the
 services only when BIOMEDGPT_PUBCHEM_URL and BIOMEDGPT_UNIPROT_URL name them (the resolvers'
-test server, `python -m tests.resolver_server`), otherwise offline on the cache and the
+test server, `python -m biomedgpt_tools.testing.resolver_server`), otherwise offline on the cache and the
 bundled snapshot, where names outside the snapshot are not confirmed.
 """
 

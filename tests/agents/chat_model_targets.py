@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage
 
-from tests.scripted_chat_model import ScriptedChatModel, calling, tool_call
+from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel, calling, tool_call
 
 NOT_A_MODEL = 42
 

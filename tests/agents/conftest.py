@@ -1,6 +1,6 @@
 """Fixtures for the assistant and bulk-annotation tests: resolvers' test server, tiny model.
 
-Offline throughout: PubChem/UniProt are tests/resolver_server on loopback, the model is the
+Offline throughout: PubChem/UniProt are biomedgpt_tools/testing/resolver_server on loopback, the model is the
 tiny preset built from configs, and every test has its own BIOMEDGPT_HOME (tests/conftest.py)
 so its own annotation store and thread database.
 """

@@ -9,7 +9,7 @@ from agents.context import AssistantContext
 from agents.graph import open_assistant
 from agents.resolution import InvalidChoiceError
 from agents.session import AssistantSession
-from tests.scripted_chat_model import ScriptedChatModel, calling, tool_call
+from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel, calling, tool_call
 
 
 def session_for(toolkit, thread="t", checkpointer=None, **context) -> AssistantSession:

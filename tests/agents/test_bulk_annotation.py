@@ -19,10 +19,10 @@ import pytest
 
 from biomedgpt_tools.annotation import BulkAnnotator, read_accessions
 from biomedgpt_tools.annotation.results import read_results
-from tests.agents.bulk_entities import accession_list, write_catalog
+from biomedgpt_tools.testing.bulk_entities import accession_list, write_catalog
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer
+from biomedgpt_tools.testing.resolver_server.entities import ENTITIES_PATH
 from tests.agents.conftest import MAX_NEW_TOKENS, make_toolkit
-from tests.resolver_server import ResolverTestServer
-from tests.resolver_server.entities import ENTITIES_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ["function", "name"]

@@ -9,7 +9,7 @@ import pytest
 
 from agents.__main__ import main
 from agents.chat_models import ChatModelLoadError, load_chat_model
-from tests.scripted_chat_model import ScriptedChatModel
+from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel
 
 T = "tests.agents.chat_model_targets"
 
@@ -30,7 +30,7 @@ def offline_cli(resolver_env, monkeypatch):
         (f"{T}:returns_a_string", "gave a str, not a chat model with tool calling"),
         (f"{T}:needs_an_argument", "calling it failed (TypeError"),
         (f"{T}:raises", "calling it failed (RuntimeError: OPENAI_API_KEY is not set)"),
-        ("tests.scripted_chat_model:ScriptedChatModel", "calling it failed (ValidationError"),
+        ("biomedgpt_tools.testing.scripted_chat_model:ScriptedChatModel", "calling it failed (ValidationError"),
         ("justaword", "expected provider:model"),
         # langchain-openai is a dev dependency (tests/serving): without a key it cannot build
         ("openai:gpt-4o-mini", "requires the langchain-openai package" if importlib.util.find_spec(

@@ -14,10 +14,11 @@ from agents.known_names import known_molecule_names
 from agents.routing import route_by_llm, route_by_rules
 from agents.session import AssistantSession
 from agents.verification import EntityVerifier, time_budget_from_env
-from biomedgpt_tools.resolvers.settings import ResolverSettings, SettingsError
+from biomedgpt_tools.environment import SettingsError
+from biomedgpt_tools.resolvers.settings import ResolverSettings
+from biomedgpt_tools.testing.resolver_server import Fault
+from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel, calling, tool_call
 from tests.local_services import local_resolver_settings
-from tests.resolver_server import Fault
-from tests.scripted_chat_model import ScriptedChatModel, calling, tool_call
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer
 from tests.agents.web_support import (
     HOSTILE_SYNONYM,
     HOSTILE_TITLE,
@@ -20,7 +21,6 @@ from tests.agents.web_support import (
     hostile_entities,
     page_server,
 )
-from tests.resolver_server import ResolverTestServer
 
 pytestmark = pytest.mark.timeout(300)
 

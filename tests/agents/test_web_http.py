@@ -13,9 +13,9 @@ import pytest
 
 from agents.graph import STEPS
 from agents.web.app import CONTENT_SECURITY_POLICY
+from biomedgpt_tools.testing.resolver_server import Fault
 from tests.agents.web_support import page_server, parse_sse
 from tests.conftest import REPO_ROOT
-from tests.resolver_server import Fault
 from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, script_decoding
 
 

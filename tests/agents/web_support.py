@@ -73,7 +73,7 @@ def hostile_entities(folder: Path) -> Path:
     """The test server's entities plus one compound whose names and description are markup."""
     from rdkit import Chem
 
-    from tests.resolver_server.entities import ENTITIES_PATH
+    from biomedgpt_tools.testing.resolver_server.entities import ENTITIES_PATH
 
     raw = json.loads(ENTITIES_PATH.read_text(encoding="utf-8"))
     smiles = "CCCCCCCCCCCCCCCCO"

@@ -8,10 +8,10 @@ import pytest
 from mcp import Client
 
 from biomedgpt_tools.mcp_server import build_server
+from biomedgpt_tools.testing.resolver_server import Fault, ResolverTestServer
+from biomedgpt_tools.testing.resolver_server.entities import ENTITIES_PATH
 from tests.local_services import make_toolkit
 from tests.mcp_server.conftest import check_structured, output_schemas, text_of
-from tests.resolver_server import Fault, ResolverTestServer
-from tests.resolver_server.entities import ENTITIES_PATH
 
 BAD_ARGUMENTS = [
     ("molecule_qa", {}, "`molecule`: Field required"),

@@ -11,7 +11,7 @@ import pytest
 
 from biomedgpt_tools.resolvers import Resolver, ResolverSettings
 from biomedgpt_tools.resolvers.rate_limit import RateLimiter
-from tests.resolver_server import ResolverTestServer
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ def test_obsolete_answer_is_cached_with_replacements(make_resolver, resolver_ser
 
 
 def test_unavailable_is_never_cached(make_resolver, resolver_server):
-    from tests.resolver_server import Fault
+    from biomedgpt_tools.testing.resolver_server import Fault
 
     resolver_server.inject("pubchem", Fault.status(503), Fault.status(503))
     with pytest.raises(Exception, match="could not answer"):

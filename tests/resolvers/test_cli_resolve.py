@@ -65,7 +65,7 @@ def test_failures_exit_1_with_error_json(server_env, capsys, kind, query, error_
 
 def test_unavailable_exit_1(server_env, capsys, monkeypatch):
     from biomedgpt_tools.resolvers.settings import ResolverSettings
-    from tests.resolver_server import Fault
+    from biomedgpt_tools.testing.resolver_server import Fault
 
     from_env = ResolverSettings.from_env.__func__
     fast = {"max_retries": 1, "backoff_base_s": 0.01}

@@ -16,8 +16,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.resolver_server import Fault, RecordedRequest, ResolverTestServer
-from tests.resolver_server.entities import average_mass, crc64
+from biomedgpt_tools.testing.resolver_server import Fault, RecordedRequest, ResolverTestServer
+from biomedgpt_tools.testing.resolver_server.entities import average_mass, crc64
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SLASH_HASH_PLUS_NAME = "aspirin/test #1 + alias"  # a test alias of CID 2244 in entities.json
@@ -648,7 +648,7 @@ def test_checksums_match_a_published_uniprot_entry():
 
 def test_standalone_server_prints_its_urls_and_answers():
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.resolver_server", "--port", "0"],
+        [sys.executable, "-m", "biomedgpt_tools.testing.resolver_server", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -15,11 +15,13 @@ import pytest
 from rdkit import Chem, RDLogger
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
+from biomedgpt_tools.testing.resolver_server.entities import ENTITIES_PATH
+
 RDLogger.DisableLog("rdApp.*")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_DIR = REPO_ROOT / "biomedgpt_tools" / "resolvers" / "snapshot_data"
-ENTITIES = json.loads((REPO_ROOT / "tests" / "resolver_server" / "entities.json").read_text())
+ENTITIES = json.loads(ENTITIES_PATH.read_text())
 SNAPSHOT_MOLECULES = json.loads((SNAPSHOT_DIR / "molecules.json").read_text())
 SNAPSHOT_PROTEINS = json.loads((SNAPSHOT_DIR / "proteins.json").read_text())
 

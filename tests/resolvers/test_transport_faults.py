@@ -7,7 +7,7 @@ import time
 import pytest
 
 from biomedgpt_tools.resolvers import UnavailableError
-from tests.resolver_server import Fault
+from biomedgpt_tools.testing.resolver_server import Fault
 
 
 def test_503_burst_is_retried_and_succeeds(make_resolver, resolver_server):

@@ -6,8 +6,8 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
+from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel
 from biomedgpt_tools.tools.artifacts import QAArtifact
-from tests.scripted_chat_model import ScriptedChatModel
 
 
 def _call(name: str, call_id: str, **args) -> dict:

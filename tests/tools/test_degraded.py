@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from biomedgpt_tools.testing.resolver_server import Fault
 from tests.local_services import make_toolkit
-from tests.resolver_server import Fault
 
 
 def _invoke(tool, **args):

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer
+from biomedgpt_tools.testing.resolver_server.entities import ENTITIES_PATH
 from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 from tests.local_services import make_toolkit
-from tests.resolver_server import ResolverTestServer
-from tests.resolver_server.entities import ENTITIES_PATH
 
 
 def _invoke(tool, **args):

@@ -103,7 +103,7 @@ def test_gold_set_loads_and_names_bad_lines(tmp_path):
 
 @pytest.fixture(scope="module")
 def resolver_test_server():
-    resolver_server = pytest.importorskip("tests.resolver_server")
+    resolver_server = pytest.importorskip("biomedgpt_tools.testing.resolver_server")
     with resolver_server.ResolverTestServer() as server:
         yield server
 

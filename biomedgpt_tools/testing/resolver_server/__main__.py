@@ -1,4 +1,4 @@
-"""Run the resolver test server by hand: python -m tests.resolver_server --port 8765."""
+"""Run the resolver test server by hand: python -m biomedgpt_tools.testing.resolver_server --port 8765."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A resolver-server catalog of 200 accessions for the bulk-annotation tests.
 
-The shipped catalog (tests/resolver_server/entities.json) has 54 active and 2 inactive
+The shipped catalog (biomedgpt_tools/testing/resolver_server/entities.json) has 54 active and 2 inactive
 entries; this adds made-up active entries (marked synthetic, deterministic sequences) so a
 run of 200 exercises batching, and lists accessions the server does not know.
 """
@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from tests.resolver_server.entities import ENTITIES_PATH
+from biomedgpt_tools.testing.resolver_server.entities import ENTITIES_PATH
 
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 

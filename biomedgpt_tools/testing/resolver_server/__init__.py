@@ -1,6 +1,6 @@
 """A local PubChem + UniProt server for the resolver tests and benchmarks (test data only).
 
-from tests.resolver_server import ResolverTestServer, Fault
+from biomedgpt_tools.testing.resolver_server import ResolverTestServer, Fault
 """
 
 from .entities import EntityCatalog
