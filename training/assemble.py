@@ -22,6 +22,9 @@ from training.config import ConfigError
 # The GIN of BioMedGPT-10B (GraphMVP): 5 layers of width 300.
 PAPER_GIN_LAYERS = 5
 PAPER_GIN_HIDDEN = 300
+# How a fresh GIN's atom and bond embeddings start: the model's own init (normal, std 0.02),
+# or Xavier-uniform as pretrain-gnns initialises them, which makes the soft tokens ~30x larger.
+GIN_INITS = ("model", "xavier")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     esm.add_argument("--fair-esm", type=Path, help="fair-esm ESM-2 checkpoint (.pt, e.g. esm2_t36_3B_UR50D.pt)")
     esm.add_argument("--fresh-esm", action="store_true",
                      help="a tiny random ESM-2 (hidden 16, 2 layers): for molecule-only runs")
+    parser.add_argument("--gin-init", choices=GIN_INITS, default="model",
+                        help="fresh GIN's atom/bond embeddings: 'model' (default: the model's normal init, std 0.02) or "
+                             "'xavier' (pretrain-gnns' init: soft tokens start near word-embedding scale)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fresh weights")
     parser.add_argument("--out", required=True, type=Path, help="the folder to write (BioMedGPT.save_pretrained layout)")
 
@@ -52,6 +58,7 @@ class Parts:
     esm: Path | None = None
     fair_esm: Path | None = None
     seed: int = 0
+    gin_init: str = "model"  # a fresh GIN only: one of GIN_INITS
 
 
 def load_gin_state(path: Path) -> dict[str, torch.Tensor]:
@@ -99,6 +106,15 @@ def load_gin_into(encoder: torch.nn.Module, state: dict[str, torch.Tensor], sour
     if missing:
         raise ConfigError(f"--gin {source}: key {missing[0]!r} is missing ({len(missing)} missing in all)")
     encoder.load_state_dict(state, strict=False)
+
+
+def xavier_gin_embeddings(encoder: torch.nn.Module) -> None:
+    """pretrain-gnns' init of the atom (`x_embedding1/2`) and bond (`edge_embedding1/2`) tables."""
+    with torch.no_grad():
+        for name, module in encoder.named_modules():
+            if isinstance(module, torch.nn.Embedding) and name.rsplit(".", 1)[-1] in (
+                    "x_embedding1", "x_embedding2", "edge_embedding1", "edge_embedding2"):  # fmt: skip
+                torch.nn.init.xavier_uniform_(module.weight)
 
 
 def _lm_and_tokenizer(folder: Path):
@@ -158,6 +174,10 @@ def assemble(parts: Parts, out: Path) -> Path:
     from biomedgpt_tools.model.modeling_biomedgpt import BioMedGPTForConditionalGeneration
     from biomedgpt_tools.model.protein_sequence import write_esm_vocab
 
+    if parts.gin_init not in GIN_INITS:
+        raise ConfigError(f"gin_init {parts.gin_init!r}: expected one of {', '.join(GIN_INITS)}")
+    if parts.gin is not None and parts.gin_init != "model":
+        raise ConfigError("gin_init applies to a fresh GIN only; --gin gives its own weights")
     gin_state = load_gin_state(parts.gin) if parts.gin is not None else None  # cheap checks first
     llm, _ = _lm_and_tokenizer(parts.lm)
     layers, hidden = gin_shape(gin_state, parts.gin) if gin_state is not None else (parts.gin_layers, parts.gin_hidden)
@@ -172,6 +192,8 @@ def assemble(parts: Parts, out: Path) -> Path:
     model.llm.load_state_dict(llm.state_dict(), strict=True)
     if gin_state is not None:
         load_gin_into(model.mol_structure_encoder, gin_state, parts.gin)
+    elif parts.gin_init == "xavier":
+        xavier_gin_embeddings(model.mol_structure_encoder)
     if isinstance(esm_weights, dict):
         model.prot_structure_encoder.load_state_dict(esm_weights, strict=True)
     elif esm_weights is not None:
@@ -184,7 +206,7 @@ def assemble(parts: Parts, out: Path) -> Path:
         facade.save_pretrained(out)
     sources = {
         "lm": str(parts.lm),
-        "gin": str(parts.gin) if parts.gin else f"fresh ({layers} layers x {hidden}, seed {parts.seed})",
+        "gin": str(parts.gin) if parts.gin else f"fresh ({layers} layers x {hidden}, {parts.gin_init} init, seed {parts.seed})",
         "esm": str(parts.esm or parts.fair_esm or f"fresh tiny (seed {parts.seed})"),
         "projections": f"fresh (seed {parts.seed})",
     }
@@ -194,7 +216,7 @@ def assemble(parts: Parts, out: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     parts = Parts(lm=args.lm, gin=args.gin, gin_layers=args.gin_layers, gin_hidden=args.gin_hidden,
-                  esm=args.esm, fair_esm=args.fair_esm, seed=args.seed)
+                  esm=args.esm, fair_esm=args.fair_esm, seed=args.seed, gin_init=args.gin_init)
     assemble(parts, args.out)
     print(f"assembled {args.out}: start stage 2 with model.path={args.out}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,35 @@ def test_fair_esm_checkpoint_built_by_fair_esm_gives_its_representations(tmp_pat
         got = encoder(input_ids=tokens, attention_mask=mask).last_hidden_state  # (B, T, 32)
     real = mask.bool()
     torch.testing.assert_close(got[real], expected[real], rtol=1e-5, atol=1e-5)
+
+
+def test_xavier_gin_init_starts_the_soft_tokens_near_word_embedding_scale(tmp_path):
+    """The default keeps the model's init (std 0.02: tiny soft tokens); 'xavier' is pretrain-gnns' init."""
+    lm = write_lm(tmp_path / "lm")
+    graph = collate_graphs([featurize_smiles("CC(=O)Oc1ccccc1C(=O)O")])
+    norms = {}
+    for init in ("model", "xavier"):
+        folder = assemble(Parts(lm=lm, gin_layers=2, gin_hidden=24, seed=5, gin_init=init), tmp_path / init)
+        model = BioMedGPT.from_pretrained(folder, dtype="fp32").model
+        table = model.mol_structure_encoder.x_embedding1.weight.detach()
+        bound = (6 / sum(table.shape)) ** 0.5
+        if init == "xavier":
+            assert float(table.abs().max()) <= bound and float(table.std()) > 0.5 * bound / 3**0.5
+            assert float(model.mol_structure_encoder.gnns[0].edge_embedding1.weight.detach().std()) > 0.05
+        else:
+            assert float(table.std()) < 0.03  # the model's normal(0, 0.02)
+        with torch.no_grad():
+            tokens = model.proj_mol(model.mol_structure_encoder(graph))
+        norms[init] = float(tokens.norm(dim=-1).mean())
+        assert "seed 5" in json.loads((folder / "assembled_from.json").read_text())["gin"]
+        assert f"{init} init" in json.loads((folder / "assembled_from.json").read_text())["gin"]
+    assert norms["xavier"] > 5 * norms["model"], norms
+
+
+def test_gin_init_is_for_a_fresh_gin_only(tmp_path):
+    lm = write_lm(tmp_path / "lm")
+    torch.save(gin_state(), tmp_path / "gin.pth")
+    with pytest.raises(ConfigError, match="fresh GIN only"):
+        assemble(Parts(lm=lm, gin=tmp_path / "gin.pth", gin_init="xavier"), tmp_path / "init")
+    with pytest.raises(ConfigError, match="expected one of model, xavier"):
+        assemble(Parts(lm=lm, gin_layers=2, gin_hidden=8, gin_init="orthogonal"), tmp_path / "init2")
