@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from biomedgpt_tools.resolvers.outcomes import InvalidQueryError
-from biomedgpt_tools.resolvers.smiles import canonical_smiles, parse_smiles
+from biomedgpt_tools.resolvers.smiles import canonical_smiles, parse_smiles, smiles_of
 
 # UniProt's accession grammar (apis.md), anchored and grouped; isoform suffix `-N` optional.
 ACCESSION_RE = re.compile(
@@ -251,8 +251,9 @@ def detect_molecule_query(text: str) -> MoleculeQuery:
     if INCHIKEY_RE.match(body):
         return MoleculeQuery("inchikey", body, raw)
     if not any(ch.isspace() for ch in body) and _looks_like_smiles(body):
-        if parse_smiles(body) is not None:
-            return MoleculeQuery("smiles", canonical_smiles(body), raw)
+        mol = parse_smiles(body)
+        if mol is not None:
+            return MoleculeQuery("smiles", smiles_of(mol), raw)
         if any(ch in _SMILES_SYNTAX_CHARS for ch in body):
             canonical_smiles(body)  # raises InvalidQueryError with the RDKit verdict
     return MoleculeQuery("name", " ".join(body.split()), raw)

@@ -26,6 +26,11 @@ def canonical_smiles(smiles: str) -> str:
             "closures and valences, or look the molecule up by name",
             query=smiles,
         )
+    return smiles_of(mol)
+
+
+def smiles_of(mol: Chem.Mol) -> str:
+    """Canonical isomeric SMILES of a molecule already parsed (no second parse)."""
     return Chem.MolToSmiles(mol, isomericSmiles=True)
 
 
