@@ -90,8 +90,10 @@ web: setup
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py
 
+LINTED = biomedgpt_tools agents training evals tests scripts benchmarks
 lint: install
-	$(VENV)/bin/ruff check biomedgpt_tools agents training evals tests scripts benchmarks
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache
