@@ -42,26 +42,50 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--thread", help="conversation id; the same id continues a conversation")
-    common.add_argument("--router", choices=("rules", "llm"), help="default: $BIOMEDGPT_ROUTER or rules")
-    common.add_argument("--chat-model", metavar="PROVIDER:MODEL|MODULE:ATTR",
-                        help="tool-calling chat model for --router llm: a LangChain init_chat_model string "
-                        "(openai:gpt-4o-mini, ollama:llama3.1; its provider package must be installed) or a "
-                        "chat model / class / factory as MODULE:ATTR (default: $BIOMEDGPT_CHAT_MODEL)")
-    common.add_argument("--base-url", metavar="URL",
-                        help="with provider:model, an OpenAI-compatible server to use instead of the provider's "
-                        "(e.g. http://127.0.0.1:8000/v1; default: $BIOMEDGPT_CHAT_BASE_URL)")
-    common.add_argument("--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)")
+    common.add_argument(
+        "--router", choices=("rules", "llm"), help="default: $BIOMEDGPT_ROUTER or rules"
+    )
+    common.add_argument(
+        "--chat-model",
+        metavar="PROVIDER:MODEL|MODULE:ATTR",
+        help="tool-calling chat model for --router llm: a LangChain init_chat_model string "
+        "(openai:gpt-4o-mini, ollama:llama3.1; its provider package must be installed) or a "
+        "chat model / class / factory as MODULE:ATTR (default: $BIOMEDGPT_CHAT_MODEL)",
+    )
+    common.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="with provider:model, an OpenAI-compatible server to use instead of the provider's "
+        "(e.g. http://127.0.0.1:8000/v1; default: $BIOMEDGPT_CHAT_BASE_URL)",
+    )
+    common.add_argument(
+        "--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)"
+    )
     ask = commands.add_parser("ask", parents=[common], help="answer one question")
     ask.add_argument("question", nargs="?", help="the question (omit with --choose)")
-    ask.add_argument("--json", action="store_true", help="print answer, tool_calls, entities, sources as JSON")
-    ask.add_argument("--choose", help="continue a paused --thread with this candidate (CID, accession or number)")
+    ask.add_argument(
+        "--json", action="store_true", help="print answer, tool_calls, entities, sources as JSON"
+    )
+    ask.add_argument(
+        "--choose", help="continue a paused --thread with this candidate (CID, accession or number)"
+    )
     ask.add_argument("--steps", action="store_true", help="print each step as it finishes (stderr)")
-    commands.add_parser("chat", parents=[common], help="interactive conversation (empty line or Ctrl-D ends)")
-    web = commands.add_parser("web", help="the assistant as a web page (offline snapshot unless --online)")
-    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    commands.add_parser(
+        "chat", parents=[common], help="interactive conversation (empty line or Ctrl-D ends)"
+    )
+    web = commands.add_parser(
+        "web", help="the assistant as a web page (offline snapshot unless --online)"
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: loopback only)"
+    )
     web.add_argument("--port", type=int, default=8765, help="default 8765; 0 picks a free port")
-    web.add_argument("--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)")
-    web.add_argument("--online", action="store_true", help="ask PubChem/UniProt instead of the bundled snapshot")
+    web.add_argument(
+        "--threads-db", help="SQLite file for conversations (default under $BIOMEDGPT_HOME)"
+    )
+    web.add_argument(
+        "--online", action="store_true", help="ask PubChem/UniProt instead of the bundled snapshot"
+    )
     return parser
 
 
@@ -78,7 +102,9 @@ def make_session(args: argparse.Namespace):
         raise UsageError("--base-url needs --chat-model provider:model (e.g. openai:NAME) as well")
     if spec:
         context.chat_model = load_chat_model(spec, base_url)
-    return AssistantSession(thread_id=args.thread, context=context, graph=open_assistant(threads_path=args.threads_db))
+    return AssistantSession(
+        thread_id=args.thread, context=context, graph=open_assistant(threads_path=args.threads_db)
+    )
 
 
 def print_steps(event: dict[str, Any]) -> None:
@@ -157,15 +183,20 @@ class ModelTextPrinter:
 def describe_interrupt(payload: dict[str, Any]) -> str:
     lines = [f"{payload['message']}", "Candidates:"]
     for number, candidate in enumerate(payload["candidates"], start=1):
-        details = ", ".join(str(candidate[k]) for k in ("name", "entry_name", "protein_name", "organism")
-                            if candidate.get(k))
+        details = ", ".join(
+            str(candidate[k])
+            for k in ("name", "entry_name", "protein_name", "organism")
+            if candidate.get(k)
+        )
         lines.append(f"  {number}. {candidate['choice']}" + (f" ({details})" if details else ""))
     return "\n".join(lines)
 
 
 def run_ask(args: argparse.Namespace) -> int:
     if not args.question and not args.choose:
-        raise UsageError("ask needs a QUESTION (or --thread ID --choose CHOICE to continue a paused one)")
+        raise UsageError(
+            "ask needs a QUESTION (or --thread ID --choose CHOICE to continue a paused one)"
+        )
     if args.choose and not args.thread:
         raise UsageError("--choose continues a paused conversation: pass its --thread ID too")
     session = make_session(args)
@@ -181,7 +212,9 @@ def run_ask(args: argparse.Namespace) -> int:
         outcome = session.resume(args.choose, on_event)
     else:
         if session.pending_interrupt() is not None:
-            raise UsageError(f"thread {session.thread_id} waits for a choice; answer it with --choose")
+            raise UsageError(
+                f"thread {session.thread_id} waits for a choice; answer it with --choose"
+            )
         outcome = session.ask(args.question, on_event)
     if printer is not None:
         printer.finish()
@@ -189,7 +222,9 @@ def run_ask(args: argparse.Namespace) -> int:
         print(json.dumps(outcome.to_json(), indent=2, default=str))
     elif outcome.interrupt is not None:
         print(describe_interrupt(outcome.interrupt))
-        print(f'Continue with: python -m agents ask --thread {session.thread_id} --choose NUMBER_OR_ID')
+        print(
+            f"Continue with: python -m agents ask --thread {session.thread_id} --choose NUMBER_OR_ID"
+        )
     else:
         print(outcome.answer)
         print(f"(thread {session.thread_id}; router: {outcome.router})", file=sys.stderr)

@@ -50,7 +50,9 @@ ORGANISMS: dict[str, str] = dict(ORGANISM_WORDS) | {
     "bacillus subtilis": "224308", "b. subtilis": "224308", "xenopus": "8355", "dog": "9615",
 }  # fmt: skip
 _ORGANISM_PATTERN = re.compile(
-    r"(?<![A-Za-z0-9-])(" + "|".join(sorted(map(re.escape, ORGANISMS), key=len, reverse=True)) + r")(?![A-Za-z0-9-])",
+    r"(?<![A-Za-z0-9-])("
+    + "|".join(sorted(map(re.escape, ORGANISMS), key=len, reverse=True))
+    + r")(?![A-Za-z0-9-])",
     re.IGNORECASE,
 )
 
@@ -98,20 +100,62 @@ QUANTITY_BEFORE = re.compile(
 )
 
 CHEMICAL_SUFFIXES = (
-    "ine", "ol", "ide", "ate", "ite", "one", "ene", "ane", "yne", "yl", "ium", "ose", "amide",
-    "azole", "azine", "mycin", "cillin", "oxacin", "amine",
+    "ine",
+    "ol",
+    "ide",
+    "ate",
+    "ite",
+    "one",
+    "ene",
+    "ane",
+    "yne",
+    "yl",
+    "ium",
+    "ose",
+    "amide",
+    "azole",
+    "azine",
+    "mycin",
+    "cillin",
+    "oxacin",
+    "amine",
 )  # not "-ic": "laparoscopic", "therapeutic" are adjectives
 CHEMICAL_PREFIXES = (
-    "methyl", "ethyl", "propyl", "butyl", "dimethyl", "trimethyl", "chloro", "fluoro", "bromo",
-    "iodo", "hydroxy", "amino", "acetyl", "benz", "phen", "nitro", "cyclo", "carb", "sulf",
-    "thio", "dihydro", "tetra", "penta", "hexa",
+    "methyl",
+    "ethyl",
+    "propyl",
+    "butyl",
+    "dimethyl",
+    "trimethyl",
+    "chloro",
+    "fluoro",
+    "bromo",
+    "iodo",
+    "hydroxy",
+    "amino",
+    "acetyl",
+    "benz",
+    "phen",
+    "nitro",
+    "cyclo",
+    "carb",
+    "sulf",
+    "thio",
+    "dihydro",
+    "tetra",
+    "penta",
+    "hexa",
 )
 ANION_SUFFIXES = ("ide", "ate", "ite")
-LOCANT_NAME = re.compile(r"^(?:\d+(?:,\d+)*|[nosc])-[a-z][a-z-]{3,}$")  # 5-fluorouracil, N-acetylcysteine
+LOCANT_NAME = re.compile(
+    r"^(?:\d+(?:,\d+)*|[nosc])-[a-z][a-z-]{3,}$"
+)  # 5-fluorouracil, N-acetylcysteine
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
 ROMAN_NUMERAL = re.compile(r"^(?=[IVXLC])M*(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|V?I{0,3})$")
 HUMAN_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
-RODENT_SYMBOL = re.compile(r"^[A-Z](?:[a-z]{2,4}[0-9]{0,2}|[a-z][0-9]{1,2})[a-z]?$")  # Kras, Tp53, Ins1
+RODENT_SYMBOL = re.compile(
+    r"^[A-Z](?:[a-z]{2,4}[0-9]{0,2}|[a-z][0-9]{1,2})[a-z]?$"
+)  # Kras, Tp53, Ins1
 BACTERIAL_SYMBOL = re.compile(r"^[a-z]{3}[A-Z]$")
 GENE_CUE = re.compile(r"^(?:gene|protein)$", re.IGNORECASE)
 
@@ -151,7 +195,10 @@ def _words(question: str) -> list[_Word]:
 
 
 def _organism_mentions(question: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), ORGANISMS[m.group(1).lower()]) for m in _ORGANISM_PATTERN.finditer(question)]
+    return [
+        (m.start(), m.end(), ORGANISMS[m.group(1).lower()])
+        for m in _ORGANISM_PATTERN.finditer(question)
+    ]
 
 
 def _attached_organism(question: str, start: int, end: int, mentions) -> str | None:
@@ -160,7 +207,9 @@ def _attached_organism(question: str, start: int, end: int, mentions) -> str | N
     for o_start, o_end, taxon in mentions:
         if o_end <= start and question[o_end:start].strip() == "":
             return taxon
-        if o_start >= end and re.fullmatch(r"\s*(?:\(|(?:in|from|of)\s+(?:the\s+)?)?", question[end:o_start], re.I):
+        if o_start >= end and re.fullmatch(
+            r"\s*(?:\(|(?:in|from|of)\s+(?:the\s+)?)?", question[end:o_start], re.I
+        ):
             return taxon
     taxa = {taxon for _, _, taxon in mentions}
     return taxa.pop() if len(taxa) == 1 else None
@@ -211,7 +260,10 @@ def _is_function(word: str) -> bool:
 def _title_case(words: list[_Word]) -> bool:
     """A headline ("Are Biochemical Markers of Bone Turnover ..."): capitals say nothing."""
     long_words = [w for w in words if len(w.text) > 3 and w.text.isalpha()]
-    return len(long_words) >= 4 and sum(w.text[0].isupper() for w in long_words) * 3 > len(long_words) * 2
+    return (
+        len(long_words) >= 4
+        and sum(w.text[0].isupper() for w in long_words) * 3 > len(long_words) * 2
+    )
 
 
 def gene_symbol_candidate(word: str, defined: set[str]) -> bool:
@@ -241,17 +293,36 @@ def _protein_word(word: str) -> bool:
         return not _class_word(lowered)
     core = lowered.rsplit("-", 1)[-1]
     if core.endswith(PROTEIN_SUFFIXES) and (has_substance_sense(core) or has_chemical_sense(core)):
-        return not core.endswith(DRUG_STEMS) and not has_drug_sense(core)  # "rhodopsin", "insulin": a protein-shaped substance
+        return not core.endswith(DRUG_STEMS) and not has_drug_sense(
+            core
+        )  # "rhodopsin", "insulin": a protein-shaped substance
     if is_known_word(core) and not has_protein_sense(core):
         return False
-    return not is_known_word(lowered) and core.endswith(PROTEIN_SUFFIXES) and not core.endswith(DRUG_STEMS)
+    return (
+        not is_known_word(lowered)
+        and core.endswith(PROTEIN_SUFFIXES)
+        and not core.endswith(DRUG_STEMS)
+    )
 
 
 def _class_word(lowered: str) -> bool:
     """A word that names a kind rather than one structure: "kinase", "enzyme", "protein", "drug"."""
-    return lowered in PROTEIN_HEADS or lowered in {"drug", "compound", "chemical", "molecule",
-                                                   "substance", "acid", "salt", "base", "medicine", "vitamin",
-                                                   "mineral", "toxin", "metal", "element"}
+    return lowered in PROTEIN_HEADS or lowered in {
+        "drug",
+        "compound",
+        "chemical",
+        "molecule",
+        "substance",
+        "acid",
+        "salt",
+        "base",
+        "medicine",
+        "vitamin",
+        "mineral",
+        "toxin",
+        "metal",
+        "element",
+    }
 
 
 def chemical_word(word: str) -> bool:
@@ -269,8 +340,11 @@ def chemical_word(word: str) -> bool:
     if len(lowered) >= 6 and lowered.endswith(DRUG_STEMS):
         return True
     if has_chemical_sense(lowered):
-        return (not has_protein_sense(lowered) and first_noun_sense_is_structure(lowered)
-                and not names_a_class(lowered))
+        return (
+            not has_protein_sense(lowered)
+            and first_noun_sense_is_structure(lowered)
+            and not names_a_class(lowered)
+        )
     if is_known_word(lowered):
         return False
     return lowered.endswith(CHEMICAL_SUFFIXES) or lowered.startswith(CHEMICAL_PREFIXES)
@@ -278,12 +352,19 @@ def chemical_word(word: str) -> bool:
 
 def _cation(word: str) -> bool:
     lowered = word.lower()
-    return lowered.endswith(("ium", "yl", "ic", "ous")) or (has_chemical_sense(lowered) and not is_plural(lowered))
+    return lowered.endswith(("ium", "yl", "ic", "ous")) or (
+        has_chemical_sense(lowered) and not is_plural(lowered)
+    )
 
 
 def _anion(word: str) -> bool:
     lowered = word.lower()
-    return lowered.endswith(ANION_SUFFIXES) and lowered.isalpha() and len(lowered) >= 5 and not is_plural(lowered)
+    return (
+        lowered.endswith(ANION_SUFFIXES)
+        and lowered.isalpha()
+        and len(lowered) >= 5
+        and not is_plural(lowered)
+    )
 
 
 def _overlaps(found: list[Candidate], start: int, end: int) -> bool:
@@ -303,7 +384,9 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
     blocked = list(taken) + organism_spans
 
     def free(start: int, end: int) -> bool:
-        return not any(start < e and s < end for s, e in blocked) and not _overlaps(found, start, end)
+        return not any(start < e and s < end for s, e in blocked) and not _overlaps(
+            found, start, end
+        )
 
     def add(candidate: Candidate) -> None:
         if free(candidate.start, candidate.end):
@@ -320,37 +403,84 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
                 break
             if question[previous.end : words[first].start].strip():  # punctuation between
                 break
-            if previous.text[0].isupper() and not HUMAN_SYMBOL.match(previous.text) and first - 1 == 0:
+            if (
+                previous.text[0].isupper()
+                and not HUMAN_SYMBOL.match(previous.text)
+                and first - 1 == 0
+            ):
                 break  # a capitalised sentence start ("Describe", "Which")
-            if previous.lower.endswith("ing") and is_known_word(previous.lower) and not has_substance_sense(previous.lower):
+            if (
+                previous.lower.endswith("ing")
+                and is_known_word(previous.lower)
+                and not has_substance_sense(previous.lower)
+            ):
                 break  # a verb ("Using Somatostatin Receptor")
             first -= 1
         if first == index or said_about_something_else(question, words[first].start, word.end):
             continue
-        if index - first == 1 and word.lower in ("protein", "gene") and gene_symbol_candidate(words[first].text, defined):
+        if (
+            index - first == 1
+            and word.lower in ("protein", "gene")
+            and gene_symbol_candidate(words[first].text, defined)
+        ):
             continue  # "the KRAS protein": the symbol with a cue, below
         start, end = words[first].start, word.end
         text = question[start:end]
-        add(Candidate(text, start, end, (PROTEIN,), "protein_name",
-                      _attached_organism(question, start, end, mentions), priority=2))
+        add(
+            Candidate(
+                text,
+                start,
+                end,
+                (PROTEIN,),
+                "protein_name",
+                _attached_organism(question, start, end, mentions),
+                priority=2,
+            )
+        )
 
     # 2. multi-word chemical names: "acetic acid", "potassium chloride", "hydrogen peroxide"
     for index in range(len(words) - 1):
         left, right = words[index], words[index + 1]
         if question[left.end : right.start] != " " or not left.text[:1].isalpha():
             continue
-        if left.text.isupper() or right.text.isupper() or _is_function(left.text) or _is_function(right.text):
+        if (
+            left.text.isupper()
+            or right.text.isupper()
+            or _is_function(left.text)
+            or _is_function(right.text)
+        ):
             continue
         if len(left.text) < 4 or len(right.text) < 4:
             continue
-        pair_ok = (right.lower == "acid" and (left.lower.endswith("ic") or chemical_word(left.text))) or (
-            _cation(left.text) and _anion(right.text)
-            and (left.lower.endswith(("ium", "yl")) or not is_ordinary_word(left.lower))
-        ) or (chemical_word(left.text) and has_substance_sense(right.lower) and not is_plural(right.lower))
-        if not pair_ok or right.lower in SUBSTANCE_QUALIFIED or said_about_something_else(question, left.start, right.end):
+        pair_ok = (
+            (right.lower == "acid" and (left.lower.endswith("ic") or chemical_word(left.text)))
+            or (
+                _cation(left.text)
+                and _anion(right.text)
+                and (left.lower.endswith(("ium", "yl")) or not is_ordinary_word(left.lower))
+            )
+            or (
+                chemical_word(left.text)
+                and has_substance_sense(right.lower)
+                and not is_plural(right.lower)
+            )
+        )
+        if (
+            not pair_ok
+            or right.lower in SUBSTANCE_QUALIFIED
+            or said_about_something_else(question, left.start, right.end)
+        ):
             continue
-        add(Candidate(question[left.start : right.end], left.start, right.end, (MOLECULE,),
-                      "molecule_name", priority=3))
+        add(
+            Candidate(
+                question[left.start : right.end],
+                left.start,
+                right.end,
+                (MOLECULE,),
+                "molecule_name",
+                priority=3,
+            )
+        )
 
     # 3. single words
     for index, word in enumerate(words):
@@ -365,7 +495,9 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
             # "Kras", "Myc" without a digit: only next to an organism, outside headlines, and
             # not an English word's plural ("Doses", "Women")
             attached = _attached_organism(question, word.start, word.end, mentions) is not None
-            followed_by_name = re.match(r"\s+[A-Z][a-z]", question[word.end :]) is not None  # "Los Angeles"
+            followed_by_name = (
+                re.match(r"\s+[A-Z][a-z]", question[word.end :]) is not None
+            )  # "Los Angeles"
             if not attached and (headline or followed_by_name or is_known_word(text)):
                 rodent_form = None
         if not shouting and rodent_form is not None and gene_symbol_candidate(text, defined):
@@ -380,32 +512,72 @@ def find_candidates(question: str, taken: list[tuple[int, int]] = ()) -> list[Ca
             continue
         if text.isupper() and len(text) > 1:
             continue  # acronyms are gene symbols or prose, never compound names here
-        if text[0].isupper() and index > 0 and not text.isupper() and not _sentence_start(question, word.start):
+        if (
+            text[0].isupper()
+            and index > 0
+            and not text.isupper()
+            and not _sentence_start(question, word.start)
+        ):
             if is_known_word(text) and not has_chemical_sense(text):
                 continue  # a proper noun in running text
         if _protein_word(text):
             lookups = (PROTEIN,) if has_protein_sense(text) else (PROTEIN, MOLECULE)
-            add(Candidate(text, word.start, word.end, lookups, "protein_name",
-                          _attached_organism(question, word.start, word.end, mentions), priority=3))
+            add(
+                Candidate(
+                    text,
+                    word.start,
+                    word.end,
+                    lookups,
+                    "protein_name",
+                    _attached_organism(question, word.start, word.end, mentions),
+                    priority=3,
+                )
+            )
         elif chemical_word(text):
             stem = len(text) >= 6 and text.lower().endswith(DRUG_STEMS)
-            add(Candidate(text, word.start, word.end, (MOLECULE,), "molecule_name",
-                          priority=2 if stem or has_chemical_sense(text) else 5))
+            add(
+                Candidate(
+                    text,
+                    word.start,
+                    word.end,
+                    (MOLECULE,),
+                    "molecule_name",
+                    priority=2 if stem or has_chemical_sense(text) else 5,
+                )
+            )
 
     # 4. an unknown word coordinated with a chemical candidate: "warfarin and clopidogrel"
     for index, word in enumerate(words):
-        if index < 2 or not free(word.start, word.end) or words[index - 1].lower not in COORDINATORS:
+        if (
+            index < 2
+            or not free(word.start, word.end)
+            or words[index - 1].lower not in COORDINATORS
+        ):
             continue
-        partner = next((c for c in found if c.end == words[index - 2].end and MOLECULE in c.lookups), None)
+        partner = next(
+            (c for c in found if c.end == words[index - 2].end and MOLECULE in c.lookups), None
+        )
         lowered = word.lower
         if partner and re.fullmatch(r"[a-z][a-z-]{5,}", lowered) and not is_known_word(lowered):
             if not said_about_something_else(question, word.start, word.end):
-                add(Candidate(word.text, word.start, word.end, (MOLECULE,), "molecule_name", priority=5))
+                add(
+                    Candidate(
+                        word.text, word.start, word.end, (MOLECULE,), "molecule_name", priority=5
+                    )
+                )
     for index, word in enumerate(words[:-1]):
         lowered = word.lower
-        if words[index + 1].lower in DRUG_ACTIONS and free(word.start, word.end) and not _is_function(lowered):
+        if (
+            words[index + 1].lower in DRUG_ACTIONS
+            and free(word.start, word.end)
+            and not _is_function(lowered)
+        ):
             if re.fullmatch(r"[a-z][a-z-]{5,}", lowered) and not is_known_word(lowered):
-                add(Candidate(word.text, word.start, word.end, (MOLECULE,), "molecule_name", priority=5))
+                add(
+                    Candidate(
+                        word.text, word.start, word.end, (MOLECULE,), "molecule_name", priority=5
+                    )
+                )
     return sorted(found, key=lambda c: c.start)
 
 
@@ -418,4 +590,6 @@ antagonize antagonizes interact interacts induce induces prevent prevents cure c
 
 
 def _sentence_start(question: str, start: int) -> bool:
-    return question[:start].strip() == "" or question[:start].rstrip().endswith((".", "?", "!", ":"))
+    return question[:start].strip() == "" or question[:start].rstrip().endswith(
+        (".", "?", "!", ":")
+    )

@@ -67,7 +67,9 @@ def _from_provider(spec: str, base_url: str | None) -> Any:
     options = {"base_url": base_url} if base_url else {}
     try:
         model = chat_models.init_chat_model(spec, **options)
-    except ImportError as error:  # "Initializing ChatOpenAI requires the langchain-openai package..."
+    except (
+        ImportError
+    ) as error:  # "Initializing ChatOpenAI requires the langchain-openai package..."
         raise ChatModelLoadError(f"--chat-model {spec!r}: {_one_line(error)}") from None
     except Exception as error:  # noqa: BLE001 - a provider's constructor: missing key, bad option
         raise ChatModelLoadError(

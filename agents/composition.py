@@ -37,13 +37,24 @@ def record_sources(resolved: dict[str, Any]) -> list[dict[str, Any]]:
     suffix = " (bundled offline snapshot)" if origin == "snapshot" else ""
     if resolved.get("kind") == "molecule" and resolved.get("cid"):
         cid = resolved["cid"]
-        return [{"type": "pubchem", "cid": cid, "url": PUBCHEM_COMPOUND_URL.format(cid=cid),
-                 "label": f"PubChem CID {cid}{suffix}"}]
+        return [
+            {
+                "type": "pubchem",
+                "cid": cid,
+                "url": PUBCHEM_COMPOUND_URL.format(cid=cid),
+                "label": f"PubChem CID {cid}{suffix}",
+            }
+        ]
     if resolved.get("kind") == "protein" and resolved.get("accession") and origin != "sequence":
         accession = resolved["accession"]
-        return [{"type": "uniprot", "accession": accession,
-                 "url": UNIPROT_ENTRY_URL.format(accession=accession.split("-")[0]),
-                 "label": f"UniProt {accession}{suffix}"}]
+        return [
+            {
+                "type": "uniprot",
+                "accession": accession,
+                "url": UNIPROT_ENTRY_URL.format(accession=accession.split("-")[0]),
+                "label": f"UniProt {accession}{suffix}",
+            }
+        ]
     return []
 
 
@@ -51,14 +62,22 @@ def answer_source(artifact: dict[str, Any]) -> dict[str, Any] | None:
     """Who produced a tool's answer text: the model now, or memory."""
     revision = (artifact.get("revision") or "")[:12]
     if artifact.get("answered_by") == "model":
-        return {"type": "model", "model_id": artifact.get("model_id"), "revision": revision,
-                "annotation_id": artifact.get("annotation_id"),
-                "label": f"BioMedGPT {artifact.get('model_id')} (revision {revision}), answered now"}
+        return {
+            "type": "model",
+            "model_id": artifact.get("model_id"),
+            "revision": revision,
+            "annotation_id": artifact.get("annotation_id"),
+            "label": f"BioMedGPT {artifact.get('model_id')} (revision {revision}), answered now",
+        }
     if artifact.get("answered_by") == "memory":
         when = str(artifact.get("answered_at") or "")[:16].replace("T", " ")
-        return {"type": "memory", "model_id": artifact.get("model_id"), "revision": revision,
-                "annotation_id": artifact.get("annotation_id"),
-                "label": f"memory: {artifact.get('model_id')} (revision {revision}) answered on {when} UTC"}
+        return {
+            "type": "memory",
+            "model_id": artifact.get("model_id"),
+            "revision": revision,
+            "annotation_id": artifact.get("annotation_id"),
+            "label": f"memory: {artifact.get('model_id')} (revision {revision}) answered on {when} UTC",
+        }
     return None
 
 
@@ -97,11 +116,19 @@ def compose_answer(
         sections.append(f"{title}: {body} {_marks(numbers)}".rstrip())
     recalled = []
     for memory in memories:
-        number = sources.cite({"type": "memory", "model_id": memory["model_id"],
-                               "revision": memory["model_revision"][:12], "annotation_id": memory["id"],
-                               "label": f"memory: {memory['model_id']} (revision {memory['model_revision'][:12]}) "
-                                        f"answered on {memory['created_at'][:10]}"})
-        recalled.append(f"- {memory['display']}: asked {memory['question']!r} -> {memory['answer']} [{number}]")
+        number = sources.cite(
+            {
+                "type": "memory",
+                "model_id": memory["model_id"],
+                "revision": memory["model_revision"][:12],
+                "annotation_id": memory["id"],
+                "label": f"memory: {memory['model_id']} (revision {memory['model_revision'][:12]}) "
+                f"answered on {memory['created_at'][:10]}",
+            }
+        )
+        recalled.append(
+            f"- {memory['display']}: asked {memory['question']!r} -> {memory['answer']} [{number}]"
+        )
     parts = []
     if results and not any_model and all(r["status"] != "error" for r in results):
         parts.append(NO_MODEL_LINE)
@@ -109,7 +136,11 @@ def compose_answer(
     if recalled:
         parts.append("Earlier answers in memory about these entities:\n" + "\n".join(recalled))
     if sources.items:
-        parts.append("Sources:\n" + "\n".join(
-            f"[{s['n']}] {s['label']}" + (f" {s['url']}" if s.get("url") else "") for s in sources.items
-        ))
+        parts.append(
+            "Sources:\n"
+            + "\n".join(
+                f"[{s['n']}] {s['label']}" + (f" {s['url']}" if s.get("url") else "")
+                for s in sources.items
+            )
+        )
     return "\n\n".join(parts), sources.items

@@ -72,7 +72,9 @@ def toolkit_for_run(model: str | None, offline: bool | None):
         toolkit = _RUN_TOOLKITS.get(settings)
         if toolkit is None:
             if len(_RUN_TOOLKITS) >= _MAX_RUN_TOOLKITS:
-                _RUN_TOOLKITS.pop(next(iter(_RUN_TOOLKITS)))  # the oldest; runs using it keep it alive
+                _RUN_TOOLKITS.pop(
+                    next(iter(_RUN_TOOLKITS))
+                )  # the oldest; runs using it keep it alive
             toolkit = _RUN_TOOLKITS[settings] = BioMedGPTToolkit(settings=settings)
         return toolkit
 
@@ -83,35 +85,48 @@ class AssistantContext:
 
     router: RouterKind = field(
         default_factory=default_router,
-        metadata={"description": "rules: deterministic, no LLM; llm: `chat_model` picks the tools, "
-                  "the rules take over when it fails or is absent"},
+        metadata={
+            "description": "rules: deterministic, no LLM; llm: `chat_model` picks the tools, "
+            "the rules take over when it fails or is absent"
+        },
     )
     chat_model: Any = field(
         default=None,
-        metadata={"description": "any LangChain chat model with tool calling (bind_tools), for router='llm'; "
-                  "or a string: 'provider:model' for LangChain's init_chat_model (e.g. 'openai:gpt-4o-mini'), "
-                  "or 'MODULE:ATTR' naming a chat model or a factory of one"},
+        metadata={
+            "description": "any LangChain chat model with tool calling (bind_tools), for router='llm'; "
+            "or a string: 'provider:model' for LangChain's init_chat_model (e.g. 'openai:gpt-4o-mini'), "
+            "or 'MODULE:ATTR' naming a chat model or a factory of one"
+        },
     )
     chat_model_base_url: str | None = field(
         default=None,
-        metadata={"description": "with a 'provider:model' chat_model, an OpenAI-compatible server URL "
-                  "(e.g. http://127.0.0.1:8000/v1) instead of the provider's own"},
+        metadata={
+            "description": "with a 'provider:model' chat_model, an OpenAI-compatible server URL "
+            "(e.g. http://127.0.0.1:8000/v1) instead of the provider's own"
+        },
     )
     toolkit: Any = field(
         default=None,
-        metadata={"description": "a BioMedGPTToolkit; None: one built from the environment (from_env) "
-                  "and `model` / `offline`"},
+        metadata={
+            "description": "a BioMedGPTToolkit; None: one built from the environment (from_env) "
+            "and `model` / `offline`"
+        },
     )
     model: str | None = field(
         default=None,
-        metadata={"description": "model folder for this run ('none': no model); default BIOMEDGPT_MODEL"},
+        metadata={
+            "description": "model folder for this run ('none': no model); default BIOMEDGPT_MODEL"
+        },
     )
     offline: bool | None = field(
         default=None,
-        metadata={"description": "true: resolve from the bundled PubChem/UniProt snapshot; default BIOMEDGPT_OFFLINE"},
+        metadata={
+            "description": "true: resolve from the bundled PubChem/UniProt snapshot; default BIOMEDGPT_OFFLINE"
+        },
     )
     max_parallel_tools: int = field(
-        default=4, metadata={"description": "tool calls of one turn run at most this many at a time"}
+        default=4,
+        metadata={"description": "tool calls of one turn run at most this many at a time"},
     )
     recall_limit: int = field(
         default=3, metadata={"description": "earlier stored answers shown per entity"}

@@ -44,7 +44,9 @@ def _wordnet():
     try:
         nltk.data.find("corpora/wordnet")
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The multilingual functions are not available")
+            warnings.filterwarnings(
+                "ignore", message="The multilingual functions are not available"
+            )
             wordnet.ensure_loaded()
     except (LookupError, OSError):
         logger.warning(SETUP_HINT)
@@ -71,7 +73,9 @@ def _senses(word: str) -> tuple[bool, frozenset[str]]:
     for synset in synsets:
         if synset.pos() != "n":
             continue
-        closure = {s.name() for s in synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms())}
+        closure = {
+            s.name() for s in synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms())
+        }
         found |= (closure | {synset.name()}) & wanted
     return True, frozenset(found)
 
@@ -93,7 +97,12 @@ def acronym_senses(word: str) -> frozenset[str] | None:
     wordnet = _wordnet()
     if wordnet is None:
         return None
-    files = {s.lexname() for s in wordnet.synsets(word.lower()) for lemma in s.lemmas() if lemma.name() == word}
+    files = {
+        s.lexname()
+        for s in wordnet.synsets(word.lower())
+        for lemma in s.lemmas()
+        if lemma.name() == word
+    }
     return frozenset(files) or None
 
 
@@ -110,7 +119,9 @@ def _exact_lemma(lowered: str) -> bool:
     wordnet = _wordnet()
     if wordnet is None:
         return False
-    return any(lemma.lower() == lowered for s in wordnet.synsets(lowered) for lemma in s.lemma_names())
+    return any(
+        lemma.lower() == lowered for s in wordnet.synsets(lowered) for lemma in s.lemma_names()
+    )
 
 
 def is_ordinary_word(word: str) -> bool:
@@ -148,7 +159,10 @@ def names_a_class(word: str) -> bool:
     if wordnet.synsets(lowered, pos="a") or wordnet.synsets(lowered, pos="s"):
         return True
     nouns = wordnet.synsets(lowered, pos="n")
-    return bool(nouns) and len(nouns[0].hyponyms()) + len(nouns[0].instance_hyponyms()) >= CLASS_HYPONYMS
+    return (
+        bool(nouns)
+        and len(nouns[0].hyponyms()) + len(nouns[0].instance_hyponyms()) >= CLASS_HYPONYMS
+    )
 
 
 @functools.lru_cache(maxsize=65536)

@@ -46,7 +46,14 @@ class Entity:
     @classmethod
     def from_dict(cls, data: dict) -> Entity:
         """Back from as_dict() (the state keeps dicts; spans are not kept)."""
-        return cls(data["kind"], data["text"], -1, -1, organism=data.get("organism"), query=data.get("query"))
+        return cls(
+            data["kind"],
+            data["text"],
+            -1,
+            -1,
+            organism=data.get("organism"),
+            query=data.get("query"),
+        )
 
 
 # UniProt's documented accession pattern (apis.md), anchored by word boundaries, + isoform.
@@ -98,14 +105,73 @@ MOLECULE_CUE = re.compile(
 # chemistry endings (-ine, -ol, -ate) are left out on purpose: too many English words share them.
 # Other names are found through cue words or the caller's known names.
 DRUG_STEMS = (
-    "pril", "sartan", "olol", "statin", "profen", "cillin", "mycin", "cycline", "floxacin",
-    "conazole", "prazole", "tinib", "ciclib", "parin", "dipine", "afil", "oxetine", "triptan",
-    "semide", "thiazide", "azepam", "barbital", "setron", "gliptin", "glitazone", "lukast",
-    "vastatin", "platin", "rubicin", "taxel", "dronate", "tidine", "oxacin", "navir", "previr",
-    "buvir", "ciclovir", "amivir", "mab", "grel", "parib", "zomib", "fenib", "gatran", "xaban",
-    "gliflozin", "glinide", "coxib", "caine", "azosin", "terol", "vudine", "dopa",
+    "pril",
+    "sartan",
+    "olol",
+    "statin",
+    "profen",
+    "cillin",
+    "mycin",
+    "cycline",
+    "floxacin",
+    "conazole",
+    "prazole",
+    "tinib",
+    "ciclib",
+    "parin",
+    "dipine",
+    "afil",
+    "oxetine",
+    "triptan",
+    "semide",
+    "thiazide",
+    "azepam",
+    "barbital",
+    "setron",
+    "gliptin",
+    "glitazone",
+    "lukast",
+    "vastatin",
+    "platin",
+    "rubicin",
+    "taxel",
+    "dronate",
+    "tidine",
+    "oxacin",
+    "navir",
+    "previr",
+    "buvir",
+    "ciclovir",
+    "amivir",
+    "mab",
+    "grel",
+    "parib",
+    "zomib",
+    "fenib",
+    "gatran",
+    "xaban",
+    "gliflozin",
+    "glinide",
+    "coxib",
+    "caine",
+    "azosin",
+    "terol",
+    "vudine",
+    "dopa",
 )  # WHO INN stems
-STOP_NAMES = {"molecule", "compound", "drug", "protein", "this", "that", "it", "its", "the", "a", "an"}
+STOP_NAMES = {
+    "molecule",
+    "compound",
+    "drug",
+    "protein",
+    "this",
+    "that",
+    "it",
+    "its",
+    "the",
+    "a",
+    "an",
+}
 
 
 @lru_cache(maxsize=4096)

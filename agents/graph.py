@@ -24,7 +24,10 @@ STEPS = ("understand", "route", "resolve", "recall", "run_tools", "compose", "re
 
 def build_graph() -> StateGraph:
     builder = StateGraph(
-        AssistantState, context_schema=AssistantContext, input_schema=InputState, output_schema=OutputState
+        AssistantState,
+        context_schema=AssistantContext,
+        input_schema=InputState,
+        output_schema=OutputState,
     )
     for name in STEPS:
         builder.add_node(name, getattr(nodes, name))

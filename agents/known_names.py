@@ -11,7 +11,11 @@ from importlib import resources
 def known_molecule_names() -> frozenset[str]:
     """Lower-cased names and synonyms of the resolvers' bundled molecules (empty if absent)."""
     try:
-        text = resources.files("biomedgpt_tools.resolvers").joinpath("snapshot_data/molecules.json").read_text()
+        text = (
+            resources.files("biomedgpt_tools.resolvers")
+            .joinpath("snapshot_data/molecules.json")
+            .read_text()
+        )
     except (FileNotFoundError, ModuleNotFoundError):
         return frozenset()
     names: set[str] = set()

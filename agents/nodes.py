@@ -54,7 +54,9 @@ def settings_of(runtime: Runtime | None) -> AssistantContext:
     if context is None:
         return AssistantContext()
     if isinstance(context, dict):  # LangGraph Studio / the server pass plain JSON
-        return AssistantContext(**{k: v for k, v in context.items() if k in AssistantContext.__dataclass_fields__})
+        return AssistantContext(
+            **{k: v for k, v in context.items() if k in AssistantContext.__dataclass_fields__}
+        )
     return context
 
 
@@ -111,7 +113,9 @@ def understand(state: AssistantState, runtime: Runtime[AssistantContext]) -> dic
     question = (state.get("question") or "").strip()
     if not question:
         raise InvalidQuestionError("the question is empty; ask something, e.g. 'Describe aspirin'")
-    entities, notes = understand_question(question, known_molecule_names(), _verifier(settings_of(runtime)))
+    entities, notes = understand_question(
+        question, known_molecule_names(), _verifier(settings_of(runtime))
+    )
     _emit({"step": "understand", "entities": [e.as_dict() for e in entities], "notes": notes})
     return {
         "question": question,
@@ -161,11 +165,20 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
             decision.router = "rules (no chat model given for the llm router)"
         else:
             focus = state.get("focus") or []
-            hint = FOLLOW_UP_HINT.format(entities=", ".join(f["query"] for f in focus)) if focus else ""
+            hint = (
+                FOLLOW_UP_HINT.format(entities=", ".join(f["query"] for f in focus))
+                if focus
+                else ""
+            )
             tools = settings.resolved_toolkit().get_tools()
             try:
                 decision = route_by_llm(
-                    question, chat_model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=hint), known, found
+                    question,
+                    chat_model,
+                    tools,
+                    ROUTER_SYSTEM_PROMPT.format(follow_up=hint),
+                    known,
+                    found,
                 )
             except LLMRouterError as error:
                 decision = by_rules()
@@ -205,13 +218,23 @@ def resolve(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[s
             try:
                 record = resolve_call(toolkit.services.resolver, call["name"], choice)
             except ResolverError as again:
-                resolved.append({"tool": call["name"], "arg": argument, "query": query, "error": again.message})
+                resolved.append(
+                    {"tool": call["name"], "arg": argument, "query": query, "error": again.message}
+                )
                 continue
         except ResolverError as error:  # not found, obsolete, offline: the tool explains it
-            resolved.append({"tool": call["name"], "arg": argument, "query": query, "error": error.message})
+            resolved.append(
+                {"tool": call["name"], "arg": argument, "query": query, "error": error.message}
+            )
             continue
-        resolved.append({"tool": call["name"], "arg": argument, "query": query,
-                         **describe_record(call["name"], query, record)})
+        resolved.append(
+            {
+                "tool": call["name"],
+                "arg": argument,
+                "query": query,
+                **describe_record(call["name"], query, record),
+            }
+        )
     _emit({"step": "resolve", "resolved": [r.get("display") or r.get("error") for r in resolved]})
     return {"tool_calls": calls, "resolved": resolved}
 
@@ -237,9 +260,16 @@ def recall(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[st
             continue
         kept = [r for r in records if r.normalized_question != asked][: settings.recall_limit]
         memories.extend(
-            {"display": entity.get("display") or entity["key"], "key": r.key, "question": r.question,
-             "answer": r.answer, "model_id": r.model_id, "model_revision": r.model_revision,
-             "created_at": r.created_at.isoformat(), "id": r.id}
+            {
+                "display": entity.get("display") or entity["key"],
+                "key": r.key,
+                "question": r.question,
+                "answer": r.answer,
+                "model_id": r.model_id,
+                "model_revision": r.model_revision,
+                "created_at": r.created_at.isoformat(),
+                "id": r.id,
+            }
             for r in kept
         )
     _emit({"step": "recall", "memories": len(memories)})
@@ -261,9 +291,16 @@ class ModelTextRelay(BaseCallbackHandler):
         self.write({"type": "token", "call": self.call, "tool": self.tool, "text": data["text"]})
 
 
-def _run_one(tool, call: dict[str, Any], index: int, write: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def _run_one(
+    tool, call: dict[str, Any], index: int, write: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
     message = tool.invoke(
-        {"type": "tool_call", "id": f"call_{uuid.uuid4().hex[:12]}", "name": call["name"], "args": call["args"]},
+        {
+            "type": "tool_call",
+            "id": f"call_{uuid.uuid4().hex[:12]}",
+            "name": call["name"],
+            "args": call["args"],
+        },
         config={"callbacks": [ModelTextRelay(index, call["name"], write)]},
     )
     artifact = getattr(message, "artifact", None)
@@ -274,8 +311,15 @@ def _run_one(tool, call: dict[str, Any], index: int, write: Callable[[dict[str, 
         "content": str(message.content),
         "artifact": artifact.model_dump(mode="json") if artifact is not None else None,
     }
-    write({"step": "tool", "call": index, "name": result["name"], "status": result["status"],
-           "answered_by": (result["artifact"] or {}).get("answered_by")})
+    write(
+        {
+            "step": "tool",
+            "call": index,
+            "name": result["name"],
+            "status": result["status"],
+            "answered_by": (result["artifact"] or {}).get("answered_by"),
+        }
+    )
     return result
 
 
@@ -291,8 +335,10 @@ def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict
     write = _writer_for_threads()
     workers = max(1, min(settings.max_parallel_tools, len(calls)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tool") as pool:
-        futures = [pool.submit(_run_one, tools[call["name"]], call, index, write)
-                   for index, call in enumerate(calls)]
+        futures = [
+            pool.submit(_run_one, tools[call["name"]], call, index, write)
+            for index, call in enumerate(calls)
+        ]
         results = [future.result() for future in futures]
     return {"results": results}
 
@@ -318,12 +364,24 @@ def remember(state: AssistantState) -> dict[str, Any]:
         if not entity.get("arg") or entity.get("error"):
             continue
         mention = next((e for e in named if e["text"] and e["text"] in entity["query"]), None)
-        focus.append({"tool": entity["tool"], "arg": entity["arg"], "query": entity["query"],
-                      "display": entity.get("display"), "kind": entity.get("kind"),
-                      "key": entity.get("key"), "entity": mention})
+        focus.append(
+            {
+                "tool": entity["tool"],
+                "arg": entity["arg"],
+                "query": entity["query"],
+                "display": entity.get("display"),
+                "kind": entity.get("kind"),
+                "key": entity.get("key"),
+                "entity": mention,
+            }
+        )
     update: dict[str, Any] = {"turns": [{"question": state["question"], "answer": state["answer"]}]}
     if focus:
         update["focus"] = focus
-    saved = [s["annotation_id"] for s in state.get("sources", []) if s["type"] == "model" and s.get("annotation_id")]
+    saved = [
+        s["annotation_id"]
+        for s in state.get("sources", [])
+        if s["type"] == "model" and s.get("annotation_id")
+    ]
     _emit({"step": "remember", "focus": [f["query"] for f in focus], "saved_annotations": saved})
     return update

@@ -44,13 +44,18 @@ def chosen_candidate(payload: dict[str, Any], choice: Any) -> str:
     if isinstance(choice, dict):
         choice = choice.get("choice") or choice.get("accession") or choice.get("cid")
     text = str(choice).strip()
-    if text.isdigit() and 1 <= int(text) <= len(candidates) and not any(
-        str(c.get("cid")) == text for c in candidates
+    if (
+        text.isdigit()
+        and 1 <= int(text) <= len(candidates)
+        and not any(str(c.get("cid")) == text for c in candidates)
     ):
         return candidates[int(text) - 1]["choice"]
     for candidate in candidates:
-        names = {candidate["choice"].upper(), str(candidate.get("cid", "")).upper(),
-                 str(candidate.get("accession", "")).upper()}
+        names = {
+            candidate["choice"].upper(),
+            str(candidate.get("cid", "")).upper(),
+            str(candidate.get("accession", "")).upper(),
+        }
         if text.upper() in names:
             return candidate["choice"]
     offered = ", ".join(c["choice"] for c in candidates)

@@ -73,7 +73,9 @@ def route_entities(question: str, entities: list[Entity], notes: list[str] = ())
     seen: set[tuple[str, str]] = set()
     for entity in entities:
         if entity.modality == "molecule":
-            call = ToolCall(MOLECULE_TOOL, {"molecule": entity.query or entity.text, "question": question})
+            call = ToolCall(
+                MOLECULE_TOOL, {"molecule": entity.query or entity.text, "question": question}
+            )
         else:
             call = ToolCall(PROTEIN_TOOL, {"protein": protein_query(entity), "question": question})
         key = (call.name, next(iter(call.args.values())))
@@ -118,10 +120,18 @@ def route_follow_up(question: str, focus: list[dict]) -> Route | None:
         wanted = [item for item in focus if item["tool"] == MOLECULE_TOOL] or wanted
     elif PROTEIN_WORDS.search(question) and not MOLECULE_WORDS.search(question):
         wanted = [item for item in focus if item["tool"] == PROTEIN_TOOL] or wanted
-    calls = [ToolCall(item["tool"], {item["arg"]: item["query"], "question": question}) for item in wanted]
+    calls = [
+        ToolCall(item["tool"], {item["arg"]: item["query"], "question": question})
+        for item in wanted
+    ]
     entities = [
-        Entity(kind=item["entity"]["kind"], text=item["entity"]["text"], start=-1, end=-1,
-               organism=item["entity"].get("organism"))
+        Entity(
+            kind=item["entity"]["kind"],
+            text=item["entity"]["text"],
+            start=-1,
+            end=-1,
+            organism=item["entity"].get("organism"),
+        )
         for item in wanted
         if item.get("entity")
     ]
@@ -169,7 +179,9 @@ def route_by_llm(
     for planned_call in planned:
         tool = by_name.get(planned_call.get("name"))
         if tool is None:
-            raise LLMRouterError(f"the chat model called an unknown tool {planned_call.get('name')!r}")
+            raise LLMRouterError(
+                f"the chat model called an unknown tool {planned_call.get('name')!r}"
+            )
         args = dict(planned_call.get("args") or {})
         try:
             tool.args_schema.model_validate(args)
@@ -185,7 +197,13 @@ def verified_entities_hint(entities: list[Entity]) -> str:
 
     lines = []
     for entity in entities:
-        tool, argument = (MOLECULE_TOOL, "molecule") if entity.modality == "molecule" else (PROTEIN_TOOL, "protein")
-        value = entity.query or entity.text if entity.modality == "molecule" else protein_query(entity)
+        tool, argument = (
+            (MOLECULE_TOOL, "molecule")
+            if entity.modality == "molecule"
+            else (PROTEIN_TOOL, "protein")
+        )
+        value = (
+            entity.query or entity.text if entity.modality == "molecule" else protein_query(entity)
+        )
         lines.append(f"- {entity.text!r}: {tool} with {argument}={value!r}")
     return VERIFIED_ENTITIES_HINT.format(entities="\n".join(lines))

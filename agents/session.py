@@ -62,14 +62,20 @@ class AssistantSession:
     def config(self) -> dict[str, Any]:
         return {"configurable": {"thread_id": self.thread_id}}
 
-    def ask(self, question: str, on_event: Callable[[dict[str, Any]], None] | None = None) -> TurnOutcome:
+    def ask(
+        self, question: str, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> TurnOutcome:
         return self._run({"question": question}, on_event)
 
-    def resume(self, choice: Any, on_event: Callable[[dict[str, Any]], None] | None = None) -> TurnOutcome:
+    def resume(
+        self, choice: Any, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> TurnOutcome:
         """Continue a paused turn with the chosen candidate (its `choice` text or number)."""
         payload = self.pending_interrupt()
         if payload is None:
-            raise InvalidQuestionError(f"thread {self.thread_id!r} is not waiting for a choice; ask a question instead")
+            raise InvalidQuestionError(
+                f"thread {self.thread_id!r} is not waiting for a choice; ask a question instead"
+            )
         # Checked here, before the graph sees it: a resume value is replayed when a node re-runs.
         return self._run(Command(resume=chosen_candidate(payload, choice)), on_event)
 
@@ -124,7 +130,11 @@ def model_text(events: Iterable[dict[str, Any]]) -> dict[int, str]:
     texts: dict[int, str] = {}
     for event in events:
         payload = event.get("payload")
-        if event.get("mode") != "custom" or not isinstance(payload, dict) or payload.get("type") != "token":
+        if (
+            event.get("mode") != "custom"
+            or not isinstance(payload, dict)
+            or payload.get("type") != "token"
+        ):
             continue
         texts[payload["call"]] = texts.get(payload["call"], "") + payload["text"]
     return texts

@@ -33,7 +33,9 @@ class AssistantState(TypedDict):
     # -- this turn ---------------------------------------------------------------------------
     entities: NotRequired[list[dict[str, Any]]]  # Entity.as_dict() of what the question names
     tool_calls: NotRequired[list[dict[str, Any]]]  # [{"name", "args"}], in question order
-    notes: NotRequired[list[str]]  # names that could not be checked against PubChem/UniProt, and why
+    notes: NotRequired[
+        list[str]
+    ]  # names that could not be checked against PubChem/UniProt, and why
     router: NotRequired[str]  # "rules", "llm", "follow-up" or "rules (llm failed: ...)"
     follow_up: NotRequired[bool]  # the turn reused the previous turn's entities
     resolved: NotRequired[list[dict[str, Any]]]  # per tool call: kind, key, display name, record

@@ -59,7 +59,9 @@ def time_budget_from_env() -> float:
     except ValueError:
         seconds = 0.0
     if not (math.isfinite(seconds) and seconds > 0):
-        raise SettingsError(f"{TIME_BUDGET_ENV}={raw!r} is not a number of seconds above 0: use e.g. 6 (or unset it)")
+        raise SettingsError(
+            f"{TIME_BUDGET_ENV}={raw!r} is not a number of seconds above 0: use e.g. 6 (or unset it)"
+        )
     return seconds
 
 
@@ -176,12 +178,20 @@ class EntityVerifier:
         # the cache and the snapshot: never a request
         self.local = Resolver(settings.with_changes(offline=True))
         # the services: no lookup may outlive the question's time budget
-        self.online = None if settings.offline else Resolver(
-            settings.with_changes(deadline_s=min(settings.deadline_s, self.time_budget_s))
+        self.online = (
+            None
+            if settings.offline
+            else Resolver(
+                settings.with_changes(deadline_s=min(settings.deadline_s, self.time_budget_s))
+            )
         )
         if self.online is not None:
-            self.online.transports = {name: _StoppableTransport(t) for name, t in self.online.transports.items()}
-        self._pool = ThreadPoolExecutor(max_workers=max(1, max_lookups), thread_name_prefix="verify")
+            self.online.transports = {
+                name: _StoppableTransport(t) for name, t in self.online.transports.items()
+            }
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, max_lookups), thread_name_prefix="verify"
+        )
 
     @classmethod
     def from_env(cls, **options) -> EntityVerifier:
@@ -191,7 +201,9 @@ class EntityVerifier:
 
         from biomedgpt_tools.resolvers import ResolverSettings
 
-        configured = os.environ.get("BIOMEDGPT_PUBCHEM_URL") and os.environ.get("BIOMEDGPT_UNIPROT_URL")
+        configured = os.environ.get("BIOMEDGPT_PUBCHEM_URL") and os.environ.get(
+            "BIOMEDGPT_UNIPROT_URL"
+        )
         settings = ResolverSettings.from_env()
         if not configured:
             settings = settings.with_changes(offline=True)
@@ -217,23 +229,37 @@ class EntityVerifier:
         extra = []
         if self.known_molecule_names:
             for match in re.finditer(r"[A-Za-z][A-Za-z0-9-]+", question):
-                if (match.group(0).lower() in self.known_molecule_names and free(*match.span())
-                        and not said_about_something_else(question, *match.span())):
-                    extra.append(Candidate(match.group(0), *match.span(), (MOLECULE,), "molecule_name", priority=0))
+                if (
+                    match.group(0).lower() in self.known_molecule_names
+                    and free(*match.span())
+                    and not said_about_something_else(question, *match.span())
+                ):
+                    extra.append(
+                        Candidate(
+                            match.group(0), *match.span(), (MOLECULE,), "molecule_name", priority=0
+                        )
+                    )
                     spans.append(match.span())
         return sorted(found + extra, key=lambda c: c.start)
 
     @staticmethod
     def named_by_cue(question: str) -> list[Entity]:
-        """"the molecule zorblaxium", "the drug X": the person says what it is, so it is an
+        """ "the molecule zorblaxium", "the drug X": the person says what it is, so it is an
         entity unchecked (the resolve step then says if PubChem does not know it)."""
         named = []
         for match in MOLECULE_CUE.finditer(question):
             name = match.group(1)
-            stated = re.search(r"(?:molecule|compound|drug|chemical)\s+(?:called\s+|named\s+)?$",
-                               question[: match.start(1)], re.IGNORECASE)
-            if (stated and name.lower() not in STOP_NAMES and (not is_known_word(name) or chemical_word(name))
-                    and not said_about_something_else(question, *match.span(1))):
+            stated = re.search(
+                r"(?:molecule|compound|drug|chemical)\s+(?:called\s+|named\s+)?$",
+                question[: match.start(1)],
+                re.IGNORECASE,
+            )
+            if (
+                stated
+                and name.lower() not in STOP_NAMES
+                and (not is_known_word(name) or chemical_word(name))
+                and not said_about_something_else(question, *match.span(1))
+            ):
                 named.append(Entity("molecule_name", name, *match.span(1)))
         return named
 
@@ -277,7 +303,11 @@ class EntityVerifier:
             if outcome == "unchecked" and self.online is not None:
                 pending.append((index, candidate, left))
             else:
-                outcomes[index] = (outcome, value if outcome == "found" else None, value if outcome == "unchecked" else "")
+                outcomes[index] = (
+                    outcome,
+                    value if outcome == "found" else None,
+                    value if outcome == "unchecked" else "",
+                )
 
         if pending:
             budget = _Budget(self.max_lookups)
@@ -302,7 +332,10 @@ class EntityVerifier:
                     _running.stop = None
 
             ordered = sorted(pending, key=lambda item: (item[1].priority, item[1].start))
-            futures = {self._pool.submit(online, candidate, plans): index for index, candidate, plans in ordered}
+            futures = {
+                self._pool.submit(online, candidate, plans): index
+                for index, candidate, plans in ordered
+            }
             done, not_done = wait(futures, timeout=self.time_budget_s)
             if not_done:
                 stop.set()
@@ -311,14 +344,19 @@ class EntityVerifier:
                 outcomes[futures[future]] = ("unchecked", None, "time")
             for future in done:
                 outcome, value, _ = future.result()
-                outcomes[futures[future]] = (outcome, value if outcome == "found" else None,
-                                             value if outcome == "unchecked" else "")
+                outcomes[futures[future]] = (
+                    outcome,
+                    value if outcome == "found" else None,
+                    value if outcome == "unchecked" else "",
+                )
             result.lookups = budget.used
 
         unchecked: dict[str, list[str]] = {}
         for index, candidate in enumerate(candidates):
             outcome, entity, reason = outcomes[index]
-            result.candidates.append({"text": candidate.text, "outcome": outcome, **({"why": reason} if reason else {})})
+            result.candidates.append(
+                {"text": candidate.text, "outcome": outcome, **({"why": reason} if reason else {})}
+            )
             if entity is not None:
                 result.entities.append(entity)
             elif outcome == "unchecked":
@@ -332,16 +370,25 @@ class EntityVerifier:
     @staticmethod
     def _entity(candidate: Candidate, plan: _Plan) -> Entity:
         organism = candidate.organism
-        if organism is None and (plan.query.endswith(f"organism:{HUMAN}") or plan.query.endswith(f" in {HUMAN}")):
+        if organism is None and (
+            plan.query.endswith(f"organism:{HUMAN}") or plan.query.endswith(f" in {HUMAN}")
+        ):
             organism = HUMAN  # the stated default
-        return Entity(_entity_kind(candidate, plan), candidate.text, candidate.start, candidate.end,
-                      organism=organism if plan.modality == PROTEIN else None, query=plan.query)
-
+        return Entity(
+            _entity_kind(candidate, plan),
+            candidate.text,
+            candidate.start,
+            candidate.end,
+            organism=organism if plan.modality == PROTEIN else None,
+            query=plan.query,
+        )
 
     def _reason_text(self, reason: str) -> str:
         if reason == "offline":
-            return ("could not be checked offline (neither in the resolver cache nor in the bundled "
-                    "snapshot; go online to look it up)")
+            return (
+                "could not be checked offline (neither in the resolver cache nor in the bundled "
+                "snapshot; go online to look it up)"
+            )
         if reason == "budget":
             return f"not checked: this question's budget of {self.max_lookups} lookups was spent"
         if reason == "time":
@@ -349,13 +396,14 @@ class EntityVerifier:
         return f"could not be checked ({reason})"
 
 
-
 _VERIFIERS: dict = {}
 _VERIFIERS_LOCK = threading.Lock()
 _MAX_VERIFIERS = 8
 
 
-def verifier_for(resolver_settings, known_molecule_names: frozenset[str] = frozenset()) -> EntityVerifier:
+def verifier_for(
+    resolver_settings, known_molecule_names: frozenset[str] = frozenset()
+) -> EntityVerifier:
     """One verifier per resolver settings and time budget for the process (its resolvers and
     threads are reused)."""
     time_budget_s = time_budget_from_env()
@@ -366,6 +414,8 @@ def verifier_for(resolver_settings, known_molecule_names: frozenset[str] = froze
             if len(_VERIFIERS) >= _MAX_VERIFIERS:
                 _VERIFIERS.pop(next(iter(_VERIFIERS)))
             verifier = _VERIFIERS[key] = EntityVerifier(
-                resolver_settings, time_budget_s=time_budget_s, known_molecule_names=known_molecule_names
+                resolver_settings,
+                time_budget_s=time_budget_s,
+                known_molecule_names=known_molecule_names,
             )
         return verifier

@@ -44,7 +44,11 @@ def bench_router(repeats: int) -> None:
     from biomedgpt_tools.testing.scripted_chat_model import ScriptedChatModel, calling, tool_call
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
-    questions = [json.loads(line)["question"] for line in ROUTING_SET.read_text().splitlines() if line.strip()]
+    questions = [
+        json.loads(line)["question"]
+        for line in ROUTING_SET.read_text().splitlines()
+        if line.strip()
+    ]
     known = known_molecule_names()
     for question in questions:  # warm caches (RDKit parse cache, regexes) once, as a server would
         route_by_rules(question, known)
@@ -56,9 +60,11 @@ def bench_router(repeats: int) -> None:
             route_by_rules(question, known)
             samples.append((time.perf_counter() - started) * 1000)
         per_question.append(statistics.median(samples))
-    print(f"rule router, {len(questions)} questions x {repeats}: median {statistics.median(per_question):.3f} ms, "
-          f"p95 {percentile(per_question, 0.95):.3f} ms, max {max(per_question):.3f} ms per question "
-          f"(target < 5 ms: {'met' if max(per_question) < 5 else 'NOT met'})")
+    print(
+        f"rule router, {len(questions)} questions x {repeats}: median {statistics.median(per_question):.3f} ms, "
+        f"p95 {percentile(per_question, 0.95):.3f} ms, max {max(per_question):.3f} ms per question "
+        f"(target < 5 ms: {'met' if max(per_question) < 5 else 'NOT met'})"
+    )
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["BIOMEDGPT_HOME"] = home
@@ -70,11 +76,15 @@ def bench_router(repeats: int) -> None:
             model = ScriptedChatModel(script=[reply] * repeats)
             for _ in range(repeats):
                 started = time.perf_counter()
-                route_by_llm(question, model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=""), known)
+                route_by_llm(
+                    question, model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=""), known
+                )
                 llm_samples.append((time.perf_counter() - started) * 1000)
         toolkit.close()
-    print(f"baseline, LLM router path with an in-process scripted chat model (no provider latency): "
-          f"median {statistics.median(llm_samples):.3f} ms, p95 {percentile(llm_samples, 0.95):.3f} ms")
+    print(
+        f"baseline, LLM router path with an in-process scripted chat model (no provider latency): "
+        f"median {statistics.median(llm_samples):.3f} ms, p95 {percentile(llm_samples, 0.95):.3f} ms"
+    )
 
 
 def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> None:
@@ -96,9 +106,11 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
         os.environ["BIOMEDGPT_HOME"] = str(home)
         os.environ["BIOMEDGPT_CACHE_DIR"] = str(home / "cache")
         resolver = ResolverSettings.from_env().with_changes(
-            pubchem_rate=RatePolicy(1000, 100000), uniprot_rate=RatePolicy(1000, 100000))
+            pubchem_rate=RatePolicy(1000, 100000), uniprot_rate=RatePolicy(1000, 100000)
+        )
         settings = ToolkitSettings.from_env().with_changes(
-            resolver=resolver, max_new_tokens=max_new_tokens, protein_vectors=False)
+            resolver=resolver, max_new_tokens=max_new_tokens, protein_vectors=False
+        )
         return BioMedGPTToolkit(services=BioMedGPTServices.build(settings, model=model))
 
     with ResolverTestServer(entities_path=write_catalog(scratch, count)) as server:
@@ -124,17 +136,24 @@ def bench_bulk(count: int, question_types: list[str], max_new_tokens: int) -> No
         requests_before = len(server.requests)
         started = time.perf_counter()
         summary = BulkAnnotator(toolkit.services, question_types, batch_size=32).run(
-            accessions, scratch / "bulk.jsonl", progress=False)
+            accessions, scratch / "bulk.jsonl", progress=False
+        )
         bulk_s = time.perf_counter() - started
         bulk_requests = len(server.requests) - requests_before
         toolkit.close()
 
-    print(f"bulk annotation, {count} accessions x {len(question_types)} questions, small preset, "
-          f"{max_new_tokens} new tokens, CPU threads {_threads()}:")
-    print(f"  BulkAnnotator: {bulk_s:.1f} s, {count / bulk_s:.2f} accessions/s, {bulk_requests} UniProt requests "
-          f"({summary.counts['done']} done)")
-    print(f"  baseline, ProteinQA once per accession and question: {loop_s:.1f} s, {count / loop_s:.2f} accessions/s, "
-          f"{loop_requests} UniProt requests")
+    print(
+        f"bulk annotation, {count} accessions x {len(question_types)} questions, small preset, "
+        f"{max_new_tokens} new tokens, CPU threads {_threads()}:"
+    )
+    print(
+        f"  BulkAnnotator: {bulk_s:.1f} s, {count / bulk_s:.2f} accessions/s, {bulk_requests} UniProt requests "
+        f"({summary.counts['done']} done)"
+    )
+    print(
+        f"  baseline, ProteinQA once per accession and question: {loop_s:.1f} s, {count / loop_s:.2f} accessions/s, "
+        f"{loop_requests} UniProt requests"
+    )
     print(f"  speed-up: {loop_s / bulk_s:.2f}x")
 
 
@@ -146,7 +165,9 @@ def _threads() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and accessions (CI smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats and accessions (CI smoke run)"
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -155,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         bench_bulk(count=16, question_types=["function", "name"], max_new_tokens=8)
     else:
-        bench_bulk(count=32, question_types=["function", "name", "family", "location"], max_new_tokens=16)
+        bench_bulk(
+            count=32, question_types=["function", "name", "family", "location"], max_new_tokens=16
+        )
     return 0
 
 

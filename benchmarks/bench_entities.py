@@ -54,9 +54,13 @@ def percentiles(values: list[float]) -> str:
 
 
 def settings_for(server: ResolverTestServer, cache: Path, polite: bool) -> ResolverSettings:
-    settings = ResolverSettings(pubchem_url=server.pubchem_url, uniprot_url=server.uniprot_url, cache_dir=cache)
+    settings = ResolverSettings(
+        pubchem_url=server.pubchem_url, uniprot_url=server.uniprot_url, cache_dir=cache
+    )
     if not polite:  # counting, not timing: no need to wait for the public budget
-        settings = settings.with_changes(pubchem_rate=RatePolicy(1000, 100000), uniprot_rate=RatePolicy(1000, 100000))
+        settings = settings.with_changes(
+            pubchem_rate=RatePolicy(1000, 100000), uniprot_rate=RatePolicy(1000, 100000)
+        )
     return settings
 
 
@@ -73,7 +77,9 @@ def router_latency(server: ResolverTestServer, questions: list[str], known: froz
     times, _ = timed_pass(questions, lambda q: route_by_rules(q, known))
     print(f"  shape-only router (baseline, no lookups) {percentiles(times)}")
     with tempfile.TemporaryDirectory() as cache:
-        verifier = EntityVerifier(settings_for(server, Path(cache), polite=True), known_molecule_names=known)
+        verifier = EntityVerifier(
+            settings_for(server, Path(cache), polite=True), known_molecule_names=known
+        )
         try:
             for label in ("cold cache", "warm cache"):
                 counts: list[int] = []
@@ -85,8 +91,10 @@ def router_latency(server: ResolverTestServer, questions: list[str], known: froz
                     return decision
 
                 times, _ = timed_pass(questions, route)
-                print(f"  verifying router, {label:10s}         {percentiles(times)}  requests/question "
-                      f"mean {statistics.mean(counts):.2f} max {max(counts)} (total {sum(counts)})")
+                print(
+                    f"  verifying router, {label:10s}         {percentiles(times)}  requests/question "
+                    f"mean {statistics.mean(counts):.2f} max {max(counts)} (total {sum(counts)})"
+                )
         finally:
             verifier.close()
 
@@ -95,30 +103,42 @@ def structure_questions(routes) -> int:
     return sum(any(c.name in (MOLECULE_TOOL, PROTEIN_TOOL) for c in r.tool_calls) for r in routes)
 
 
-def pubmedqa(server: ResolverTestServer, known: frozenset[str], limit: int | None, listing: bool) -> None:
+def pubmedqa(
+    server: ResolverTestServer, known: frozenset[str], limit: int | None, listing: bool
+) -> None:
     path = shared_dir() / PUBMEDQA
     if not path.is_file():
         print(f"  PubMedQA: {path} not found; skipped")
         return
     rows = list(json.loads(path.read_text()).values())[:limit]
     questions = [row["QUESTION"] for row in rows]
-    parts = {"read while writing the rules": range(0, min(READ_WHILE_WRITING, len(questions))),
-             "never read (held out)": range(READ_WHILE_WRITING, len(questions))}
+    parts = {
+        "read while writing the rules": range(0, min(READ_WHILE_WRITING, len(questions))),
+        "never read (held out)": range(READ_WHILE_WRITING, len(questions)),
+    }
 
     def has_candidate(question: str) -> bool:
         identifiers = find_entities(question, names=False)
-        return bool(identifiers or find_candidates(question, [(e.start, e.end) for e in identifiers]))
+        return bool(
+            identifiers or find_candidates(question, [(e.start, e.end) for e in identifiers])
+        )
 
     flags = [has_candidate(q) for q in questions]
     print(f"  PubMedQA: {len(questions)} questions")
     for name, indexes in parts.items():
         if len(indexes):
-            print(f"    {name:30s} with a candidate name (upper bound) {sum(flags[i] for i in indexes):4d} "
-                  f"of {len(indexes)}")
+            print(
+                f"    {name:30s} with a candidate name (upper bound) {sum(flags[i] for i in indexes):4d} "
+                f"of {len(indexes)}"
+            )
     with tempfile.TemporaryDirectory() as cache:
-        online = EntityVerifier(settings_for(server, Path(cache), polite=False), known_molecule_names=known)
-        offline = EntityVerifier(settings_for(server, Path(cache), polite=False).with_changes(offline=True),
-                                 known_molecule_names=known)
+        online = EntityVerifier(
+            settings_for(server, Path(cache), polite=False), known_molecule_names=known
+        )
+        offline = EntityVerifier(
+            settings_for(server, Path(cache), polite=False).with_changes(offline=True),
+            known_molecule_names=known,
+        )
         try:
             before = len(server.requests)
             routed = [route_by_rules(q, known, online) for q in questions]
@@ -129,25 +149,37 @@ def pubmedqa(server: ResolverTestServer, known: frozenset[str], limit: int | Non
             offline.close()
     for name, indexes in parts.items():
         if len(indexes):
-            print(f"    {name:30s} structure tool, test server {structure_questions([routed[i] for i in indexes]):4d}"
-                  f"   offline (snapshot) {structure_questions([routed_offline[i] for i in indexes]):4d}")
-    print(f"    requests to the test server: {requests} ({requests / len(questions):.2f} per question)")
+            print(
+                f"    {name:30s} structure tool, test server {structure_questions([routed[i] for i in indexes]):4d}"
+                f"   offline (snapshot) {structure_questions([routed_offline[i] for i in indexes]):4d}"
+            )
+    print(
+        f"    requests to the test server: {requests} ({requests / len(questions):.2f} per question)"
+    )
     if listing:
         for index, question in enumerate(questions):
             if flags[index]:
                 identifiers = find_entities(question, names=False)
                 found = find_candidates(question, [(e.start, e.end) for e in identifiers])
                 tools = [c.name for c in routed[index].tool_calls]
-                print(f"    [{index}] {question}\n        candidates {[c.text for c in found]} -> {tools}")
+                print(
+                    f"    [{index}] {question}\n        candidates {[c.text for c in found]} -> {tools}"
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="40 routing questions, 200 PubMedQA questions")
-    parser.add_argument("--list", action="store_true", help="print every PubMedQA question with a candidate")
+    parser.add_argument(
+        "--quick", action="store_true", help="40 routing questions, 200 PubMedQA questions"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="print every PubMedQA question with a candidate"
+    )
     args = parser.parse_args()
     if not wordnet_available():
-        print("  WordNet is not installed: ordinary words are not set aside (see scripts/install_wordnet.py)")
+        print(
+            "  WordNet is not installed: ordinary words are not set aside (see scripts/install_wordnet.py)"
+        )
     known = known_molecule_names()
     questions = [case.question for case in load_routing_set()]
     if args.quick:

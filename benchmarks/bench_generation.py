@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-new-tokens", type=int, default=None, help="default 128 (32 with --quick)"
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="default 32: the 32 requests in one batch")
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="default 32: the 32 requests in one batch"
+    )
     parser.add_argument(
         "--threads",
         type=int,

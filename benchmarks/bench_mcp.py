@@ -156,7 +156,11 @@ def main() -> int:
     baseline, _ = summary(results["LangChain tool, direct (baseline)"])
     for label, samples in results.items():
         p50, text = summary(samples)
-        extra = "" if p50 == baseline else f"  overhead {p50 - baseline:+7.2f} ms ({p50 / baseline:.2f}x)"
+        extra = (
+            ""
+            if p50 == baseline
+            else f"  overhead {p50 - baseline:+7.2f} ms ({p50 / baseline:.2f}x)"
+        )
         print(f"  {label:<44} {text}{extra}")
     return 0
 

@@ -39,7 +39,9 @@ def slot_cost_us(limiter, calls: int) -> tuple[float, float]:
     return statistics.median(times), times[int(0.99 * (len(times) - 1))]
 
 
-def lookups_s(server: ResolverTestServer, folder: Path, shared: bool, count: int, first: int) -> float:
+def lookups_s(
+    server: ResolverTestServer, folder: Path, shared: bool, count: int, first: int
+) -> float:
     settings = ResolverSettings(
         pubchem_url=server.pubchem_url,
         cache_dir=folder,
@@ -62,7 +64,9 @@ def main() -> None:
     generous = RatePolicy(10**9, 10**9)
     with tempfile.TemporaryDirectory() as folder:
         private = slot_cost_us(RateLimiter(generous), calls)
-        shared = slot_cost_us(SharedRateLimiter(generous, Path(folder) / "b.sqlite3", "bench"), calls)
+        shared = slot_cost_us(
+            SharedRateLimiter(generous, Path(folder) / "b.sqlite3", "bench"), calls
+        )
         print(f"slot bookkeeping over {calls} requests (median / p99, microseconds):")
         print(f"  private in-process limiter (baseline): {private[0]:8.1f} / {private[1]:8.1f}")
         print(f"  shared SQLite budget:                   {shared[0]:8.1f} / {shared[1]:8.1f}")

@@ -69,7 +69,9 @@ POISSON_RATES = (4.0, 16.0)  # requests/s
 def embed(biomedgpt: BioMedGPT, request: GenerationRequest) -> torch.Tensor:
     """What the server hands the engine: one row of LM input embeddings, (T, C)."""
     batch = build_multimodal_batch(
-        [request.conversation()], biomedgpt.segments, int(biomedgpt.model.config.text_config.pad_token_id)
+        [request.conversation()],
+        biomedgpt.segments,
+        int(biomedgpt.model.config.text_config.pad_token_id),
     )
     return biomedgpt.model.embed_batch(batch)[0].cpu()  # (T, C)
 
@@ -179,9 +181,13 @@ class ServerSide:
         started = time.perf_counter()
         first, tokens = None, None
         body = chat_request_body(question, stream=True)
-        async with self.client.stream("POST", f"{self.url}/v1/chat/completions", json=body) as response:
+        async with self.client.stream(
+            "POST", f"{self.url}/v1/chat/completions", json=body
+        ) as response:
             if response.status_code != 200:
-                raise RuntimeError(f"the server answered {response.status_code}: {await response.aread()}")
+                raise RuntimeError(
+                    f"the server answered {response.status_code}: {await response.aread()}"
+                )
             async for line in response.aiter_lines():
                 if not line.startswith("data: ") or line == "data: [DONE]":
                     continue
@@ -230,20 +236,31 @@ def bench_32_concurrent(biomedgpt, sides, requests, max_new_tokens) -> bool:
     tokens = sum(len(ids) for ids in reference)
     same_batched = [result.token_ids for result in batched] == reference
     print(f"{tokens} new tokens in all; {len({tuple(t) for t in reference})} distinct outputs")
-    print(f"reference loop (one at a time):  {reference_s:7.2f} s {tokens / reference_s:8.1f} tokens/s  {latency_line(reference_latencies)}")
-    print(f"in-process batched (batch {len(requests)}):  {batched_s:7.2f} s {tokens / batched_s:8.1f} tokens/s  p50 {batched_s:6.2f} s, p95 {batched_s:6.2f} s (one batch)")
+    print(
+        f"reference loop (one at a time):  {reference_s:7.2f} s {tokens / reference_s:8.1f} tokens/s  {latency_line(reference_latencies)}"
+    )
+    print(
+        f"in-process batched (batch {len(requests)}):  {batched_s:7.2f} s {tokens / batched_s:8.1f} tokens/s  p50 {batched_s:6.2f} s, p95 {batched_s:6.2f} s (one batch)"
+    )
     ok = same_batched
     for label, side in sides:
+
         async def all_at_once(side=side):
-            return await asyncio.gather(*(side.answer(request, max_new_tokens) for request in requests))
+            return await asyncio.gather(
+                *(side.answer(request, max_new_tokens) for request in requests)
+            )
 
         started = time.perf_counter()
         served = side.run(all_at_once())
         served_s = time.perf_counter() - started
         same = [answer["tokens"] for answer in served] == reference
         ok = ok and same
-        print(f"{label + ':':32s} {served_s:7.2f} s {tokens / served_s:8.1f} tokens/s  {latency_line([a['latency'] for a in served])}")
-        print(f"   {label} / in-process batched: {batched_s / served_s:.2f}x tokens/s; / reference loop: {reference_s / served_s:.2f}x; same tokens: {same}")
+        print(
+            f"{label + ':':32s} {served_s:7.2f} s {tokens / served_s:8.1f} tokens/s  {latency_line([a['latency'] for a in served])}"
+        )
+        print(
+            f"   {label} / in-process batched: {batched_s / served_s:.2f}x tokens/s; / reference loop: {reference_s / served_s:.2f}x; same tokens: {same}"
+        )
     print(f"same tokens, in-process batched: {same_batched}")
     return ok
 
@@ -271,7 +288,9 @@ def fixed_batches(biomedgpt, arrivals) -> tuple[float, list[float], list[list[in
             now = time.perf_counter() - started
         ready = [index for index in waiting if arrivals[index][0] <= now][:FIXED_BATCH]
         longest = max(arrivals[index][2] for index in ready)
-        results = biomedgpt.generate([arrivals[index][1] for index in ready], batch_size=FIXED_BATCH, max_new_tokens=longest)
+        results = biomedgpt.generate(
+            [arrivals[index][1] for index in ready], batch_size=FIXED_BATCH, max_new_tokens=longest
+        )
         finished = time.perf_counter() - started
         for index, result in zip(ready, results, strict=True):
             outputs[index] = result.token_ids[: arrivals[index][2]]
@@ -300,15 +319,23 @@ def trimmed(tokens: list[int], eos: int) -> list[int]:
 
 def bench_poisson(biomedgpt, vllm, requests, count, rate) -> bool:
     arrivals = poisson_stream(requests, count, rate)
-    print(f"\n-- {count} requests arriving as a Poisson stream ({rate:.1f}/s), 16-128 new tokens each")
+    print(
+        f"\n-- {count} requests arriving as a Poisson stream ({rate:.1f}/s), 16-128 new tokens each"
+    )
     fixed_s, fixed_latencies, fixed_tokens = fixed_batches(biomedgpt, arrivals)
     cont_s, cont_latencies, cont_tokens = continuous(vllm, arrivals)
     eos = int(biomedgpt.model.config.text_config.eos_token_id)
     same = [trimmed(t, eos) for t in fixed_tokens] == [trimmed(t, eos) for t in cont_tokens]
     tokens = sum(len(t) for t in cont_tokens)
-    print(f"fixed batches of {FIXED_BATCH} (in-process): makespan {fixed_s:7.2f} s, {tokens / fixed_s:7.1f} tokens/s, mean latency {statistics.mean(fixed_latencies):6.2f} s, {latency_line(fixed_latencies)}")
-    print(f"continuous (vLLM server):      makespan {cont_s:7.2f} s, {tokens / cont_s:7.1f} tokens/s, mean latency {statistics.mean(cont_latencies):6.2f} s, {latency_line(cont_latencies)}")
-    print(f"continuous / fixed: {fixed_s / cont_s:.2f}x throughput, {statistics.mean(fixed_latencies) / statistics.mean(cont_latencies):.2f}x lower mean latency; same tokens: {same}")
+    print(
+        f"fixed batches of {FIXED_BATCH} (in-process): makespan {fixed_s:7.2f} s, {tokens / fixed_s:7.1f} tokens/s, mean latency {statistics.mean(fixed_latencies):6.2f} s, {latency_line(fixed_latencies)}"
+    )
+    print(
+        f"continuous (vLLM server):      makespan {cont_s:7.2f} s, {tokens / cont_s:7.1f} tokens/s, mean latency {statistics.mean(cont_latencies):6.2f} s, {latency_line(cont_latencies)}"
+    )
+    print(
+        f"continuous / fixed: {fixed_s / cont_s:.2f}x throughput, {statistics.mean(fixed_latencies) / statistics.mean(cont_latencies):.2f}x lower mean latency; same tokens: {same}"
+    )
     return same
 
 
@@ -328,7 +355,9 @@ def bench_ttft(biomedgpt, vllm, request, max_new_tokens) -> None:
 
 
 def bench_clients(vllm, requests, max_new_tokens, per_client_total) -> None:
-    print(f"\n-- throughput by clients (closed loop, {per_client_total} requests in all, {max_new_tokens} new tokens max)")
+    print(
+        f"\n-- throughput by clients (closed loop, {per_client_total} requests in all, {max_new_tokens} new tokens max)"
+    )
 
     async def clients(count):
         queue = list(range(per_client_total))
@@ -349,13 +378,19 @@ def bench_clients(vllm, requests, max_new_tokens, per_client_total) -> None:
     for count in (1, 4, 16, 64):
         elapsed, answers = vllm.run(clients(count))
         tokens = sum(len(a["tokens"]) for a in answers)
-        print(f"{count:3d} clients: {tokens / elapsed:8.1f} tokens/s, {len(answers) / elapsed:6.2f} requests/s, {latency_line([a['latency'] for a in answers])}")
+        print(
+            f"{count:3d} clients: {tokens / elapsed:8.1f} tokens/s, {len(answers) / elapsed:6.2f} requests/s, {latency_line([a['latency'] for a in answers])}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer tokens and requests, for a smoke run")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads in this process (default 1)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer tokens and requests, for a smoke run"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads in this process (default 1)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     max_new_tokens = 32 if args.quick else 128
@@ -368,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = biomedgpt.save_pretrained(root / "model")
         requests = mixed_requests(32)
         text = biomedgpt.model.config.text_config
-        print(f"model: small preset (LM hidden {text.hidden_size} x {text.num_hidden_layers} layers, head_dim {text.hidden_size // text.num_attention_heads}), fp32, {torch.get_num_threads()} torch thread(s) here")
+        print(
+            f"model: small preset (LM hidden {text.hidden_size} x {text.num_hidden_layers} layers, head_dim {text.hidden_size // text.num_attention_heads}), fp32, {torch.get_num_threads()} torch thread(s) here"
+        )
         import vllm as vllm_module
 
         print(f"vLLM {vllm_module.__version__}")
@@ -378,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"biomedgpt serve --engine vllm ready in {server.start_s:.1f} s")
             server.run(server.answer(requests[0], 2))
-            ok = bench_32_concurrent(biomedgpt, [("vLLM server (HTTP)", server)], requests, max_new_tokens)
+            ok = bench_32_concurrent(
+                biomedgpt, [("vLLM server (HTTP)", server)], requests, max_new_tokens
+            )
             for rate in POISSON_RATES:  # below and above what fixed batches keep up with
                 ok = bench_poisson(biomedgpt, server, requests, poisson_count, rate=rate) and ok
             bench_ttft(biomedgpt, server, requests[2], max_new_tokens)
@@ -390,7 +429,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"\nbare vLLM engine (in process) started in {engine.start_s:.1f} s")
             engine.run(engine.answer(requests[0], 2))
-            ok = bench_32_concurrent(biomedgpt, [("bare vLLM engine", engine)], requests, max_new_tokens) and ok
+            ok = (
+                bench_32_concurrent(
+                    biomedgpt, [("bare vLLM engine", engine)], requests, max_new_tokens
+                )
+                and ok
+            )
         finally:
             engine.close()
     return 0 if ok else 1

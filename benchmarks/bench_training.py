@@ -32,8 +32,15 @@ def write_random_corpus(folder: Path, n_blocks: int, block_size: int, vocab: int
     folder.mkdir(parents=True)
     rows = np.random.default_rng(0).integers(0, vocab, size=(n_blocks, block_size), dtype=np.uint16)
     rows.astype("<u2").tofile(folder / "part-00000.bin")
-    (folder / "index.json").write_text(json.dumps({
-        "block_size": block_size, "dtype": "<u2", "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}]}))
+    (folder / "index.json").write_text(
+        json.dumps(
+            {
+                "block_size": block_size,
+                "dtype": "<u2",
+                "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}],
+            }
+        )
+    )
     return folder
 
 
@@ -44,15 +51,30 @@ def free_port() -> int:
 
 
 def run(processes: int, corpus: Path, run_dir: Path, steps: int, cores: int) -> dict:
-    overrides = [f"data.train=[{corpus}]", f"output.run_dir={run_dir}", f"train.max_steps={steps}",
-                 "train.log_every=2", "train.save_every=0", "output.save_final_model=false"]
+    overrides = [
+        f"data.train=[{corpus}]",
+        f"output.run_dir={run_dir}",
+        f"train.max_steps={steps}",
+        "train.log_every=2",
+        "train.save_every=0",
+        "output.save_final_model=false",
+    ]
     training = ["-m", "training", "lm", "--config", str(CONFIG), *overrides]
     threads = max(1, cores // processes)
     if processes == 1:
         command = [sys.executable, *training, f"runtime.num_threads={threads}"]
     else:
-        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes),
-                   "--master-port", str(free_port()), *training, f"runtime.num_threads={threads}"]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            str(processes),
+            "--master-port",
+            str(free_port()),
+            *training,
+            f"runtime.num_threads={threads}",
+        ]
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPO_ROOT)}
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True)
@@ -82,14 +104,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-training-") as scratch:
         root = Path(scratch)
         corpus = write_random_corpus(root / "blocks", n_blocks=64, block_size=block, vocab=1024)
-        print(f"lm stage, config {CONFIG.name}: {steps} steps, global batch 8 x {block} tokens, {cores} cores")
+        print(
+            f"lm stage, config {CONFIG.name}: {steps} steps, global batch 8 x {block} tokens, {cores} cores"
+        )
         results = [run(p, corpus, root / f"run{p}", steps, cores) for p in (1, 2)]
     baseline = results[0]
-    print(f"{'processes':>9} {'threads':>7} {'tokens/s':>10} {'vs 1 proc':>9} {'peak MB/proc':>12} {'final loss':>10} {'wall s':>7}")
+    print(
+        f"{'processes':>9} {'threads':>7} {'tokens/s':>10} {'vs 1 proc':>9} {'peak MB/proc':>12} {'final loss':>10} {'wall s':>7}"
+    )
     for r in results:
-        print(f"{r['processes']:>9} {r['threads_per_process']:>7} {r['tokens_per_s']:>10.0f} "
-              f"{r['tokens_per_s'] / baseline['tokens_per_s']:>8.2f}x {r['peak_memory_mb_per_process']:>12.0f} "
-              f"{r['final_loss']:>10.4f} {r['wall_s']:>7.1f}")
+        print(
+            f"{r['processes']:>9} {r['threads_per_process']:>7} {r['tokens_per_s']:>10.0f} "
+            f"{r['tokens_per_s'] / baseline['tokens_per_s']:>8.2f}x {r['peak_memory_mb_per_process']:>12.0f} "
+            f"{r['final_loss']:>10.4f} {r['wall_s']:>7.1f}"
+        )
     print("peak memory: max resident set size per process (CPU) or max allocated (GPU)")
     return 0
 

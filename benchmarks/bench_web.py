@@ -39,8 +39,15 @@ QUESTIONS = (
     "Please describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O.",
 )
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Submits the question and records, in page time, when model text and the answer appear.
 SUBMIT_AND_WATCH = """(question) => {
@@ -64,7 +71,9 @@ def through_browser(url: str, questions: list[str]) -> tuple[list[float], list[f
 
     firsts, fulls = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
         page = browser.new_page()
         page.goto(url)
         for question in questions:
@@ -90,7 +99,9 @@ def through_http(url: str, questions: list[str]) -> tuple[list[float], list[floa
             thread = client.post("/api/threads", json={}).json()["id"]
             started = time.perf_counter()
             first = None
-            with client.stream("POST", f"/api/threads/{thread}/ask", json={"question": question}) as response:
+            with client.stream(
+                "POST", f"/api/threads/{thread}/ask", json={"question": question}
+            ) as response:
                 for line in response.iter_lines():
                     if first is None and line == "event: token":
                         first = time.perf_counter() - started
@@ -105,9 +116,22 @@ def through_cli(questions: list[str], threads_db: Path) -> tuple[list[float], li
     for number, question in enumerate(questions):
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "agents", "ask", question, "--thread", f"bench-{number}",
-             "--threads-db", str(threads_db)],
-            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+            [
+                sys.executable,
+                "-m",
+                "agents",
+                "ask",
+                question,
+                "--thread",
+                f"bench-{number}",
+                "--threads-db",
+                str(threads_db),
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
+        )
         first: list[float] = []
 
         def watch(stream=process.stderr, first=first, started=started):
@@ -136,8 +160,13 @@ def in_process(context, graph, questions: list[str]) -> tuple[list[float], list[
         first = None
         for event in session.stream(question):
             payload = event["payload"]
-            if first is None and event["mode"] == "custom" and isinstance(payload, dict) \
-                    and payload.get("type") == "token" and payload.get("text"):
+            if (
+                first is None
+                and event["mode"] == "custom"
+                and isinstance(payload, dict)
+                and payload.get("type") == "token"
+                and payload.get("text")
+            ):
                 first = time.perf_counter() - started
         session.outcome()
         fulls.append(time.perf_counter() - started)
@@ -148,7 +177,9 @@ def in_process(context, graph, questions: list[str]) -> tuple[list[float], list[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="each question once (default: three times)")
+    parser.add_argument(
+        "--quick", action="store_true", help="each question once (default: three times)"
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).is_file():
         print(f"skipped: {CHROMIUM} is missing (`make setup` installs Debian's chromium)")
@@ -156,13 +187,21 @@ def main() -> int:
 
     from agents.web.serve import choose_environment
 
-    why = choose_environment()  # offline snapshot; the demo model if built (found before the home moves)
+    why = (
+        choose_environment()
+    )  # offline snapshot; the demo model if built (found before the home moves)
     if not os.environ.get("BIOMEDGPT_MODEL"):
         print(f"skipped: {why}; `make demo-model` builds the demo model")
         return 0
     home = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    os.environ.update({"BIOMEDGPT_HOME": str(home), "BIOMEDGPT_CACHE_DIR": str(home / "cache"),
-                       "BIOMEDGPT_MEMORY": "0", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    os.environ.update(
+        {
+            "BIOMEDGPT_HOME": str(home),
+            "BIOMEDGPT_CACHE_DIR": str(home / "cache"),
+            "BIOMEDGPT_MEMORY": "0",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        }
+    )
     questions = list(QUESTIONS) * (1 if args.quick else 3)
 
     from agents.context import AssistantContext
@@ -183,14 +222,26 @@ def main() -> int:
     cli_first, cli_full = through_cli(questions, home / "cli-threads.sqlite")
 
     print(f"{'':38}{'first token':>14}{'full answer':>14}")
-    print(f"{'web page (Chromium, server warm)':38}{median_ms(page_first):>14}{median_ms(page_full):>14}")
-    print(f"{'python -m agents ask (whole process)':38}{median_ms(cli_first):>14}{median_ms(cli_full):>14}")
-    print(f"{'SSE stream over HTTP (httpx)':38}{median_ms(http_first):>14}{median_ms(http_full):>14}")
-    print(f"{'in process (AssistantSession.stream)':38}{median_ms(local_first):>14}{median_ms(local_full):>14}")
-    print(f"\ntoken seen in {len(page_first)}/{len(questions)} page answers, {len(cli_first)}/{len(questions)} CLI answers")
+    print(
+        f"{'web page (Chromium, server warm)':38}{median_ms(page_first):>14}{median_ms(page_full):>14}"
+    )
+    print(
+        f"{'python -m agents ask (whole process)':38}{median_ms(cli_first):>14}{median_ms(cli_full):>14}"
+    )
+    print(
+        f"{'SSE stream over HTTP (httpx)':38}{median_ms(http_first):>14}{median_ms(http_full):>14}"
+    )
+    print(
+        f"{'in process (AssistantSession.stream)':38}{median_ms(local_first):>14}{median_ms(local_full):>14}"
+    )
+    print(
+        f"\ntoken seen in {len(page_first)}/{len(questions)} page answers, {len(cli_first)}/{len(questions)} CLI answers"
+    )
     if local_full and page_full:
         overhead = statistics.median(page_full) - statistics.median(local_full)
-        print(f"web layer adds {overhead * 1000:.0f} ms to the median full answer over the in-process turn")
+        print(
+            f"web layer adds {overhead * 1000:.0f} ms to the median full answer over the in-process turn"
+        )
     toolkit.close()
     return 0
 

@@ -36,7 +36,9 @@ def env_flag(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False if value else default
-    raise SettingsError(f"{name}={raw!r} is not a yes/no value: use 1, true, yes, on or 0, false, no, off")
+    raise SettingsError(
+        f"{name}={raw!r} is not a yes/no value: use 1, true, yes, on or 0, false, no, off"
+    )
 
 
 def env_url(name: str, default: str | None) -> str | None:
@@ -45,7 +47,9 @@ def env_url(name: str, default: str | None) -> str | None:
     if not raw:
         return default
     if not re.match(r"^https?://[^\s/]+", raw):
-        raise SettingsError(f"{name}={raw!r} is not a URL: use http://HOST[:PORT][/PATH] or https://...")
+        raise SettingsError(
+            f"{name}={raw!r} is not a URL: use http://HOST[:PORT][/PATH] or https://..."
+        )
     return raw
 
 
@@ -56,7 +60,9 @@ def env_folder(name: str) -> Path | None:
         return None
     path = Path(raw).expanduser()
     if path.exists() and not path.is_dir():
-        raise SettingsError(f"{name}={raw!r} is a file, not a folder: point it at a folder (or unset it)")
+        raise SettingsError(
+            f"{name}={raw!r} is a file, not a folder: point it at a folder (or unset it)"
+        )
     return path
 
 

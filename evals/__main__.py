@@ -50,7 +50,10 @@ def _pubmedqa(args) -> int:
 def default_shared_data() -> Path:
     import os
 
-    return Path(os.environ.get("BIOMEDGPT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
+    return (
+        Path(os.environ.get("BIOMEDGPT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+        / "data"
+    )
 
 
 def _run(args) -> int:
@@ -66,7 +69,9 @@ def _run(args) -> int:
     loaded = spec.load(Path(args.data), Path(args.sequences) if args.sequences else None)
     server = args.server or (None if args.model else os.environ.get("BIOMEDGPT_SERVER_URL"))
     if bool(server) == bool(args.model):
-        raise UsageError("give --model DIR or --server URL (or set BIOMEDGPT_SERVER_URL), one of them")
+        raise UsageError(
+            "give --model DIR or --server URL (or set BIOMEDGPT_SERVER_URL), one of them"
+        )
     try:
         if server:
             from biomedgpt_tools.inference.backend import ModelUnavailableError
@@ -144,7 +149,9 @@ def _routing(args) -> int:
     if args.json:
         print(json.dumps(scores))
     else:
-        print(f"{args.set}: {scores['n']} questions, rule router, names checked {scores['names_checked']}")
+        print(
+            f"{args.set}: {scores['n']} questions, rule router, names checked {scores['names_checked']}"
+        )
         for key in ("exact", "tools_exact", "tool_precision", "tool_recall"):
             print(f"  {key:15s} {scores[key]:.3f}")
         for split, value in scores["by_split"].items():
@@ -165,7 +172,9 @@ def _resolvers(args) -> int:
     if args.json:
         print(json.dumps(scores))
     else:
-        print(f"{args.gold}: {scores['n']} queries against {settings.pubchem_url} and {settings.uniprot_url}")
+        print(
+            f"{args.gold}: {scores['n']} queries against {settings.pubchem_url} and {settings.uniprot_url}"
+        )
         print(f"  accuracy {scores['accuracy']:.3f}  wrong {scores['wrong']}  not found "
               f"{scores['not_found']}  errors {scores['errors']}  by kind {scores['by_kind']}")  # fmt: skip
         for failure in scores["failures"]:
@@ -190,7 +199,9 @@ def _memory(args) -> int:
           f"model {scores['model']['id']} rev {scores['model']['revision']}, {scores['seconds']:.1f} s")  # fmt: skip
     for name, run in (("first pass ", first), ("second pass", second)):
         relations = "  ".join(f"{k} {v:.3f}" for k, v in run["by_relation"].items())
-        print(f"  {name}: hit rate {run['hit_rate']:.3f}  model calls {run['model_calls']}  ({relations})")
+        print(
+            f"  {name}: hit rate {run['hit_rate']:.3f}  model calls {run['model_calls']}  ({relations})"
+        )
     print(f"  second pass replayed on the store: hit rate {second['store_replay']['hit_rate']:.3f}, "
           f"stale (> 180 days) {second['store_replay']['stale_rate']:.3f}")  # fmt: skip
     print(f"  switched to {scores['second_model']['id']} rev {scores['second_model']['revision']}: "
@@ -244,12 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     caption.add_argument("--predictions", required=True, help="TSV: SMILES, ground truth, output")
     caption.add_argument("--vocab", help="SciBERT folder with vocab.txt (default: ../shared/data/"
                          "scibert_scivocab_uncased if present, else the Hub name, online only)")  # fmt: skip
-    caption.add_argument("--references", help="ChEBI-20 split: take ground truth from it, joined by SMILES")
+    caption.add_argument(
+        "--references", help="ChEBI-20 split: take ground truth from it, joined by SMILES"
+    )
     caption.add_argument("--json", action="store_true", help="print one JSON object")
     caption.add_argument("--quiet", action="store_true", help="no progress bar")
     caption.set_defaults(handler=_caption)
 
-    pubmedqa = sub.add_parser("pubmedqa", help="accuracy and macro-F1 of a {PMID: label} predictions file")
+    pubmedqa = sub.add_parser(
+        "pubmedqa", help="accuracy and macro-F1 of a {PMID: label} predictions file"
+    )
     pubmedqa.add_argument("--predictions", required=True, help="JSON object PMID -> yes|no|maybe")
     pubmedqa.add_argument("--data", help="PubMedQA folder (default: ../shared/data/pubmedqa)")
     pubmedqa.add_argument("--json", action="store_true")
@@ -258,35 +273,55 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="generate with a model on a task, then score")
     run.add_argument("task", help="chebi20, uniprotqa, pubmedqa, medmcqa or medqa (usmle)")
     run.add_argument("--model", help="a BioMedGPT folder (save_pretrained format)")
-    run.add_argument("--server", help="a `biomedgpt serve` URL instead of --model (default: "
-                     "$BIOMEDGPT_SERVER_URL when --model is not given); --batch-size requests in flight")
+    run.add_argument(
+        "--server",
+        help="a `biomedgpt serve` URL instead of --model (default: "
+        "$BIOMEDGPT_SERVER_URL when --model is not given); --batch-size requests in flight",
+    )
     run.add_argument("--data", required=True, help="the task's data file or folder (see `tasks`)")
-    run.add_argument("--sequences", help="uniprotqa: accession -> sequence map (JSON, FASTA or TSV)")
+    run.add_argument(
+        "--sequences", help="uniprotqa: accession -> sequence map (JSON, FASTA or TSV)"
+    )
     run.add_argument("--limit", type=int, help="only the first N items")
     run.add_argument("--out", help="run directory (resumed if it exists); default runs/evals/...")
     run.add_argument("--batch-size", type=int, default=8)
-    run.add_argument("--dtype", choices=DTYPE_CHOICES, help="default: fp16 on a GPU, fp32 on the CPU")
-    run.add_argument("--device", help="e.g. cuda, cuda:1, cpu or auto (default: the GPU when torch sees one, else cpu)")
+    run.add_argument(
+        "--dtype", choices=DTYPE_CHOICES, help="default: fp16 on a GPU, fp32 on the CPU"
+    )
+    run.add_argument(
+        "--device",
+        help="e.g. cuda, cuda:1, cpu or auto (default: the GPU when torch sees one, else cpu)",
+    )
     run.add_argument("--max-new-tokens", type=int, default=255)
     run.add_argument("--scoring", choices=("generate", "loglik"), default="generate",
                      help="closed questions: extract from generated text, or pick the likeliest option")  # fmt: skip
     run.add_argument("--rules", choices=RULE_SETS, default="lmflow", help="answer extraction rules")
     run.add_argument("--system", help="system text (default: the model's released one)")
-    run.add_argument("--molecule-input", choices=MOLECULE_INPUT_MODES, default="graph",
-                     help="how a molecule is shown: soft tokens (graph), its SMILES as text, or not at all")
+    run.add_argument(
+        "--molecule-input",
+        choices=MOLECULE_INPUT_MODES,
+        default="graph",
+        help="how a molecule is shown: soft tokens (graph), its SMILES as text, or not at all",
+    )
     run.add_argument("--vocab", help="SciBERT folder for caption metrics")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(handler=_run)
 
-    retrieval = sub.add_parser("retrieval", help="ChEBI-20 baseline: caption of the Tanimoto-nearest training molecule")
+    retrieval = sub.add_parser(
+        "retrieval", help="ChEBI-20 baseline: caption of the Tanimoto-nearest training molecule"
+    )
     retrieval.add_argument("--train", required=True, help="ChEBI-20 split TSV to retrieve from")
-    retrieval.add_argument("--data", required=True, help="ChEBI-20 split TSV to caption (e.g. test.txt)")
+    retrieval.add_argument(
+        "--data", required=True, help="ChEBI-20 split TSV to caption (e.g. test.txt)"
+    )
     retrieval.add_argument("--out", required=True, help="run directory (evals run layout)")
     retrieval.add_argument("--vocab", help="SciBERT folder for caption metrics")
     retrieval.add_argument("--quiet", action="store_true", help="no progress bars")
     retrieval.set_defaults(handler=_retrieval)
 
-    report = sub.add_parser("report", help="Markdown report and PNG charts beside the paper's tables")
+    report = sub.add_parser(
+        "report", help="Markdown report and PNG charts beside the paper's tables"
+    )
     report.add_argument("run_dir")
     report.set_defaults(handler=_report)
 
@@ -308,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from evals.assistant.memory_workload import MEMORY_WORKLOAD
 
-    memory = sub.add_parser("memory", help="memory hit rate and staleness on a workload run through the tools")
+    memory = sub.add_parser(
+        "memory", help="memory hit rate and staleness on a workload run through the tools"
+    )
     memory.add_argument("--model", help="model folder (default: a tiny model built on the fly)")
     memory.add_argument("--workload", default=str(MEMORY_WORKLOAD), help="workload (JSON lines)")
     memory.add_argument("--max-new-tokens", type=int, default=16)
@@ -317,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from evals.assistant.scoring import ASSISTANT_SET
 
-    assistant = sub.add_parser("assistant", help="end-to-end offline run of the assistant on a gold set")
+    assistant = sub.add_parser(
+        "assistant", help="end-to-end offline run of the assistant on a gold set"
+    )
     assistant.add_argument("--model", help="model folder (default: none; answers must say so)")
     assistant.add_argument("--set", default=str(ASSISTANT_SET), help="gold set (JSON lines)")
     assistant.add_argument("--max-new-tokens", type=int, default=32)

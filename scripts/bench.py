@@ -52,7 +52,10 @@ def main() -> int:
         command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
         result = subprocess.run(command, cwd=REPO_ROOT, env=environment)
-        print(f"--- {script.stem}: exit {result.returncode}, {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"--- {script.stem}: exit {result.returncode}, {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         if result.returncode != 0:
             failures.append(script.stem)
     if failures:

@@ -51,14 +51,24 @@ def find_model() -> tuple[str | None, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, help="home folder for store, threads and cache (default: a fresh temp folder)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="home folder for store, threads and cache (default: a fresh temp folder)",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     model, why = find_model()
     home = args.home or Path(tempfile.mkdtemp(prefix="biomedgpt-demo-"))
-    os.environ.update({"BIOMEDGPT_OFFLINE": "1", "BIOMEDGPT_HOME": str(home),
-                       "BIOMEDGPT_CACHE_DIR": str(home / "cache"), "HF_HUB_OFFLINE": "1"})
+    os.environ.update(
+        {
+            "BIOMEDGPT_OFFLINE": "1",
+            "BIOMEDGPT_HOME": str(home),
+            "BIOMEDGPT_CACHE_DIR": str(home / "cache"),
+            "HF_HUB_OFFLINE": "1",
+        }
+    )
     if model:
         os.environ["BIOMEDGPT_MODEL"] = model
     else:

@@ -13,11 +13,20 @@ import sys
 # command -> (module, help)
 PREPARATION_COMMANDS = {
     "prepare-corpus": ("training.data.prepare_corpus", "stage 1: S2ORC JSON lines -> token blocks"),
-    "prepare-pubchemqa": ("training.data.prepare_pubchemqa", "stage 2: PubChemQA pairs -> QA records"),
-    "prepare-uniprotqa": ("training.data.prepare_uniprotqa", "stage 2: UniProtQA -> train/valid/test split by protein"),
+    "prepare-pubchemqa": (
+        "training.data.prepare_pubchemqa",
+        "stage 2: PubChemQA pairs -> QA records",
+    ),
+    "prepare-uniprotqa": (
+        "training.data.prepare_uniprotqa",
+        "stage 2: UniProtQA -> train/valid/test split by protein",
+    ),
     "prepare-chebi20": ("training.data.prepare_chebi20", "stage 3a: ChEBI-20 TSV -> QA records"),
     "prepare-pubmedqa": ("training.data.prepare_pubmedqa", "stage 3b: PubMedQA JSON -> QA records"),
-    "prepare-medmcqa": ("training.data.prepare_medmcqa", "stage 3b: MedMCQA JSON lines -> QA records"),
+    "prepare-medmcqa": (
+        "training.data.prepare_medmcqa",
+        "stage 3b: MedMCQA JSON lines -> QA records",
+    ),
 }
 STAGE_COMMANDS = {
     "lm": "stage 1: continued causal-LM training of the Llama model",
@@ -36,16 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in STAGE_COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--config", required=True, help="YAML config (see training/configs/)")
-        sub.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. optim.lr=1e-4 train.max_steps=10")
+        sub.add_argument(
+            "overrides",
+            nargs="*",
+            metavar="KEY=VALUE",
+            help="e.g. optim.lr=1e-4 train.max_steps=10",
+        )
         sub.set_defaults(module="training.stages.run_stage")
     assemble = commands.add_parser(
-        "assemble", help="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
+        "assemble",
+        help="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
         description="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
     )
     importlib.import_module("training.assemble").add_arguments(assemble)
     assemble.set_defaults(module="training.assemble")
     mini = commands.add_parser(
-        "reproduce-mini", help="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
+        "reproduce-mini",
+        help="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
         description="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
     )
     importlib.import_module("training.reproduce_mini").add_arguments(mini)
@@ -70,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m training {args.command}: error: {shorten(error)}", file=sys.stderr)
         return 2
     except INPUT_ERRORS as error:  # a binary file, a folder, a dangling link, ...
-        print(f"python -m training {args.command}: error: {describe_input_error(error)}", file=sys.stderr)
+        print(
+            f"python -m training {args.command}: error: {describe_input_error(error)}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume", file=sys.stderr)

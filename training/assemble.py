@@ -28,23 +28,51 @@ GIN_INITS = ("model", "xavier")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lm", required=True, type=Path,
-                        help="Hugging Face Llama folder with its tokenizer (stage 1's final_model, BioMedGPT-LM-7B)")
+    parser.add_argument(
+        "--lm",
+        required=True,
+        type=Path,
+        help="Hugging Face Llama folder with its tokenizer (stage 1's final_model, BioMedGPT-LM-7B)",
+    )
     gin = parser.add_mutually_exclusive_group(required=True)
-    gin.add_argument("--gin", type=Path, help="pretrain-gnns / GraphMVP GIN state dict (.pth, read with weights_only)")
+    gin.add_argument(
+        "--gin",
+        type=Path,
+        help="pretrain-gnns / GraphMVP GIN state dict (.pth, read with weights_only)",
+    )
     gin.add_argument("--fresh-gin", action="store_true", help="a randomly initialised GIN")
-    parser.add_argument("--gin-layers", type=int, default=PAPER_GIN_LAYERS, help="fresh GIN: layers (default 5)")
-    parser.add_argument("--gin-hidden", type=int, default=PAPER_GIN_HIDDEN, help="fresh GIN: width (default 300)")
+    parser.add_argument(
+        "--gin-layers", type=int, default=PAPER_GIN_LAYERS, help="fresh GIN: layers (default 5)"
+    )
+    parser.add_argument(
+        "--gin-hidden", type=int, default=PAPER_GIN_HIDDEN, help="fresh GIN: width (default 300)"
+    )
     esm = parser.add_mutually_exclusive_group(required=True)
-    esm.add_argument("--esm", type=Path, help="Hugging Face EsmModel folder (config.json, weights, vocab.txt)")
-    esm.add_argument("--fair-esm", type=Path, help="fair-esm ESM-2 checkpoint (.pt, e.g. esm2_t36_3B_UR50D.pt)")
-    esm.add_argument("--fresh-esm", action="store_true",
-                     help="a tiny random ESM-2 (hidden 16, 2 layers): for molecule-only runs")
-    parser.add_argument("--gin-init", choices=GIN_INITS, default="model",
-                        help="fresh GIN's atom/bond embeddings: 'model' (default: the model's normal init, std 0.02) or "
-                             "'xavier' (pretrain-gnns' init: soft tokens start near word-embedding scale)")
+    esm.add_argument(
+        "--esm", type=Path, help="Hugging Face EsmModel folder (config.json, weights, vocab.txt)"
+    )
+    esm.add_argument(
+        "--fair-esm", type=Path, help="fair-esm ESM-2 checkpoint (.pt, e.g. esm2_t36_3B_UR50D.pt)"
+    )
+    esm.add_argument(
+        "--fresh-esm",
+        action="store_true",
+        help="a tiny random ESM-2 (hidden 16, 2 layers): for molecule-only runs",
+    )
+    parser.add_argument(
+        "--gin-init",
+        choices=GIN_INITS,
+        default="model",
+        help="fresh GIN's atom/bond embeddings: 'model' (default: the model's normal init, std 0.02) or "
+        "'xavier' (pretrain-gnns' init: soft tokens start near word-embedding scale)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fresh weights")
-    parser.add_argument("--out", required=True, type=Path, help="the folder to write (BioMedGPT.save_pretrained layout)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="the folder to write (BioMedGPT.save_pretrained layout)",
+    )
 
 
 @dataclass
@@ -68,8 +96,10 @@ def load_gin_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle errors, truncated files: one line, not a traceback
-        raise ConfigError(f"--gin {path} is not a weights-only torch file ({type(error).__name__}); "
-                          "save the GIN's state dict alone: torch.save(gin.state_dict(), path)") from None
+        raise ConfigError(
+            f"--gin {path} is not a weights-only torch file ({type(error).__name__}); "
+            "save the GIN's state dict alone: torch.save(gin.state_dict(), path)"
+        ) from None
     for key in ("model", "state_dict"):
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]
@@ -85,10 +115,14 @@ def load_gin_state(path: Path) -> dict[str, torch.Tensor]:
 def gin_shape(state: dict[str, torch.Tensor], source: Path) -> tuple[int, int]:
     """(layers, width) read from the state dict's keys and the atom embedding."""
     if "x_embedding1.weight" not in state:
-        raise ConfigError(f"--gin {source}: no 'x_embedding1.weight'; is it a pretrain-gnns GIN state dict?")
+        raise ConfigError(
+            f"--gin {source}: no 'x_embedding1.weight'; is it a pretrain-gnns GIN state dict?"
+        )
     layers = {int(k.split(".")[1]) for k in state if k.startswith("gnns.")}
     if not layers:
-        raise ConfigError(f"--gin {source}: no 'gnns.{{layer}}...' keys; is it a pretrain-gnns GIN state dict?")
+        raise ConfigError(
+            f"--gin {source}: no 'gnns.{{layer}}...' keys; is it a pretrain-gnns GIN state dict?"
+        )
     return max(layers) + 1, int(state["x_embedding1.weight"].shape[1])
 
 
@@ -97,14 +131,22 @@ def load_gin_into(encoder: torch.nn.Module, state: dict[str, torch.Tensor], sour
     expected = encoder.state_dict()
     for key, tensor in state.items():
         if key not in expected:
-            raise ConfigError(f"--gin {source}: key {key!r} does not fit the GIN (its keys: "
-                              "x_embedding1/2, gnns.L.mlp.0/2, gnns.L.edge_embedding1/2, batch_norms.L)")
+            raise ConfigError(
+                f"--gin {source}: key {key!r} does not fit the GIN (its keys: "
+                "x_embedding1/2, gnns.L.mlp.0/2, gnns.L.edge_embedding1/2, batch_norms.L)"
+            )
         if tuple(expected[key].shape) != tuple(tensor.shape):
-            raise ConfigError(f"--gin {source}: key {key!r} has shape {tuple(tensor.shape)}, "
-                              f"the GIN expects {tuple(expected[key].shape)}")
-    missing = sorted(set(expected) - set(state) - {k for k in expected if k.endswith("num_batches_tracked")})
+            raise ConfigError(
+                f"--gin {source}: key {key!r} has shape {tuple(tensor.shape)}, "
+                f"the GIN expects {tuple(expected[key].shape)}"
+            )
+    missing = sorted(
+        set(expected) - set(state) - {k for k in expected if k.endswith("num_batches_tracked")}
+    )
     if missing:
-        raise ConfigError(f"--gin {source}: key {missing[0]!r} is missing ({len(missing)} missing in all)")
+        raise ConfigError(
+            f"--gin {source}: key {missing[0]!r} is missing ({len(missing)} missing in all)"
+        )
     encoder.load_state_dict(state, strict=False)
 
 
@@ -132,12 +174,16 @@ def _lm_and_tokenizer(folder: Path):
     rows = llm.get_input_embeddings().weight.shape[0]
     if rows == len(tokenizer) - 1:  # BioMedGPT-LM-7B: 32000 rows; the model adds [PAD] (32001)
         llm.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-        with torch.no_grad():  # the [PAD] row: the mean of the others (deterministic, never a target)
+        with (
+            torch.no_grad()
+        ):  # the [PAD] row: the mean of the others (deterministic, never a target)
             for weight in (llm.get_input_embeddings().weight, llm.get_output_embeddings().weight):
                 weight[-1] = weight[:-1].mean(dim=0)
     elif rows != len(tokenizer):
-        raise ConfigError(f"--lm {folder}: the LM has {rows} token rows but its tokenizer "
-                          f"{len(tokenizer)} tokens (with [PAD]); give the tokenizer it was trained with")
+        raise ConfigError(
+            f"--lm {folder}: the LM has {rows} token rows but its tokenizer "
+            f"{len(tokenizer)} tokens (with [PAD]); give the tokenizer it was trained with"
+        )
     llm.config.pad_token_id = tokenizer.pad_token_id
     return llm, tokenizer
 
@@ -158,13 +204,26 @@ def _esm_part(parts: Parts):
         from transformers import EsmModel
 
         if not (parts.esm / "config.json").is_file():
-            raise ConfigError(f"--esm {parts.esm} is not a Hugging Face EsmModel folder (no config.json)")
-        model = EsmModel.from_pretrained(str(parts.esm), dtype=torch.float32, add_pooling_layer=True)
+            raise ConfigError(
+                f"--esm {parts.esm} is not a Hugging Face EsmModel folder (no config.json)"
+            )
+        model = EsmModel.from_pretrained(
+            str(parts.esm), dtype=torch.float32, add_pooling_layer=True
+        )
         return model.config, model.state_dict(), parts.esm
     from biomedgpt_tools.model.configuration_biomedgpt import _protein_common
 
-    return EsmConfig(**_protein_common(), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32), None, None
+    return (
+        EsmConfig(
+            **_protein_common(),
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=32,
+        ),
+        None,
+        None,
+    )
 
 
 def assemble(parts: Parts, out: Path) -> Path:
@@ -180,7 +239,11 @@ def assemble(parts: Parts, out: Path) -> Path:
         raise ConfigError("gin_init applies to a fresh GIN only; --gin gives its own weights")
     gin_state = load_gin_state(parts.gin) if parts.gin is not None else None  # cheap checks first
     llm, _ = _lm_and_tokenizer(parts.lm)
-    layers, hidden = gin_shape(gin_state, parts.gin) if gin_state is not None else (parts.gin_layers, parts.gin_hidden)
+    layers, hidden = (
+        gin_shape(gin_state, parts.gin)
+        if gin_state is not None
+        else (parts.gin_layers, parts.gin_hidden)
+    )
     esm_config, esm_weights, esm_vocab = _esm_part(parts)
     config = BioMedGPTConfig(
         text_config=llm.config,
@@ -206,7 +269,9 @@ def assemble(parts: Parts, out: Path) -> Path:
         facade.save_pretrained(out)
     sources = {
         "lm": str(parts.lm),
-        "gin": str(parts.gin) if parts.gin else f"fresh ({layers} layers x {hidden}, {parts.gin_init} init, seed {parts.seed})",
+        "gin": str(parts.gin)
+        if parts.gin
+        else f"fresh ({layers} layers x {hidden}, {parts.gin_init} init, seed {parts.seed})",
         "esm": str(parts.esm or parts.fair_esm or f"fresh tiny (seed {parts.seed})"),
         "projections": f"fresh (seed {parts.seed})",
     }
@@ -215,8 +280,16 @@ def assemble(parts: Parts, out: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    parts = Parts(lm=args.lm, gin=args.gin, gin_layers=args.gin_layers, gin_hidden=args.gin_hidden,
-                  esm=args.esm, fair_esm=args.fair_esm, seed=args.seed, gin_init=args.gin_init)
+    parts = Parts(
+        lm=args.lm,
+        gin=args.gin,
+        gin_layers=args.gin_layers,
+        gin_hidden=args.gin_hidden,
+        esm=args.esm,
+        fair_esm=args.fair_esm,
+        seed=args.seed,
+        gin_init=args.gin_init,
+    )
     assemble(parts, args.out)
     print(f"assembled {args.out}: start stage 2 with model.path={args.out}")
     return 0

@@ -58,7 +58,9 @@ class ModelConfig:
     path: str | None = None
     preset: str = "tiny"  # init: tiny -> the `tiny` or `small` preset of biomedgpt_tools.model.tiny
     seed: int = 0  # init: tiny -> weight seed
-    sizes: dict = field(default_factory=dict)  # init: tiny -> {text_config|protein_config|molecule_config: {field: value}}
+    sizes: dict = field(
+        default_factory=dict
+    )  # init: tiny -> {text_config|protein_config|molecule_config: {field: value}}
     tokenizer: str | None = None  # defaults to `path`, or `tiny` for init: tiny
     llm_config: dict = field(default_factory=dict)
     trainable: TrainableConfig = field(default_factory=TrainableConfig)
@@ -192,8 +194,11 @@ def _build(cls, data, prefix: str):
     if unknown:
         where = f"{prefix}." if prefix else ""
         raise ConfigError(f"unknown key {where}{unknown[0]}; valid keys here: {', '.join(names)}")
-    values = {name: _check_type(data[name], hints[name], f"{prefix}.{name}" if prefix else name)
-              for name in names if name in data}
+    values = {
+        name: _check_type(data[name], hints[name], f"{prefix}.{name}" if prefix else name)
+        for name in names
+        if name in data
+    }
     return cls(**values)
 
 
@@ -262,27 +267,43 @@ def validate(config: StageConfig) -> None:
         raise ConfigError(f"model.preset: {model.preset!r} is not tiny or small")
     unknown_parts = sorted(set(model.sizes) - {"text_config", "protein_config", "molecule_config"})
     if unknown_parts:
-        raise ConfigError(f"model.sizes.{unknown_parts[0]}: not text_config, protein_config or molecule_config")
+        raise ConfigError(
+            f"model.sizes.{unknown_parts[0]}: not text_config, protein_config or molecule_config"
+        )
     if model.sizes and model.init != "tiny":
         raise ConfigError("model.sizes resizes the tiny preset; use it with model.init: tiny")
     if model.init == "pretrained" and not model.path:
         raise ConfigError("model.path is required with model.init: pretrained")
     if model.init == "scratch":
         if config.stage != "lm":
-            raise ConfigError("model.init: scratch builds a bare LM and is for stage lm only; use tiny or pretrained")
+            raise ConfigError(
+                "model.init: scratch builds a bare LM and is for stage lm only; use tiny or pretrained"
+            )
         if not model.llm_config:
-            raise ConfigError("model.llm_config (LlamaConfig fields) is required with model.init: scratch")
+            raise ConfigError(
+                "model.llm_config (LlamaConfig fields) is required with model.init: scratch"
+            )
     if model.init != "tiny" and not (model.tokenizer or model.path) and config.stage != "lm":
         raise ConfigError("model.tokenizer is required when model.path is not set")
     trainable = model.trainable
     if trainable.prot_lora.enabled and trainable.prot_encoder:
-        raise ConfigError("model.trainable: prot_lora and prot_encoder are exclusive (LoRA trains adapters of a frozen ESM)")
+        raise ConfigError(
+            "model.trainable: prot_lora and prot_encoder are exclusive (LoRA trains adapters of a frozen ESM)"
+        )
     if config.stage != "lm" and not any(
-        [trainable.llm, trainable.proj_mol, trainable.proj_prot, trainable.mol_encoder,
-         trainable.prot_encoder, trainable.prot_lora.enabled]
+        [
+            trainable.llm,
+            trainable.proj_mol,
+            trainable.proj_prot,
+            trainable.mol_encoder,
+            trainable.prot_encoder,
+            trainable.prot_lora.enabled,
+        ]
     ):
         raise ConfigError("model.trainable: nothing is trainable; enable at least one part")
-    if trainable.prot_lora.enabled and (trainable.prot_lora.r < 1 or trainable.prot_lora.alpha <= 0):
+    if trainable.prot_lora.enabled and (
+        trainable.prot_lora.r < 1 or trainable.prot_lora.alpha <= 0
+    ):
         raise ConfigError("model.trainable.prot_lora: r must be >= 1 and alpha > 0")
     if not config.data.train:
         raise ConfigError("data.train: give at least one training file or folder")
@@ -312,7 +333,9 @@ def validate(config: StageConfig) -> None:
     train = config.train
     if (train.max_steps is None) == (train.epochs is None):
         raise ConfigError("train: set exactly one of max_steps and epochs")
-    if (train.max_steps is not None and train.max_steps < 1) or (train.epochs is not None and train.epochs <= 0):
+    if (train.max_steps is not None and train.max_steps < 1) or (
+        train.epochs is not None and train.epochs <= 0
+    ):
         raise ConfigError("train: max_steps / epochs must be positive")
     if min(train.log_every, train.eval_every, train.save_every) < 0 or train.log_every == 0:
         raise ConfigError("train: log_every must be >= 1; eval_every and save_every >= 0")
@@ -320,7 +343,9 @@ def validate(config: StageConfig) -> None:
         raise ConfigError("train.keep_checkpoints must be at least 1 (resuming needs the last one)")
     runtime = config.runtime
     if runtime.mixed_precision not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"runtime.mixed_precision: {runtime.mixed_precision!r} is not auto, bf16 or fp32")
+        raise ConfigError(
+            f"runtime.mixed_precision: {runtime.mixed_precision!r} is not auto, bf16 or fp32"
+        )
     if runtime.attention not in ("sdpa", "eager"):
         raise ConfigError(f"runtime.attention: {runtime.attention!r} is not sdpa or eager")
 

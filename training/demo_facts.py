@@ -12,7 +12,9 @@ from pathlib import Path
 
 from training.data.qa_records import QARecord
 
-SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "biomedgpt_tools" / "resolvers" / "snapshot_data"
+SNAPSHOT_DIR = (
+    Path(__file__).resolve().parents[1] / "biomedgpt_tools" / "resolvers" / "snapshot_data"
+)
 IDENTITY_ANSWER = (
     "I am a small demonstration model, not BioMedGPT-10B. I was trained in minutes on a few "
     "facts about {molecules} molecules and {proteins} proteins, and my answers about anything "
@@ -32,7 +34,9 @@ def load_snapshot(snapshot_dir: Path = SNAPSHOT_DIR) -> tuple[list[dict], list[d
     molecules_path, proteins_path = snapshot_dir / "molecules.json", snapshot_dir / "proteins.json"
     for path in (molecules_path, proteins_path):
         if not path.is_file():
-            raise FileNotFoundError(f"snapshot file {path} is missing; the demo model is built from it")
+            raise FileNotFoundError(
+                f"snapshot file {path} is missing; the demo model is built from it"
+            )
     return json.loads(molecules_path.read_text()), json.loads(proteins_path.read_text())
 
 
@@ -60,7 +64,12 @@ def protein_pairs(protein: dict) -> list[tuple[str, str]]:
         ("Which organism does this protein come from?", protein["organism"]),
     ]
     if protein.get("family"):
-        pairs.append(("What is the protein family that this protein belongs to?", f"It belongs to the {protein['family']}."))
+        pairs.append(
+            (
+                "What is the protein family that this protein belongs to?",
+                f"It belongs to the {protein['family']}.",
+            )
+        )
     if protein.get("subcellular_locations"):
         location = ", ".join(protein["subcellular_locations"]) + "."
         pairs.append(("What is the subcellular location of this protein?", location))
@@ -76,13 +85,31 @@ def demo_records(snapshot_dir: Path = SNAPSHOT_DIR) -> list[QARecord]:
     records = []
     for molecule in molecules:
         for number, (question, answer) in enumerate(molecule_pairs(molecule)):
-            records.append(QARecord(id=f"demo:cid{molecule['cid']}:{number}", question=question, answer=answer,
-                                    system=system, molecules=[molecule["smiles"]]))
+            records.append(
+                QARecord(
+                    id=f"demo:cid{molecule['cid']}:{number}",
+                    question=question,
+                    answer=answer,
+                    system=system,
+                    molecules=[molecule["smiles"]],
+                )
+            )
     for protein in proteins:
         for number, (question, answer) in enumerate(protein_pairs(protein)):
-            records.append(QARecord(id=f"demo:{protein['accession']}:{number}", question=question, answer=answer,
-                                    system=system, proteins=[protein["sequence"]]))
+            records.append(
+                QARecord(
+                    id=f"demo:{protein['accession']}:{number}",
+                    question=question,
+                    answer=answer,
+                    system=system,
+                    proteins=[protein["sequence"]],
+                )
+            )
     identity = IDENTITY_ANSWER.format(molecules=len(molecules), proteins=len(proteins))
     for number, question in enumerate(IDENTITY_QUESTIONS):
-        records.append(QARecord(id=f"demo:identity:{number}", question=question, answer=identity, system=system))
+        records.append(
+            QARecord(
+                id=f"demo:identity:{number}", question=question, answer=identity, system=system
+            )
+        )
     return records

@@ -45,4 +45,9 @@ def molecule_swap(model_dir: Path, records_path: Path, count: int = 128, seed: i
     rotated = [dataclasses.replace(r, molecules=chosen[(i + 1) % len(chosen)].molecules)
                for i, r in enumerate(chosen)]  # fmt: skip
     own, other = answer_loss(model_dir, chosen), answer_loss(model_dir, rotated)
-    return {"records": len(chosen), "own": round(own, 4), "other": round(other, 4), "gap": round(other - own, 4)}
+    return {
+        "records": len(chosen),
+        "own": round(own, 4),
+        "other": round(other, 4),
+        "gap": round(other - own, 4),
+    }

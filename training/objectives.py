@@ -16,8 +16,10 @@ def summed_next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     shifted_logits = logits[:, :-1, :].float()  # (B, T-1, V), fp32 for a stable log-softmax
     shifted_labels = labels[:, 1:]  # (B, T-1)
     return F.cross_entropy(
-        shifted_logits.reshape(-1, shifted_logits.shape[-1]), shifted_labels.reshape(-1),
-        ignore_index=IGNORE_INDEX, reduction="sum",
+        shifted_logits.reshape(-1, shifted_logits.shape[-1]),
+        shifted_labels.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
     )
 
 

@@ -38,10 +38,17 @@ from training.data.finished_outputs import write_json, writing
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LM_CONFIG, ALIGN_CONFIG, FINETUNE_CONFIG = "repro_mini_lm.yaml", "repro_mini_align.yaml", "repro_mini_finetune.yaml"
+LM_CONFIG, ALIGN_CONFIG, FINETUNE_CONFIG = (
+    "repro_mini_lm.yaml",
+    "repro_mini_align.yaml",
+    "repro_mini_finetune.yaml",
+)
 DONE = "DONE"
 GRAPH_VARIANTS = ("graph-frozen-lm", "graph-trained-lm")
-TEXT_VARIANTS = ("no-molecule", "smiles-text")  # the prior first: every graph row is read against it
+TEXT_VARIANTS = (
+    "no-molecule",
+    "smiles-text",
+)  # the prior first: every graph row is read against it
 VARIANTS = GRAPH_VARIANTS + TEXT_VARIANTS + ("retrieval",)
 MOLECULE_INPUT = {"graph-frozen-lm": "graph", "graph-trained-lm": "graph", "smiles-text": "smiles-text",
                   "no-molecule": "none"}  # fmt: skip
@@ -68,36 +75,93 @@ class Size:
 
 SIZES = {
     # The real run: sized for ~60 min on 2 quiet CPU cores (see docs/training.md).
-    "mini": Size(vocab_size=2000, block_size=512, gin_layers=5, gin_hidden=128, max_new_tokens=128, swap_records=64,
-                 eval_batch_size=32),
+    "mini": Size(
+        vocab_size=2000,
+        block_size=512,
+        gin_layers=5,
+        gin_hidden=128,
+        max_new_tokens=128,
+        swap_records=64,
+        eval_batch_size=32,
+    ),
     # The CI test: the same pipeline, a handful of steps per stage and a few molecules.
     "toy": Size(
-        vocab_size=400, block_size=64, train_limit=24, test_limit=6, text_limit=20, max_new_tokens=8, swap_records=4,
-        eval_batch_size=6, gin_layers=2, gin_hidden=16,
-        lm=["model.llm_config.hidden_size=32", "model.llm_config.intermediate_size=64",
-            "model.llm_config.num_hidden_layers=2", "model.llm_config.max_position_embeddings=1024",
-            "train.max_steps=3", "train.epochs=null", "batch.global_batch_size=4", "batch.micro_batch_size=2",
-            "train.log_every=1", "runtime.num_threads=1"],
-        align=["train.max_steps=3", "train.epochs=null", "batch.global_batch_size=4",
-               "batch.micro_batch_size=2", "train.log_every=1", "runtime.num_threads=1"],
-        finetune=["train.max_steps=3", "train.epochs=null", "batch.global_batch_size=4",
-                  "batch.micro_batch_size=2", "train.log_every=1", "runtime.num_threads=1"],
+        vocab_size=400,
+        block_size=64,
+        train_limit=24,
+        test_limit=6,
+        text_limit=20,
+        max_new_tokens=8,
+        swap_records=4,
+        eval_batch_size=6,
+        gin_layers=2,
+        gin_hidden=16,
+        lm=[
+            "model.llm_config.hidden_size=32",
+            "model.llm_config.intermediate_size=64",
+            "model.llm_config.num_hidden_layers=2",
+            "model.llm_config.max_position_embeddings=1024",
+            "train.max_steps=3",
+            "train.epochs=null",
+            "batch.global_batch_size=4",
+            "batch.micro_batch_size=2",
+            "train.log_every=1",
+            "runtime.num_threads=1",
+        ],
+        align=[
+            "train.max_steps=3",
+            "train.epochs=null",
+            "batch.global_batch_size=4",
+            "batch.micro_batch_size=2",
+            "train.log_every=1",
+            "runtime.num_threads=1",
+        ],
+        finetune=[
+            "train.max_steps=3",
+            "train.epochs=null",
+            "batch.global_batch_size=4",
+            "batch.micro_batch_size=2",
+            "train.log_every=1",
+            "runtime.num_threads=1",
+        ],
     ),  # fmt: skip
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("runs/reproduce-mini"),
-                        help="run folder (resumed if it exists; default runs/reproduce-mini)")
-    parser.add_argument("--size", choices=sorted(SIZES), default="mini",
-                        help="mini: the real run (~1 h on 2 cores); toy: seconds, for tests")
-    parser.add_argument("--data", type=Path,
-                        help="shared data folder with chebi20/ and pubmedqa/ (default: $BIOMEDGPT_SHARED_DIR/data or ../shared/data)")
-    parser.add_argument("--max-new-tokens", type=int, help="greedy decoding limit (default: the size's)")
-    parser.add_argument("--test-limit", type=int, help="only the first N test molecules (default: all)")
-    parser.add_argument("--threads", type=int, help="torch threads for training and evaluation (default: the configs' 1, and 1 for evaluation)")
-    parser.add_argument("--publish", type=Path,
-                        help="also copy the report, metrics and prediction files (not weights) there, e.g. evals/results/chebi20-mini")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/reproduce-mini"),
+        help="run folder (resumed if it exists; default runs/reproduce-mini)",
+    )
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="mini",
+        help="mini: the real run (~1 h on 2 cores); toy: seconds, for tests",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="shared data folder with chebi20/ and pubmedqa/ (default: $BIOMEDGPT_SHARED_DIR/data or ../shared/data)",
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=int, help="greedy decoding limit (default: the size's)"
+    )
+    parser.add_argument(
+        "--test-limit", type=int, help="only the first N test molecules (default: all)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads for training and evaluation (default: the configs' 1, and 1 for evaluation)",
+    )
+    parser.add_argument(
+        "--publish",
+        type=Path,
+        help="also copy the report, metrics and prediction files (not weights) there, e.g. evals/results/chebi20-mini",
+    )
 
 
 def default_data_dir() -> Path:
@@ -134,11 +198,17 @@ def prepare_records(data: Path, out: Path, size: Size) -> dict[str, Path]:
         return paths
     counts: Counter = Counter()
     source = data / "chebi20" / "validation.txt"
-    records = list(molecule_records(read_chebi20(source), counts, "chebi20-validation", DESCRIBE_QUESTION))
+    records = list(
+        molecule_records(read_chebi20(source), counts, "chebi20-validation", DESCRIBE_QUESTION)
+    )
     if size.train_limit:
         records = records[: size.train_limit]
     out.mkdir(parents=True, exist_ok=True)
-    with writing(paths["graph"]) as graph, writing(paths["smiles-text"]) as text, writing(paths["none"]) as none:
+    with (
+        writing(paths["graph"]) as graph,
+        writing(paths["smiles-text"]) as text,
+        writing(paths["none"]) as none,
+    ):
         for record in records:
             graph.write(record.to_json_line())
             smiles = record.molecules[0]
@@ -172,7 +242,9 @@ def build_tokenizer(texts: list[str], records_path: Path, out: Path, vocab_size:
     from training.data.qa_records import read_qa_records
     from training.stages.multimodal import QAData
 
-    lines = [line for text in texts for line in text.replace(". ", ".\n").splitlines() if line.strip()]
+    lines = [
+        line for text in texts for line in text.replace(". ", ".\n").splitlines() if line.strip()
+    ]
     records = list(read_qa_records(records_path))
     lines += [render_prompt(QAData.conversation(r)) for r in records[:50]]
     lines += [r.molecules[0] for r in records] + [SYSTEM_TEXT, TRAINING_SYSTEM_TEXT_MOLECULE]
@@ -195,7 +267,11 @@ def write_blocks(texts: list[str], tokenizer_dir: Path, out: Path, block_size: i
     n_blocks = tokens = 0
     with writing(out / "part-00000.bin", "wb") as handle:
         for text in texts:
-            ids = [tokenizer.bos_token_id] + tokenizer.encode(text, add_special_tokens=False) + [tokenizer.eos_token_id]
+            ids = (
+                [tokenizer.bos_token_id]
+                + tokenizer.encode(text, add_special_tokens=False)
+                + [tokenizer.eos_token_id]
+            )
             tokens += len(ids)
             for block in packer.add(ids):
                 block.astype(dtype).tofile(handle)
@@ -205,7 +281,9 @@ def write_blocks(texts: list[str], tokenizer_dir: Path, out: Path, block_size: i
     write_json(out / "part-00000.json", part)
     write_json(out / "index.json", {"block_size": block_size, "dtype": dtype.str, "tokenizer": str(tokenizer_dir),
                                     "n_blocks": n_blocks, "parts": [part]})  # fmt: skip
-    _say(f"stage-1 corpus: {len(texts)} documents, {tokens} tokens, {n_blocks} blocks of {block_size}")
+    _say(
+        f"stage-1 corpus: {len(texts)} documents, {tokens} tokens, {n_blocks} blocks of {block_size}"
+    )
     return out
 
 
@@ -236,9 +314,13 @@ def _assemble(lm_dir: Path, out: Path, size: Size) -> Path:
     staged = out.with_name(out.name + ".partial")
     if staged.exists():
         shutil.rmtree(staged)
-    assemble(Parts(lm=lm_dir, gin_layers=size.gin_layers, gin_hidden=size.gin_hidden, seed=0), staged)
+    assemble(
+        Parts(lm=lm_dir, gin_layers=size.gin_layers, gin_hidden=size.gin_hidden, seed=0), staged
+    )
     staged.rename(out)
-    _say(f"assembled {out}: stage-1 LM + fresh GIN ({size.gin_layers}x{size.gin_hidden}) + tiny fresh ESM-2")
+    _say(
+        f"assembled {out}: stage-1 LM + fresh GIN ({size.gin_layers}x{size.gin_hidden}) + tiny fresh ESM-2"
+    )
     return out
 
 
@@ -291,7 +373,9 @@ def _evals(args: list[str], threads: int | None) -> None:
     _say("$ " + " ".join(command[1:]))
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
     if completed.returncode != 0:
-        raise RuntimeError(f"`python {' '.join(command[1:])}` failed with status {completed.returncode}")
+        raise RuntimeError(
+            f"`python {' '.join(command[1:])}` failed with status {completed.returncode}"
+        )
 
 
 def evaluate(run: Path, data: Path, models: dict[str, Path], size: Size, max_new_tokens: int,
@@ -303,7 +387,11 @@ def evaluate(run: Path, data: Path, models: dict[str, Path], size: Size, max_new
     evals_dir, predictions = run / "evals", run / "predictions"
     predictions.mkdir(parents=True, exist_ok=True)
     limit = test_limit or size.test_limit
-    order = ["no-molecule", *GRAPH_VARIANTS, "smiles-text"]  # the cheap prior first, then the graph rows
+    order = [
+        "no-molecule",
+        *GRAPH_VARIANTS,
+        "smiles-text",
+    ]  # the cheap prior first, then the graph rows
     for variant, model in sorted(models.items(), key=lambda pair: order.index(pair[0])):
         out = evals_dir / variant
         if _done(out):
@@ -316,13 +404,18 @@ def evaluate(run: Path, data: Path, models: dict[str, Path], size: Size, max_new
         _mark_done(out, time.perf_counter() - started)
     out = evals_dir / "retrieval"
     if not _done(out):
-        train_tsv = retrieval_train_tsv(run / "data" / "train.jsonl", run / "data" / "retrieval-train.txt")
+        train_tsv = retrieval_train_tsv(
+            run / "data" / "train.jsonl", run / "data" / "retrieval-train.txt"
+        )
         if limit:
             lines = test.read_text(encoding="utf-8").splitlines()
             test = run / "data" / "retrieval-test.txt"
             test.write_text("\n".join(lines[: 1 + limit]) + "\n", encoding="utf-8")
         started = time.perf_counter()
-        _evals(["retrieval", "--train", str(train_tsv), "--data", str(test), "--out", str(out)], threads)
+        _evals(
+            ["retrieval", "--train", str(train_tsv), "--data", str(test), "--out", str(out)],
+            threads,
+        )
         _mark_done(out, time.perf_counter() - started)
     for variant in VARIANTS:
         shutil.copy(evals_dir / variant / "predictions.tsv", predictions / f"{variant}.tsv")
@@ -335,7 +428,10 @@ def retrieval_train_tsv(records_path: Path, out: Path) -> Path:
     from training.data.qa_records import read_qa_records
 
     lines = ["CID\tSMILES\tdescription"]
-    lines += [f"{r.id.split(':')[-1]}\t{r.molecules[0]}\t{r.answer}" for r in read_qa_records(records_path)]
+    lines += [
+        f"{r.id.split(':')[-1]}\t{r.molecules[0]}\t{r.answer}"
+        for r in read_qa_records(records_path)
+    ]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 
@@ -383,7 +479,9 @@ def stage_summary(run: Path) -> list[str]:
             continue
         rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
         steps = [r for r in rows if "loss" in r and "step" in r]
-        minutes = (run / folder / DONE).read_text().split()[0] if _done(run / folder) else "unfinished"
+        minutes = (
+            (run / folder / DONE).read_text().split()[0] if _done(run / folder) else "unfinished"
+        )
         if steps:
             first, last = steps[0], steps[-1]
             lines.append(f"| {folder} | {last['step']} | {first['loss']:.3f} | {last['loss']:.3f} | "
@@ -423,6 +521,7 @@ def model_sizes(run: Path) -> str:
 
 def margin_lines(metrics: dict[str, dict]) -> list[str]:
     """The question the run exists for: do the graph tokens beat the prior, and by how much."""
+
     def bleu2(variant):
         return metrics[variant]["metrics"]["overall"]["bleu2"] if variant in metrics else None
 
@@ -438,7 +537,9 @@ def margin_lines(metrics: dict[str, dict]) -> list[str]:
                      f"{margin:+.3f}, which {verdict} the +{TARGET_MARGIN:.2f} target.")  # fmt: skip
         for other in ("smiles-text", "retrieval"):
             if bleu2(other) is not None:
-                lines.append(f"  - against `{other}` ({bleu2(other):.3f}): {ours - bleu2(other):+.3f}")
+                lines.append(
+                    f"  - against `{other}` ({bleu2(other):.3f}): {ours - bleu2(other):+.3f}"
+                )
     return lines
 
 
@@ -468,7 +569,11 @@ def write_run_report(run: Path, evals_dir: Path, command: str, size_name: str, m
     metrics = read_metrics(evals_dir)
     n_test = next((m["n_items"] for m in metrics.values()), 0)
     train_path = run / "data" / "train.jsonl"
-    n_train = sum(1 for line in train_path.read_text().splitlines() if line.strip()) if train_path.is_file() else 0
+    n_train = (
+        sum(1 for line in train_path.read_text().splitlines() if line.strip())
+        if train_path.is_file()
+        else 0
+    )
     lines = [
         "# ChEBI-20 molecule QA in miniature (paper Table 3), our three stages on real data",
         "",
@@ -494,19 +599,45 @@ def write_run_report(run: Path, evals_dir: Path, command: str, size_name: str, m
             lines.append(f"| {variant} | " + " | ".join(f"{overall[m]:.3f}" for m in CAPTION_METRICS)
                          + f" | {VARIANT_MEANING[variant]} |")  # fmt: skip
         else:
-            lines.append(f"| {variant} | " + " | ".join("not run" for _ in CAPTION_METRICS) + f" | {VARIANT_MEANING[variant]} |")
-    lines += ["", "## Do the GIN soft tokens carry information the LM uses?", "", *margin_lines(metrics), ""]
-    swaps = json.loads((run / "diagnostics.json").read_text()) if (run / "diagnostics.json").is_file() else {}
+            lines.append(
+                f"| {variant} | "
+                + " | ".join("not run" for _ in CAPTION_METRICS)
+                + f" | {VARIANT_MEANING[variant]} |"
+            )
+    lines += [
+        "",
+        "## Do the GIN soft tokens carry information the LM uses?",
+        "",
+        *margin_lines(metrics),
+        "",
+    ]
+    swaps = (
+        json.loads((run / "diagnostics.json").read_text())
+        if (run / "diagnostics.json").is_file()
+        else {}
+    )
     if swaps:
         lines += ["Molecule-swap test (`training/molecule_swap.py`): the answer loss (nats per token) on "
                   f"{next(iter(swaps.values()))['records']} test molecules with each one's own graph, and with "
                   "the next molecule's graph in its place. Equal losses mean the model does not use the graph.", "",
                   "| model | own molecule | another molecule | gap |", "|---|---|---|---|"]  # fmt: skip
-        lines += [f"| {name} | {r['own']:.4f} | {r['other']:.4f} | {r['gap']:+.4f} |" for name, r in swaps.items()]
+        lines += [
+            f"| {name} | {r['own']:.4f} | {r['other']:.4f} | {r['gap']:+.4f} |"
+            for name, r in swaps.items()
+        ]
         lines.append("")
-    lines += ["## Training", "", "| step | optimizer steps | first loss | last loss | minutes |", "|---|---|---|---|---|"]
+    lines += [
+        "## Training",
+        "",
+        "| step | optimizer steps | first loss | last loss | minutes |",
+        "|---|---|---|---|---|",
+    ]
     lines += stage_summary(run)
-    lines += ["", "Loss curves: " + ", ".join(f"[{f}](curves/{f}.png)" for f in _stage_folders(run)), ""]
+    lines += [
+        "",
+        "Loss curves: " + ", ".join(f"[{f}](curves/{f}.png)" for f in _stage_folders(run)),
+        "",
+    ]
     lines += ["## Examples (first test molecules)", "", *example_lines(evals_dir)]
     evals_report = evals_dir / "report.md"
     if evals_report.is_file():
@@ -535,7 +666,9 @@ def publish(run: Path, target: Path) -> Path:
     shutil.copy(run / "report.md", target / "report.md")
     for variant in read_metrics(evals_dir):
         shutil.copy(evals_dir / variant / "metrics.json", target / "metrics" / f"{variant}.json")
-        shutil.copy(evals_dir / variant / "predictions.tsv", target / "predictions" / f"{variant}.tsv")
+        shutil.copy(
+            evals_dir / variant / "predictions.tsv", target / "predictions" / f"{variant}.tsv"
+        )
     for name in ("report.md", "chebi20_caption_metrics.png"):
         if (evals_dir / name).is_file():
             shutil.copy(evals_dir / name, target / "evals" / name)
@@ -549,19 +682,33 @@ def publish(run: Path, target: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     size = SIZES[args.size]
     data = args.data or default_data_dir()
-    for needed in (data / "chebi20" / "validation.txt", data / "chebi20" / "test.txt", data / "pubmedqa" / "ori_pqal.json"):
+    for needed in (
+        data / "chebi20" / "validation.txt",
+        data / "chebi20" / "test.txt",
+        data / "pubmedqa" / "ori_pqal.json",
+    ):
         if not needed.is_file():
-            raise ConfigError(f"{needed} not found; pass --data with the shared data folder (chebi20/, pubmedqa/)")
+            raise ConfigError(
+                f"{needed} not found; pass --data with the shared data folder (chebi20/, pubmedqa/)"
+            )
     run_dir: Path = args.out
     run_dir.mkdir(parents=True, exist_ok=True)
     max_new_tokens = args.max_new_tokens or size.max_new_tokens
     started = time.perf_counter()
-    _say(f"run folder {run_dir} (size {args.size}); train on ChEBI-20 validation, test on ChEBI-20 test")
+    _say(
+        f"run folder {run_dir} (size {args.size}); train on ChEBI-20 validation, test on ChEBI-20 test"
+    )
     models = train_all(run_dir, data, size, args.threads)
     evals_dir = evaluate(run_dir, data, models, size, max_new_tokens, args.test_limit, args.threads)
     swap_diagnostics(run_dir, data, size)
-    command = "python -m training reproduce-mini " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["reproduce-mini"] else "python -m training reproduce-mini"
-    report = write_run_report(run_dir, evals_dir, command, args.size, max_new_tokens, (time.perf_counter() - started) / 60)
+    command = (
+        "python -m training reproduce-mini " + " ".join(sys.argv[2:])
+        if sys.argv[1:2] == ["reproduce-mini"]
+        else "python -m training reproduce-mini"
+    )
+    report = write_run_report(
+        run_dir, evals_dir, command, args.size, max_new_tokens, (time.perf_counter() - started) / 60
+    )
     if args.publish:
         publish(run_dir, args.publish)
     _say(f"report: {report}")

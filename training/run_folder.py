@@ -74,7 +74,9 @@ class RunFolder:
 
         metrics = self.metrics()
         train = sorted({m["step"]: m["loss"] for m in metrics if "loss" in m}.items())
-        valid = sorted({m["step"]: m["valid_loss"] for m in metrics if m.get("valid_loss") is not None}.items())
+        valid = sorted(
+            {m["step"]: m["valid_loss"] for m in metrics if m.get("valid_loss") is not None}.items()
+        )
         figure, axis = plt.subplots(figsize=(6, 4))
         if train:
             axis.plot(*zip(*train, strict=True), label="train loss")

@@ -17,7 +17,9 @@ def load_text_tokenizer(spec: str):
     if spec == "tiny":
         from biomedgpt_tools.model.tiny import write_tiny_tokenizer
 
-        return load_llm_tokenizer(write_tiny_tokenizer(tempfile.mkdtemp(prefix="biomedgpt-tiny-tokenizer-")))
+        return load_llm_tokenizer(
+            write_tiny_tokenizer(tempfile.mkdtemp(prefix="biomedgpt-tiny-tokenizer-"))
+        )
     path = Path(spec)
     if not path.is_dir():
         raise FileNotFoundError(

@@ -80,8 +80,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower()
-                           not in {h.lower() for h in SECURITY_HEADERS}]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode().lower() not in {h.lower() for h in SECURITY_HEADERS}
+                ]
                 headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
                 message = {**message, "headers": headers}
             await send(message)
@@ -93,8 +96,10 @@ def describe_model(toolkit) -> str:
     """One plain line on which model answers (or that none does), known without loading it."""
     backend = toolkit.services.backend
     if not backend.configured:
-        return ("No model: answers show the database records only. Set BIOMEDGPT_MODEL to a model "
-                "folder (or build the demo model with `make demo-model`) and restart.")
+        return (
+            "No model: answers show the database records only. Set BIOMEDGPT_MODEL to a model "
+            "folder (or build the demo model with `make demo-model`) and restart."
+        )
     name = backend.model_name or toolkit.services.settings.model_path or "configured"
     return f"Model: {name} ({backend.kind})"
 
@@ -105,12 +110,16 @@ def status_of(toolkit, model_problem: str | None = None) -> dict[str, Any]:
     return {
         "model": model_problem or describe_model(toolkit),
         "has_model": bool(toolkit.services.backend.configured) and model_problem is None,
-        "resolvers": "bundled offline snapshot of PubChem/UniProt" if offline else "PubChem and UniProt",
+        "resolvers": "bundled offline snapshot of PubChem/UniProt"
+        if offline
+        else "PubChem and UniProt",
         "memory": "on" if toolkit.services.settings.memory else "off",
     }
 
 
-def create_app(graph, context: AssistantContext | None = None, model_problem: str | None = None) -> Starlette:
+def create_app(
+    graph, context: AssistantContext | None = None, model_problem: str | None = None
+) -> Starlette:
     """The app on a compiled assistant with a checkpointer (`agents.graph.open_assistant`).
 
     `model_problem`: why a configured model cannot answer (found at start), for the status line.
@@ -126,8 +135,11 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
         return AssistantSession(thread_id=thread_id, context=context, graph=graph)
 
     async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
-                            headers={"Cache-Control": "no-cache"})
+        return FileResponse(
+            STATIC / "index.html",
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     async def depiction(request: Request) -> Response:
         try:
@@ -147,7 +159,9 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
 
     async def thread(request: Request) -> Response:
         thread_id = check_thread_id(request.path_params["thread_id"])
-        history = await asyncio.to_thread(thread_history, graph, thread_id, toolkit().services.resolver)
+        history = await asyncio.to_thread(
+            thread_history, graph, thread_id, toolkit().services.resolver
+        )
         return JSONResponse(history)
 
     async def ask(request: Request) -> Response:
@@ -157,7 +171,9 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
         if not isinstance(question, str):
             raise HTTPException(400, 'send {"question": "..."} as JSON')
         if len(question) > MAX_QUESTION_CHARS:
-            raise HTTPException(413, f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS}")
+            raise HTTPException(
+                413, f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS}"
+            )
         return stream_turn(thread_id, lambda streamer: streamer.ask(question))
 
     async def resume(request: Request) -> Response:
@@ -165,13 +181,17 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
         body = await json_body(request)
         choice = body.get("choice")
         if not isinstance(choice, (str, int)) or isinstance(choice, bool):
-            raise HTTPException(400, 'send {"choice": "CID 5950"} (a candidate\'s choice or number) as JSON')
+            raise HTTPException(
+                400, 'send {"choice": "CID 5950"} (a candidate\'s choice or number) as JSON'
+            )
         return stream_turn(thread_id, lambda streamer: streamer.resume(choice))
 
     def stream_turn(thread_id: str, run: Callable[[TurnStreamer], Iterator]) -> Response:
         with busy_lock:
             if thread_id in busy:
-                raise HTTPException(409, "this thread is still answering; wait for it or start a new thread")
+                raise HTTPException(
+                    409, "this thread is still answering; wait for it or start a new thread"
+                )
             busy.add(thread_id)
 
         def events():
@@ -183,7 +203,8 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
                     busy.discard(thread_id)
 
         return StreamingResponse(
-            frames_from_thread(events), media_type="text/event-stream",
+            frames_from_thread(events),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
@@ -197,9 +218,14 @@ def create_app(graph, context: AssistantContext | None = None, model_problem: st
         Route("/api/threads/{thread_id}/resume", resume, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={
-        HTTPException: http_error, InvalidThreadIdError: bad_thread_id, Exception: server_error,
-    })
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: http_error,
+            InvalidThreadIdError: bad_thread_id,
+            Exception: server_error,
+        },
+    )
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -236,7 +262,9 @@ async def frames_from_thread(events: Callable[[], Iterator]):
                 loop.call_soon_threadsafe(queue.put_nowait, item)
         except Exception as error:  # the streamer reports turn failures itself; this is a bug
             log.exception("event stream failed")
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", {"message": f"internal error: {error}"}))
+            loop.call_soon_threadsafe(
+                queue.put_nowait, ("error", {"message": f"internal error: {error}"})
+            )
         finally:
             loop.call_soon_threadsafe(queue.put_nowait, finished)
 
@@ -246,7 +274,9 @@ async def frames_from_thread(events: Callable[[], Iterator]):
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
 
 
 def error_response(request: Request, status_code: int, message: str) -> Response:
@@ -254,10 +284,12 @@ def error_response(request: Request, status_code: int, message: str) -> Response
         return JSONResponse({"error": message}, status_code=status_code, headers=SECURITY_HEADERS)
     from html import escape
 
-    body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status_code}</title>"
-            f"<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body class=\"error-page\"><main>"
-            f"<h1>{status_code}</h1><p>{escape(message)}</p><p><a href=\"/\">Back to the assistant</a></p>"
-            f"</main></body></html>")
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status_code}</title>'
+        f'<link rel="stylesheet" href="/static/app.css"></head><body class="error-page"><main>'
+        f'<h1>{status_code}</h1><p>{escape(message)}</p><p><a href="/">Back to the assistant</a></p>'
+        f"</main></body></html>"
+    )
     return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
 
 

@@ -19,7 +19,9 @@ class BackgroundServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, 0))  # the port is ours from here: no race with other processes
         self.host, self.port = self.socket.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
+        )
         self.server = uvicorn.Server(config)
         self.start_timeout_s = start_timeout_s
         self._thread: threading.Thread | None = None
@@ -29,8 +31,12 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> BackgroundServer:
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
-                                        name="web-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.socket]},
+            name="web-server",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + self.start_timeout_s
         while not self.server.started:

@@ -36,9 +36,15 @@ def uniprot_url(accession: str | None) -> str | None:
     return UNIPROT_ENTRY_URL.format(accession=quote(accession.split("-")[0], safe=""))
 
 
-def molecule_card(name: str | None, cid: Any, formula: str | None, inchikey: str | None,
-                  smiles: str | None, molecular_weight: float | None = None,
-                  record_source: str | None = None) -> dict[str, Any]:
+def molecule_card(
+    name: str | None,
+    cid: Any,
+    formula: str | None,
+    inchikey: str | None,
+    smiles: str | None,
+    molecular_weight: float | None = None,
+    record_source: str | None = None,
+) -> dict[str, Any]:
     return {
         "kind": "molecule",
         "name": name or (f"CID {cid}" if cid else smiles) or "unnamed molecule",
@@ -53,9 +59,15 @@ def molecule_card(name: str | None, cid: Any, formula: str | None, inchikey: str
     }
 
 
-def protein_card(accession: str | None, name: str | None, entry_name: str | None,
-                 organism: str | None, length: int | None, gene_names: list[str] | None = None,
-                 record_source: str | None = None) -> dict[str, Any]:
+def protein_card(
+    accession: str | None,
+    name: str | None,
+    entry_name: str | None,
+    organism: str | None,
+    length: int | None,
+    gene_names: list[str] | None = None,
+    record_source: str | None = None,
+) -> dict[str, Any]:
     return {
         "kind": "protein",
         "name": name or entry_name or accession or "unnamed protein",
@@ -72,16 +84,32 @@ def protein_card(accession: str | None, name: str | None, entry_name: str | None
 def card_for_resolved(entry: dict[str, Any]) -> dict[str, Any] | None:
     """The card of one resolve-step entry (state["resolved"][i]); None for a text question."""
     if entry.get("error"):
-        return {"kind": "error", "query": entry.get("query"), "tool": entry.get("tool"),
-                "message": entry["error"]}
+        return {
+            "kind": "error",
+            "query": entry.get("query"),
+            "tool": entry.get("tool"),
+            "message": entry["error"],
+        }
     if entry.get("kind") == "molecule":
-        return molecule_card(entry.get("display"), entry.get("cid"), entry.get("formula"),
-                             entry.get("inchikey") or entry.get("key"), entry.get("smiles"),
-                             entry.get("molecular_weight"), entry.get("record_source"))
+        return molecule_card(
+            entry.get("display"),
+            entry.get("cid"),
+            entry.get("formula"),
+            entry.get("inchikey") or entry.get("key"),
+            entry.get("smiles"),
+            entry.get("molecular_weight"),
+            entry.get("record_source"),
+        )
     if entry.get("kind") == "protein":
-        return protein_card(entry.get("accession"), entry.get("display"), entry.get("entry_name"),
-                            entry.get("organism"), entry.get("length"), entry.get("gene_names"),
-                            entry.get("record_source"))
+        return protein_card(
+            entry.get("accession"),
+            entry.get("display"),
+            entry.get("entry_name"),
+            entry.get("organism"),
+            entry.get("length"),
+            entry.get("gene_names"),
+            entry.get("record_source"),
+        )
     return None
 
 
@@ -117,15 +145,24 @@ def candidate_cards(payload: dict[str, Any], resolvers) -> list[dict[str, Any]]:
         if candidate.get("cid") is not None:
             record = molecules.get(candidate["cid"])
             card = molecule_card(
-                candidate.get("name") or (record.name if record else None), candidate["cid"],
-                record.formula if record else None, record.inchikey if record else None,
+                candidate.get("name") or (record.name if record else None),
+                candidate["cid"],
+                record.formula if record else None,
+                record.inchikey if record else None,
                 (record.smiles or record.connectivity_smiles) if record else None,
-                record.molecular_weight if record else None, record.source if record else None)
+                record.molecular_weight if record else None,
+                record.source if record else None,
+            )
         else:
             record = proteins.get(candidate.get("accession"))
             card = protein_card(
-                candidate.get("accession"), candidate.get("protein_name"), candidate.get("entry_name"),
-                candidate.get("organism"), record.length if record else None,
-                candidate.get("gene_names"), record.source if record else None)
+                candidate.get("accession"),
+                candidate.get("protein_name"),
+                candidate.get("entry_name"),
+                candidate.get("organism"),
+                record.length if record else None,
+                candidate.get("gene_names"),
+                record.source if record else None,
+            )
         choices.append({"number": number, "choice": candidate["choice"], "card": card})
     return choices

@@ -28,7 +28,9 @@ def depict_smiles(smiles: str, width: int = 260, height: int = 200) -> str:
     if not smiles:
         raise DepictionError("no SMILES given; pass ?smiles=CC(=O)O for acetic acid")
     if len(smiles) > MAX_SMILES_LENGTH:
-        raise DepictionError(f"SMILES of {len(smiles)} characters is longer than {MAX_SMILES_LENGTH}")
+        raise DepictionError(
+            f"SMILES of {len(smiles)} characters is longer than {MAX_SMILES_LENGTH}"
+        )
     molecule = Chem.MolFromSmiles(smiles)
     if molecule is None:
         raise DepictionError(f"RDKit cannot read the SMILES {smiles!r}; check its syntax")

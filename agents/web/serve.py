@@ -16,6 +16,7 @@ import socket
 class UsageError(Exception):
     """The page cannot be served as asked (e.g. the port is taken)."""
 
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
@@ -56,8 +57,12 @@ def load_model_now(toolkit) -> str | None:
     return None
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | None = None,
-          online: bool = False) -> int:
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    threads_db: str | None = None,
+    online: bool = False,
+) -> int:
     import uvicorn
 
     from agents.context import AssistantContext
@@ -78,7 +83,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads_db: str | 
         listener.bind((host, port))
     except OSError as error:
         listener.close()
-        raise UsageError(f"cannot listen on {host}:{port} ({error.strerror}); pick another --port") from error
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({error.strerror}); pick another --port"
+        ) from error
     bound_port = listener.getsockname()[1]  # --port 0: the free port the system chose
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"BioMedGPT assistant on http://{shown_host}:{bound_port}/ (Ctrl-C stops)", flush=True)

@@ -56,7 +56,9 @@ def newest_thread_ids(checkpointer, limit: int) -> list[str]:
         with lock:
             rows = connection.execute(
                 "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
-                "ORDER BY MAX(checkpoint_id) DESC LIMIT ?", (limit,)).fetchall()
+                "ORDER BY MAX(checkpoint_id) DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
         return [row[0] for row in rows]
     seen: list[str] = []
     for checkpoint in checkpointer.list(None):

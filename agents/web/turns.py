@@ -57,15 +57,24 @@ def step_detail(payload: dict[str, Any]) -> str:
         found = [f"{e.get('text')} ({e.get('kind')})" for e in payload.get("entities", [])]
         return "entities: " + (", ".join(found) if found else "none named")
     if step == "route":
-        calls = [f"{c['name']}({', '.join(str(v) for v in c['args'].values())})" for c in payload.get("tool_calls", [])]
+        calls = [
+            f"{c['name']}({', '.join(str(v) for v in c['args'].values())})"
+            for c in payload.get("tool_calls", [])
+        ]
         return f"router {payload.get('router')}: " + ("; ".join(calls) or "no tool")
     if step == "resolve":
-        return "resolved: " + (", ".join(str(r) for r in payload.get("resolved", []) if r) or "nothing to look up")
+        return "resolved: " + (
+            ", ".join(str(r) for r in payload.get("resolved", []) if r) or "nothing to look up"
+        )
     if step == "recall":
         return f"{payload.get('memories', 0)} earlier answer(s) in memory"
     if step == "tool":
         by = payload.get("answered_by")
-        outcome = "failed" if payload.get("status") == "error" else f"answered by {by or 'the record (no model)'}"
+        outcome = (
+            "failed"
+            if payload.get("status") == "error"
+            else f"answered by {by or 'the record (no model)'}"
+        )
         return outcome
     if step == "remember":
         saved = len(payload.get("saved_annotations") or [])
@@ -78,8 +87,14 @@ def source_links(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     listed = []
     for source in sources or []:
         url = source.get("url")
-        listed.append({"n": source.get("n"), "type": source.get("type"), "label": source.get("label", ""),
-                       "url": url if isinstance(url, str) and url.startswith("https://") else None})
+        listed.append(
+            {
+                "n": source.get("n"),
+                "type": source.get("type"),
+                "label": source.get("label", ""),
+                "url": url if isinstance(url, str) and url.startswith("https://") else None,
+            }
+        )
     return listed
 
 
@@ -95,12 +110,19 @@ class TurnStreamer:
     # -- entry points ---------------------------------------------------------------------------
     def ask(self, question: str) -> Iterator[PageEvent]:
         if not (question or "").strip():
-            yield from self._failed("The question is empty; ask something, e.g. 'Describe aspirin'.")
+            yield from self._failed(
+                "The question is empty; ask something, e.g. 'Describe aspirin'."
+            )
             return
         if self.session.pending_interrupt() is not None:
             yield ("thread", {"id": self.session.thread_id})
             yield from self._paused()
-            yield ("error", {"message": "This thread waits for a choice first: pick one of the candidates above."})
+            yield (
+                "error",
+                {
+                    "message": "This thread waits for a choice first: pick one of the candidates above."
+                },
+            )
             yield ("done", {})
             return
         yield from self._run({"question": question})
@@ -108,7 +130,9 @@ class TurnStreamer:
     def resume(self, choice: Any) -> Iterator[PageEvent]:
         payload = self.session.pending_interrupt()
         if payload is None:
-            yield from self._failed("This thread is not waiting for a choice; ask a question instead.")
+            yield from self._failed(
+                "This thread is not waiting for a choice; ask a question instead."
+            )
             return
         try:
             chosen = chosen_candidate(payload, choice)
@@ -120,7 +144,10 @@ class TurnStreamer:
     # -- the run --------------------------------------------------------------------------------
     def _run(self, graph_input: Any) -> Iterator[PageEvent]:
         yield ("thread", {"id": self.session.thread_id})
-        yield ("step", {"name": STEPS[0], "label": STEP_LABELS[STEPS[0]], "status": "running", "detail": ""})
+        yield (
+            "step",
+            {"name": STEPS[0], "label": STEP_LABELS[STEPS[0]], "status": "running", "detail": ""},
+        )
         try:
             for mode, payload in self.session.events(graph_input):
                 yield from self._translate(mode, payload)
@@ -145,17 +172,38 @@ class TurnStreamer:
             if payload.get("type") == "token":
                 call = payload.get("call", 0)
                 label = self.labels[call] if call < len(self.labels) else payload.get("tool")
-                yield ("token", {"call": call, "tool": payload.get("tool"), "label": label,
-                                 "text": payload.get("text", "")})
+                yield (
+                    "token",
+                    {
+                        "call": call,
+                        "tool": payload.get("tool"),
+                        "label": label,
+                        "text": payload.get("text", ""),
+                    },
+                )
             elif payload.get("step") == "tool":
                 call = payload.get("call", 0)
                 status = "failed" if payload.get("status") == "error" else "done"
-                yield ("step", {"name": f"tool-{call}", "label": self._tool_label(call, payload.get("name")),
-                                "status": status, "detail": step_detail(payload)})
+                yield (
+                    "step",
+                    {
+                        "name": f"tool-{call}",
+                        "label": self._tool_label(call, payload.get("name")),
+                        "status": status,
+                        "detail": step_detail(payload),
+                    },
+                )
             elif payload.get("step") in STEP_LABELS:
                 name = payload["step"]
-                yield ("step", {"name": name, "label": STEP_LABELS[name], "status": "done",
-                                "detail": step_detail(payload)})
+                yield (
+                    "step",
+                    {
+                        "name": name,
+                        "label": STEP_LABELS[name],
+                        "status": "done",
+                        "detail": step_detail(payload),
+                    },
+                )
         elif mode == "updates" and isinstance(payload, dict):
             for name, update in payload.items():
                 if name not in STEPS:
@@ -163,21 +211,46 @@ class TurnStreamer:
                 if name == "resolve" and isinstance(update, dict):
                     self.tools = [c["name"] for c in update.get("tool_calls") or []]
                     resolved = update.get("resolved") or []
-                    self.labels = [r.get("display") or r.get("query") or r.get("tool") for r in resolved]
+                    self.labels = [
+                        r.get("display") or r.get("query") or r.get("tool") for r in resolved
+                    ]
                     cards = cards_for_resolved(resolved)
                     if cards:
                         yield ("cards", {"cards": cards})
                 if name in ("run_tools", "compose"):
                     detail = "all tool calls finished" if name == "run_tools" else "answer written"
-                    yield ("step", {"name": name, "label": STEP_LABELS[name], "status": "done", "detail": detail})
+                    yield (
+                        "step",
+                        {
+                            "name": name,
+                            "label": STEP_LABELS[name],
+                            "status": "done",
+                            "detail": detail,
+                        },
+                    )
                 following = STEPS.index(name) + 1
                 if following < len(STEPS):
                     upcoming = STEPS[following]
-                    yield ("step", {"name": upcoming, "label": STEP_LABELS[upcoming], "status": "running", "detail": ""})
+                    yield (
+                        "step",
+                        {
+                            "name": upcoming,
+                            "label": STEP_LABELS[upcoming],
+                            "status": "running",
+                            "detail": "",
+                        },
+                    )
                     if upcoming == "run_tools":
                         for call, tool in enumerate(self.tools):
-                            yield ("step", {"name": f"tool-{call}", "label": self._tool_label(call, tool),
-                                            "status": "running", "detail": ""})
+                            yield (
+                                "step",
+                                {
+                                    "name": f"tool-{call}",
+                                    "label": self._tool_label(call, tool),
+                                    "status": "running",
+                                    "detail": "",
+                                },
+                            )
 
     def _tool_label(self, call: int, tool: str | None) -> str:
         """ "MoleculeQA call 1 (Aspirin)": the tool's name and what it was asked about."""
@@ -199,8 +272,12 @@ class TurnStreamer:
 
 
 def interrupt_data(payload: dict[str, Any], resolvers) -> dict[str, Any]:
-    return {"message": payload.get("message", "Which one did you mean?"), "query": payload.get("query"),
-            "tool": payload.get("tool"), "choices": candidate_cards(payload, resolvers)}
+    return {
+        "message": payload.get("message", "Which one did you mean?"),
+        "query": payload.get("query"),
+        "tool": payload.get("tool"),
+        "choices": candidate_cards(payload, resolvers),
+    }
 
 
 def answer_data(values: dict[str, Any]) -> dict[str, Any]:

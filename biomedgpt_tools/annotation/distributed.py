@@ -83,7 +83,12 @@ def merge_parts(annotator: BulkAnnotator, out: Path, store: Any) -> int:
 
 
 def run_distributed(
-    annotator: BulkAnnotator, accessions: list[str], out: Path, shard: Shard, *, progress: bool = True
+    annotator: BulkAnnotator,
+    accessions: list[str],
+    out: Path,
+    shard: Shard,
+    *,
+    progress: bool = True,
 ) -> RunSummary | None:
     """The run of one rank; rank 0 returns the summary of all ranks, the others None."""
     import torch.distributed as dist
@@ -111,8 +116,13 @@ def run_distributed(
         shared = [annotator.recall(store, pending, identity) if rank == 0 else None]
         dist.broadcast_object_list(shared, src=0)
         summary = annotator.run(
-            accessions, part_path(out, rank), skip=done, shard=shard, remembered=shared[0],
-            store=None, progress=progress,
+            accessions,
+            part_path(out, rank),
+            skip=done,
+            shard=shard,
+            remembered=shared[0],
+            store=None,
+            progress=progress,
         )
         everyone: list[RunSummary | None] = [None] * world
         dist.all_gather_object(everyone, summary)

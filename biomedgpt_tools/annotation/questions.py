@@ -15,7 +15,7 @@ QUESTION_TYPES: dict[str, str] = {
 
 
 def parse_question_types(text: str | None) -> list[str]:
-    """"function,name" -> ["function", "name"]; None or "" -> all four; unknown names raise."""
+    """ "function,name" -> ["function", "name"]; None or "" -> all four; unknown names raise."""
     if not text:
         return list(QUESTION_TYPES)
     names = [part.strip().lower() for part in text.split(",") if part.strip()]

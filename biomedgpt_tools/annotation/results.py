@@ -39,7 +39,9 @@ class AnnotationResult:
     message: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, {})}, sort_keys=True)
+        return json.dumps(
+            {k: v for k, v in asdict(self).items() if v not in (None, {})}, sort_keys=True
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> AnnotationResult:
@@ -70,8 +72,10 @@ class RunSummary:
     def line(self) -> str:
         parts = [f"{self.counts.get(status, 0)} {status.replace('_', ' ')}" for status in STATUSES]
         rate = self.processed / self.seconds if self.seconds > 0 else 0.0
-        return (f"{', '.join(parts)}; {self.skipped} already in the results file (skipped); "
-                f"{self.seconds:.1f} s, {rate:.2f} accessions/s")
+        return (
+            f"{', '.join(parts)}; {self.skipped} already in the results file (skipped); "
+            f"{self.seconds:.1f} s, {rate:.2f} accessions/s"
+        )
 
 
 def read_accessions(path: Path) -> tuple[list[str], list[str]]:
@@ -80,7 +84,9 @@ def read_accessions(path: Path) -> tuple[list[str], list[str]]:
     Accessions are upper-cased and de-duplicated in first-seen order.
     """
     if not path.is_file():
-        raise FileNotFoundError(f"accessions file {path} does not exist; give a text file with one UniProt accession per line")
+        raise FileNotFoundError(
+            f"accessions file {path} does not exist; give a text file with one UniProt accession per line"
+        )
     accessions, invalid = [], []
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0]

@@ -61,7 +61,9 @@ def read_batch_lines(path: Path, *, system: str | None, on_too_long: str) -> lis
         for number, raw in _raw_lines(path)
     ]
     if not lines:
-        raise CommandError(f"batch file {path} has no requests (it is empty or every line is blank)")
+        raise CommandError(
+            f"batch file {path} has no requests (it is empty or every line is blank)"
+        )
     return lines
 
 
@@ -79,7 +81,9 @@ def _raw_lines(path: Path):
         try:
             head = handle.read(_BINARY_SNIFF_BYTES)
         except OSError as error:
-            raise CommandError(f"cannot read batch file {path}: {error.strerror or error}") from error
+            raise CommandError(
+                f"cannot read batch file {path}: {error.strerror or error}"
+            ) from error
         if b"\0" in head:
             raise CommandError(
                 f"batch file {path} is binary (it holds NUL bytes), not JSON lines; give one "
@@ -101,7 +105,9 @@ def _raw_lines(path: Path):
                 yield number, raw
 
 
-def _parse_line(number: int, raw: bytes | None, *, system: str | None, on_too_long: str) -> BatchLine:
+def _parse_line(
+    number: int, raw: bytes | None, *, system: str | None, on_too_long: str
+) -> BatchLine:
     from biomedgpt_tools.model.api import GenerationRequest
 
     line = BatchLine(number)
@@ -122,7 +128,7 @@ def _parse_line(number: int, raw: bytes | None, *, system: str | None, on_too_lo
         data = dict(data)
         mode = data.pop("on_too_long", on_too_long)
         if mode not in ON_TOO_LONG_CHOICES:
-            line.fail(f"'on_too_long' must be \"error\" or \"truncate\", not {mode!r}")
+            line.fail(f'\'on_too_long\' must be "error" or "truncate", not {mode!r}')
             return line
         if system is not None and "system" not in data:
             data["system"] = system
@@ -216,7 +222,9 @@ def answer_lines(lines: list[BatchLine], biomedgpt, batch_size: int, options: di
             except ValueError:
                 for line in good:
                     try:
-                        results[line.number] = biomedgpt.generate([line.model_input], batch_size=1, **options)[0]
+                        results[line.number] = biomedgpt.generate(
+                            [line.model_input], batch_size=1, **options
+                        )[0]
                     except ValueError as error:
                         line.fail(str(error).removeprefix("request 0: "))
         for line in chunk_lines:

@@ -168,7 +168,9 @@ def _run_batch(args: argparse.Namespace, options: dict) -> int:
             failed += 1
             if args.json:
                 print(json.dumps(line.error_json(), ensure_ascii=False), flush=True)
-            print(f"error: {args.batch} line {line.number}: {line.error}", file=sys.stderr, flush=True)
+            print(
+                f"error: {args.batch} line {line.number}: {line.error}", file=sys.stderr, flush=True
+            )
             continue
         if args.json:
             print(json.dumps(_result_json(result, line.notes), ensure_ascii=False), flush=True)

@@ -217,6 +217,7 @@ def _kv_cache_bytes(args: argparse.Namespace) -> int | None:
 
     return None if torch.cuda.is_available() else 1 << 30
 
+
 if __name__ == "__main__":  # vLLM starts its workers with spawn
     from . import main
 

@@ -167,7 +167,8 @@ class MemoryHit(BaseModel):
     revision: str
     created_at: datetime
     distance: float | None = Field(
-        None, description="cosine distance to the search text (0 = same meaning); None for a listing"
+        None,
+        description="cosine distance to the search text (0 = same meaning); None for a listing",
     )
 
 
@@ -251,7 +252,9 @@ def qa_result(tool_name: str, artifact: QAArtifact) -> QAResult:
         sources.append(SourceRef(kind="model", name=artifact.model_id, url=uri))
     elif artifact.answered_by == "memory" and artifact.model_id:
         sources.append(
-            SourceRef(kind="memory", name=artifact.model_id, url=uri, retrieved_at=artifact.answered_at)
+            SourceRef(
+                kind="memory", name=artifact.model_id, url=uri, retrieved_at=artifact.answered_at
+            )
         )
     return QAResult(
         tool=tool_name,
@@ -309,7 +312,9 @@ def quoted_candidates(candidates: list) -> list:
     quoted = []
     for candidate in candidates:
         if isinstance(candidate, MoleculeCandidate):
-            quoted.append(candidate.model_copy(update={"name": quote_inline(candidate.name, 80) or None}))
+            quoted.append(
+                candidate.model_copy(update={"name": quote_inline(candidate.name, 80) or None})
+            )
         else:
             quoted.append(
                 candidate.model_copy(

@@ -102,6 +102,8 @@ def memory_unavailable_reason(services: BioMedGPTServices) -> str:
     if not services.settings.memory:
         return "memory is off (BIOMEDGPT_MEMORY=0)"
     reason = services.memory.error
-    return f"the annotation store could not be opened: {reason}" if reason else (
-        "the annotation store could not be opened"
+    return (
+        f"the annotation store could not be opened: {reason}"
+        if reason
+        else ("the annotation store could not be opened")
     )

@@ -83,7 +83,9 @@ def select_tools(
         raise ValueError(
             f"unknown tool(s): {', '.join(unknown)}; the tools are {', '.join(TOOL_NAMES)}"
         )
-    chosen = [name for name in TOOL_NAMES if (not include or name in include) and name not in exclude]
+    chosen = [
+        name for name in TOOL_NAMES if (not include or name in include) and name not in exclude
+    ]
     if not chosen:
         raise ValueError("no tool left to expose; check --tools and --exclude-tools")
     return chosen

@@ -73,9 +73,7 @@ SEARCH_MEMORY_DESCRIPTION = (
 
 MEMORY_ANSWER_CHARS = 300  # of each hit's answer in the text content (the structured one is whole)
 
-EMPTY_ARGUMENT = (
-    "Invalid arguments: `{name}` is empty; pass a non-empty value. Fix them and call the tool again."
-)
+EMPTY_ARGUMENT = "Invalid arguments: `{name}` is empty; pass a non-empty value. Fix them and call the tool again."
 
 
 def error_result(message: str) -> CallToolResult:
@@ -290,9 +288,15 @@ def _molecule_text(result: MoleculeResolution) -> str:
     molecule = result.molecule
     assert molecule is not None
     facts = [f"PubChem CID {molecule.cid}" if molecule.cid is not None else "not in PubChem"]
-    facts += [f"{label} {value}" for label, value in (
-        ("InChIKey", molecule.inchikey), ("formula", molecule.formula), ("SMILES", molecule.smiles)
-    ) if value]
+    facts += [
+        f"{label} {value}"
+        for label, value in (
+            ("InChIKey", molecule.inchikey),
+            ("formula", molecule.formula),
+            ("SMILES", molecule.smiles),
+        )
+        if value
+    ]
     lines = [f"Molecule: {molecule.name or 'unnamed molecule'} ({', '.join(facts)})."]
     if result.description:
         lines.append(result.description)

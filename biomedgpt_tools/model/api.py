@@ -371,9 +371,7 @@ class BioMedGPT:
             stop=streamed.close,
         )
 
-    def check_request(
-        self, request: GenerationRequest, max_new_tokens: int = 255
-    ) -> MultimodalRow:
+    def check_request(self, request: GenerationRequest, max_new_tokens: int = 255) -> MultimodalRow:
         """The ValueError `generate` would raise for this request alone (bad input, a prompt
         past the context), so a batch can set one request aside instead of failing whole.
 

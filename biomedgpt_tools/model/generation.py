@@ -137,7 +137,9 @@ class _StopWhenSet(StoppingCriteria):
         self.event = event
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
 
 
 class _TokenQueue(BaseStreamer):
@@ -226,7 +228,6 @@ class StreamedGeneration:
         text = self._decode(self.tokens.token_ids)
         if len(text) > len(emitted) and text.startswith(emitted):
             yield text[len(emitted) :]
-
 
     def close(self) -> None:
         """Stop generating and wait for the thread: the model is free once this returns."""

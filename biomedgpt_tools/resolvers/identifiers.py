@@ -125,9 +125,12 @@ class MoleculeQuery:
     @property
     def described(self) -> str:
         """How messages name the query kind: 'name', 'CAS number', 'SMILES', ..."""
-        return {"cas": "CAS number", "smiles": "SMILES", "inchi": "InChI", "inchikey": "InChIKey"}.get(
-            self.kind, self.kind
-        )
+        return {
+            "cas": "CAS number",
+            "smiles": "SMILES",
+            "inchi": "InChI",
+            "inchikey": "InChIKey",
+        }.get(self.kind, self.kind)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from biomedgpt_tools.environment import biomedgpt_home, env_flag, env_folder, en
 
 DEFAULT_PUBCHEM_URL = "https://pubchem.ncbi.nlm.nih.gov/rest/pug"
 DEFAULT_UNIPROT_URL = "https://rest.uniprot.org"
+
+
 @dataclass(frozen=True)
 class RatePolicy:
     """At most `per_second` requests in any second and `per_minute` in any minute."""

@@ -26,7 +26,6 @@ processes, which network filesystems (NFS, SMB, ...) do not give: there, or wher
 refused, the file uses the rollback journal (DELETE), which needs only file locks.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -105,7 +104,9 @@ def filesystem_type(path: Path, mounts: str | None = None) -> str | None:
     return best_type
 
 
-def choose_journal_mode(connection: sqlite3.Connection, path: Path, mounts: str | None = None) -> str:
+def choose_journal_mode(
+    connection: sqlite3.Connection, path: Path, mounts: str | None = None
+) -> str:
     """WAL where the filesystem shares memory between processes, else the rollback journal."""
     fstype = filesystem_type(path.parent, mounts)
     if fstype not in NETWORK_FILESYSTEMS:
@@ -115,7 +116,9 @@ def choose_journal_mode(connection: sqlite3.Connection, path: Path, mounts: str 
             mode = f"refused ({error})"
         if str(mode).lower() == "wal":
             return "wal"
-        logger.info("the rate budget %s cannot use WAL (%s); using the rollback journal", path, mode)
+        logger.info(
+            "the rate budget %s cannot use WAL (%s); using the rollback journal", path, mode
+        )
     mode = connection.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
     return str(mode).lower()
 
@@ -365,9 +368,7 @@ def _new_limiter(
         return RateLimiter(policy)
     path = Path(budget_dir) / BUDGET_FILENAME
     try:
-        return SharedRateLimiter(
-            policy, path, f"{service}@{host}", stale_after_s=stale_after_s
-        )
+        return SharedRateLimiter(policy, path, f"{service}@{host}", stale_after_s=stale_after_s)
     except (OSError, sqlite3.Error) as error:
         logger.warning(
             "the %s rate budget cannot be shared through %s (%s); this process keeps its own, "

@@ -114,5 +114,7 @@ def _env_choice(name: str, allowed: re.Pattern[str], described: str) -> str | No
     if not raw:
         return None
     if not allowed.match(raw.lower()):
-        raise SettingsError(f"{name}={raw!r} is not a value it takes: use {described} (or unset it)")
+        raise SettingsError(
+            f"{name}={raw!r} is not a value it takes: use {described} (or unset it)"
+        )
     return raw.lower()

@@ -85,7 +85,9 @@ def build_app(
             try:
                 await server.start()
             except Exception as error:  # noqa: BLE001 - the process reports it and stops
-                print(f"biomedgpt serve: error: the model could not be served ({error})", flush=True)
+                print(
+                    f"biomedgpt serve: error: the model could not be served ({error})", flush=True
+                )
                 if on_start_failure is not None:
                     on_start_failure()
             else:
@@ -154,7 +156,10 @@ def build_app(
     def failed(endpoint: str, error: Exception) -> Response:
         """An unexpected failure as OpenAI's JSON 500, logged; the next request is served."""
         server.metrics.count_request(endpoint, 500)
-        print(f"biomedgpt serve: error: {endpoint} failed ({type(error).__name__}: {error})", flush=True)
+        print(
+            f"biomedgpt serve: error: {endpoint} failed ({type(error).__name__}: {error})",
+            flush=True,
+        )
         return error_response(500, f"the server failed ({type(error).__name__}: {error})")
 
     async def chat_completions(request: Request) -> Response:
@@ -224,8 +229,10 @@ def build_app(
             sequences = body.get("input") if isinstance(body, dict) else None
             if isinstance(sequences, str):
                 sequences = [sequences]
-            if not isinstance(sequences, list) or not sequences or not all(
-                isinstance(item, str) for item in sequences
+            if (
+                not isinstance(sequences, list)
+                or not sequences
+                or not all(isinstance(item, str) for item in sequences)
             ):
                 raise WireError("'input' must be a protein sequence or a list of them", "input")
             if len(sequences) > MAX_EMBEDDING_INPUTS:
@@ -290,7 +297,9 @@ def build_app(
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def http_error(request: Request, error: HTTPException) -> Response:
-        return error_response(error.status_code, f"{request.method} {request.url.path}: {error.detail}")
+        return error_response(
+            error.status_code, f"{request.method} {request.url.path}: {error.detail}"
+        )
 
     return Starlette(
         routes=[

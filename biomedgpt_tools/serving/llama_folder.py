@@ -25,7 +25,12 @@ DERIVED_DIRNAME = "vllm-lm"
 COMPLETE_MARKER = ".complete"  # written last into a folder written whole
 # Files of the BioMedGPT folder the LM folder links to (the tokenizer is for people and
 # vLLM's optional checks; the engine is fed embeddings and decodes no text).
-_LINKED_FILES = ("tokenizer.model", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json")
+_LINKED_FILES = (
+    "tokenizer.model",
+    "tokenizer_config.json",
+    "tokenizer.json",
+    "special_tokens_map.json",
+)
 
 
 def derived_llama_root() -> Path:
@@ -37,10 +42,14 @@ def llama_config(model_dir: Path) -> dict:
     """The LM part of a BioMedGPT config.json, as a Llama config that vLLM loads."""
     config_file = model_dir / "config.json"
     if not config_file.is_file():
-        raise ValueError(f"{model_dir} has no config.json; convert the official checkpoint first (biomedgpt convert)")
+        raise ValueError(
+            f"{model_dir} has no config.json; convert the official checkpoint first (biomedgpt convert)"
+        )
     config = json.loads(config_file.read_text())
     if config.get("model_type") != "biomedgpt" or not isinstance(config.get("text_config"), dict):
-        raise ValueError(f"{config_file} is not a BioMedGPT config (model_type 'biomedgpt' with a text_config)")
+        raise ValueError(
+            f"{config_file} is not a BioMedGPT config (model_type 'biomedgpt' with a text_config)"
+        )
     text = dict(config["text_config"])
     text["model_type"] = "llama"
     text["architectures"] = [VLLM_ARCHITECTURE]
@@ -59,7 +68,9 @@ def derive_llama_folder(model_dir: str | Path, out_dir: str | Path | None = None
     config = llama_config(model_dir)
     shards = sorted(model_dir.glob("*.safetensors"))
     if not shards:
-        raise ValueError(f"{model_dir} has no safetensors shards; vLLM reads safetensors only (biomedgpt convert writes them)")
+        raise ValueError(
+            f"{model_dir} has no safetensors shards; vLLM reads safetensors only (biomedgpt convert writes them)"
+        )
     if out_dir is None:
         key = hashlib.blake2b(str(model_dir).encode(), digest_size=6).hexdigest()
         out_dir = derived_llama_root() / f"{model_dir.name}-{key}"
@@ -116,4 +127,3 @@ def write_llama_folder(biomedgpt, root: str | Path | None = None) -> Path:
     except OSError:  # another server wrote it meanwhile
         shutil.rmtree(partial, ignore_errors=True)
     return folder
-

@@ -29,7 +29,10 @@ class Histogram:
         self.count += 1
 
     def lines(self, name: str) -> list[str]:
-        lines = [f'{name}_bucket{{le="{bound}"}} {count}' for bound, count in zip(self.buckets, self.counts, strict=True)]
+        lines = [
+            f'{name}_bucket{{le="{bound}"}} {count}'
+            for bound, count in zip(self.buckets, self.counts, strict=True)
+        ]
         lines.append(f'{name}_bucket{{le="+Inf"}} {self.count}')
         lines.append(f"{name}_sum {self.total:.6f}")
         lines.append(f"{name}_count {self.count}")
@@ -73,7 +76,9 @@ class ServingMetrics:
                 "# TYPE biomedgpt_requests_total counter",
             ]
             for (endpoint, status), count in sorted(self.requests.items()):
-                lines.append(f'biomedgpt_requests_total{{endpoint="{endpoint}",status="{status}"}} {count}')
+                lines.append(
+                    f'biomedgpt_requests_total{{endpoint="{endpoint}",status="{status}"}} {count}'
+                )
             lines += [
                 "# HELP biomedgpt_prompt_tokens_total LM input positions (text, atoms, residues) of finished requests.",
                 "# TYPE biomedgpt_prompt_tokens_total counter",

@@ -172,7 +172,12 @@ class TransformersEngine:
         first = batch[0].request
         stop_ids = sorted({token for p in batch for token in p.request.stop_token_ids})
         sampling = (
-            {"do_sample": True, "temperature": first.temperature, "top_p": first.top_p, "top_k": None}
+            {
+                "do_sample": True,
+                "temperature": first.temperature,
+                "top_p": first.top_p,
+                "top_k": None,
+            }
             if first.temperature > 0
             else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         )

@@ -21,12 +21,23 @@ def synthetic_protein(number: int) -> dict:
     sequence = "M" + "".join(rng.choice(AMINO_ACIDS) for _ in range(rng.randint(20, 60)))
     accession = f"Q9T{number:03d}"
     return {
-        "accession": accession, "secondary_accessions": [], "entry_name": f"{accession}_TEST",
-        "reviewed": False, "protein_name": f"Synthetic test protein {number}", "gene_names": [],
-        "organism": "Homo sapiens", "organism_common_name": "Human", "taxon_id": 9606,
-        "sequence": sequence, "length": len(sequence), "sequence_is_placeholder": False,
-        "function": f"Test data: synthetic protein {number}.", "subcellular_locations": ["Cytoplasm"],
-        "family": "Belongs to the synthetic test family.", "ec_numbers": [], "in_snapshot": False,
+        "accession": accession,
+        "secondary_accessions": [],
+        "entry_name": f"{accession}_TEST",
+        "reviewed": False,
+        "protein_name": f"Synthetic test protein {number}",
+        "gene_names": [],
+        "organism": "Homo sapiens",
+        "organism_common_name": "Human",
+        "taxon_id": 9606,
+        "sequence": sequence,
+        "length": len(sequence),
+        "sequence_is_placeholder": False,
+        "function": f"Test data: synthetic protein {number}.",
+        "subcellular_locations": ["Cytoplasm"],
+        "family": "Belongs to the synthetic test family.",
+        "ec_numbers": [],
+        "in_snapshot": False,
         "synthetic": True,
     }
 

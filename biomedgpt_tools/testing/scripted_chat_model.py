@@ -36,7 +36,9 @@ class ScriptedChatModel(BaseChatModel):
             for message in self.script:
                 for call in getattr(message, "tool_calls", []):
                     if call["name"] not in names:
-                        raise AssertionError(f"script calls {call['name']!r}, bound tools are {names}")
+                        raise AssertionError(
+                            f"script calls {call['name']!r}, bound tools are {names}"
+                        )
         self.bound_tool_names = names
         return self
 
@@ -46,7 +48,9 @@ class ScriptedChatModel(BaseChatModel):
         index = len(self.seen)
         self.seen.append(list(messages))
         if index >= len(self.script):
-            raise AssertionError(f"called {index + 1} times; the script has {len(self.script)} entries")
+            raise AssertionError(
+                f"called {index + 1} times; the script has {len(self.script)} entries"
+            )
         entry = self.script[index]
         if isinstance(entry, Exception):
             raise entry

@@ -153,7 +153,9 @@ class ChatBioMedGPT(BaseChatModel):
         return params
 
     def _backend(self) -> ModelBackend:
-        if self.backend is None:  # model_post_init sets it; only a caller's `backend = None` clears it
+        if (
+            self.backend is None
+        ):  # model_post_init sets it; only a caller's `backend = None` clears it
             raise RuntimeError("ChatBioMedGPT has no backend; pass backend= or model_path=")
         return self.backend
 

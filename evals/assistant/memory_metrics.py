@@ -45,13 +45,17 @@ def store_recall(store) -> Recall:
     """`AnnotationStore.recall` as a Recall: the stored answer's creation time, or None."""
 
     def recall(lookup: MemoryLookup) -> datetime | None:
-        record = store.recall(lookup.kind, lookup.key, lookup.question, lookup.model_id, lookup.model_revision)
+        record = store.recall(
+            lookup.kind, lookup.key, lookup.question, lookup.model_id, lookup.model_revision
+        )
         return None if record is None else record.created_at
 
     return recall
 
 
-def score_memory(lookups: Sequence[MemoryLookup], recall: Recall, max_age: timedelta) -> MemoryScores:
+def score_memory(
+    lookups: Sequence[MemoryLookup], recall: Recall, max_age: timedelta
+) -> MemoryScores:
     if not lookups:
         raise ValueError("no lookups to score")
     ages = []

@@ -57,11 +57,17 @@ def load_routing_set(path: str | Path = ROUTING_SET) -> list[RoutingCase]:
             continue
         try:
             row = json.loads(line)
-            cases.append(RoutingCase(row["question"], list(row["tools"]), list(row.get("entities", [])),
-                                     str(row.get("split", "dev"))))
+            cases.append(
+                RoutingCase(
+                    row["question"],
+                    list(row["tools"]),
+                    list(row.get("entities", [])),
+                    str(row.get("split", "dev")),
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise DataFormatError(
-                f"{path}:{number}: expected {{\"question\", \"tools\": [...], \"entities\": [...]}} ({error})"
+                f'{path}:{number}: expected {{"question", "tools": [...], "entities": [...]}} ({error})'
             ) from None
     if not cases:
         raise DataFormatError(f"{path}: no routing cases")
@@ -122,6 +128,8 @@ def rule_router(verifier=None) -> Router:
 
     def route(question: str) -> tuple[list[str], list[str]]:
         decision = route_by_rules(question, known, verifier)
-        return [call.name for call in decision.tool_calls], [entity.text for entity in decision.entities]
+        return [call.name for call in decision.tool_calls], [
+            entity.text for entity in decision.entities
+        ]
 
     return route

@@ -19,7 +19,9 @@ from evals.tasks.run_store import METRICS_FILE, RUN_FILE, write_json
 
 MORGAN_RADIUS = 2
 MORGAN_BITS = 2048
-METHOD = f"retrieval: Tanimoto nearest training molecule (Morgan r{MORGAN_RADIUS}, {MORGAN_BITS} bits)"
+METHOD = (
+    f"retrieval: Tanimoto nearest training molecule (Morgan r{MORGAN_RADIUS}, {MORGAN_BITS} bits)"
+)
 
 
 def fingerprints(smiles: list[str], source: Path) -> list:
@@ -51,11 +53,15 @@ def nearest_captions(train_path: Path, test_path: Path) -> list[tuple[str, str, 
     for record, query in zip(test, test_prints, strict=True):
         similarities = DataStructs.BulkTanimotoSimilarity(query, train_prints)
         best = max(range(len(train)), key=lambda i: (similarities[i], -i))
-        rows.append((record.smiles, record.description, train[best].description, similarities[best]))
+        rows.append(
+            (record.smiles, record.description, train[best].description, similarities[best])
+        )
     return rows
 
 
-def run_retrieval(train_path: Path, test_path: Path, run_dir: Path, vocab: str, progress: bool = True) -> dict:
+def run_retrieval(
+    train_path: Path, test_path: Path, run_dir: Path, vocab: str, progress: bool = True
+) -> dict:
     """Write the run directory and return its metrics.json content."""
     from evals.metrics.caption import score_captions
 
@@ -64,7 +70,10 @@ def run_retrieval(train_path: Path, test_path: Path, run_dir: Path, vocab: str, 
     write_json(run_dir / RUN_FILE, {"task": "chebi20", "data": str(Path(test_path).resolve()),
                                     "train": str(Path(train_path).resolve()), "model": METHOD})  # fmt: skip
     lines = ["SMILES\tground truth\toutput"]
-    lines += [f"{smiles}\t{reference}\t{' '.join(caption.split())}" for smiles, reference, caption, _ in rows]
+    lines += [
+        f"{smiles}\t{reference}\t{' '.join(caption.split())}"
+        for smiles, reference, caption, _ in rows
+    ]
     (run_dir / "predictions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with (run_dir / "details.jsonl").open("w", encoding="utf-8") as handle:
         for smiles, reference, caption, similarity in rows:

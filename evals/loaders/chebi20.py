@@ -71,12 +71,16 @@ def load_chebi20(path: str | Path, line_errors: list[LineError] | None = None) -
     seen: set[str] = set()
     for record in records:
         if record.smiles in seen:
-            raise DataFormatError(f"{path}: SMILES {record.smiles} appears twice; cannot join by it")
+            raise DataFormatError(
+                f"{path}: SMILES {record.smiles} appears twice; cannot join by it"
+            )
         seen.add(record.smiles)
     return records
 
 
-def chebi20_items(path: str | Path, line_errors: list[LineError] | None = None) -> list[CaptionItem]:
+def chebi20_items(
+    path: str | Path, line_errors: list[LineError] | None = None
+) -> list[CaptionItem]:
     """ChEBI-20 as molecule-QA items: describe the molecule, score against the description."""
     return [
         CaptionItem(

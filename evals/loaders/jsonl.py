@@ -39,7 +39,9 @@ def read_jsonl_lines(
     except OSError as error:
         raise DataFormatError(f"{path}: cannot be read ({error.strerror or error})") from None
     if not records:
-        raise DataFormatError(f"{path}: no records" + (" (every line is bad)" if line_errors else ""))
+        raise DataFormatError(
+            f"{path}: no records" + (" (every line is bad)" if line_errors else "")
+        )
     return records
 
 

@@ -81,7 +81,10 @@ def medmcqa_items(
             ChoiceItem(
                 item_id=str(record.get("id", line_number)),
                 question=str(record["question"]).strip(),
-                options={label: str(record[f]) for label, f in zip(OPTION_LABELS, OPTION_FIELDS, strict=True)},
+                options={
+                    label: str(record[f])
+                    for label, f in zip(OPTION_LABELS, OPTION_FIELDS, strict=True)
+                },
                 answer=OPTION_LABELS[cop - base],
                 meta={k: str(record[k]) for k in ("subject_name", "choice_type") if record.get(k)},
             )

@@ -55,7 +55,9 @@ def pubmedqa_items(data: str | Path) -> list[ChoiceItem]:
             raise DataFormatError(f"{truth_path}: PMID {pmid} is missing from {pqal_path}")
         record = records[pmid]
         if label not in PUBMEDQA_LABELS:
-            raise DataFormatError(f"{truth_path}: PMID {pmid} has label {label!r}, not yes/no/maybe")
+            raise DataFormatError(
+                f"{truth_path}: PMID {pmid} has label {label!r}, not yes/no/maybe"
+            )
         decision = record.get("final_decision")
         if decision is not None and decision != label:
             raise DataFormatError(

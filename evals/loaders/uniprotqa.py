@@ -145,7 +145,9 @@ def uniprotqa_items(
         elif accessions:
             missing = [a for a in accessions if a not in sequences]
             if missing:
-                hint = "pass --sequences MAP" if not sequences_path else f"add it to {sequences_path}"
+                hint = (
+                    "pass --sequences MAP" if not sequences_path else f"add it to {sequences_path}"
+                )
                 raise DataFormatError(f"{where}: no sequence for accession {missing[0]}; {hint}")
             protein_sequences = [sequences[a] for a in accessions]
         else:

@@ -38,9 +38,7 @@ class CaptionScores:
 
 def wordpieces(tokenizer, text: str) -> list[str]:
     """SciBERT wordpieces of one text, as the protocol counts them."""
-    encoding = tokenizer(
-        text, add_special_tokens=False, truncation=True, max_length=MAX_WORDPIECES
-    )
+    encoding = tokenizer(text, add_special_tokens=False, truncation=True, max_length=MAX_WORDPIECES)
     return [token for token in encoding.tokens() if token not in DROPPED_TOKENS]
 
 

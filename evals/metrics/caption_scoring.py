@@ -27,7 +27,7 @@ class CaptionPrediction:
 
 def strip_cls(text: str) -> str:
     """MolT5 outputs sometimes start with a literal `[CLS] `; the protocol drops it."""
-    return text[len(CLS_PREFIX):] if text.startswith(CLS_PREFIX) else text
+    return text[len(CLS_PREFIX) :] if text.startswith(CLS_PREFIX) else text
 
 
 def read_predictions(path: str | Path) -> list[CaptionPrediction]:

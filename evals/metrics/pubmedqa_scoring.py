@@ -36,5 +36,9 @@ def score_pubmedqa_predictions(predictions_path: str | Path, data: str | Path) -
         )
     for pmid, label in predictions.items():
         if label not in PUBMEDQA_LABELS:
-            raise DataFormatError(f"{predictions_path}: PMID {pmid} has label {label!r}, not yes/no/maybe")
-    return score_choices([truth[p] for p in truth], [predictions[p] for p in truth], PUBMEDQA_LABELS)
+            raise DataFormatError(
+                f"{predictions_path}: PMID {pmid} has label {label!r}, not yes/no/maybe"
+            )
+    return score_choices(
+        [truth[p] for p in truth], [predictions[p] for p in truth], PUBMEDQA_LABELS
+    )

@@ -36,7 +36,9 @@ def require_wordnet() -> None:
     try:
         with warnings.catch_warnings():
             # Open Multilingual WordNet is not installed and METEOR does not use it.
-            warnings.filterwarnings("ignore", message="The multilingual functions are not available")
+            warnings.filterwarnings(
+                "ignore", message="The multilingual functions are not available"
+            )
             wordnet.ensure_loaded()
     except (LookupError, OSError) as error:
         raise WordNetMissingError(f"{SETUP_HINT} (nltk said: {str(error).strip()[:200]})") from None

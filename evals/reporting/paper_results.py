@@ -15,6 +15,8 @@ QA_TASK_NAMES = {"medmcqa": "MedMCQA", "pubmedqa": "PubMedQA", "medqa": "USMLE (
 # Table 3: ChEBI-20 molecule QA; Table 4: UniProtQA test.
 PAPER_CAPTION_SCORES = {
     "chebi20": dict(zip(CAPTION_METRICS, (0.234, 0.141, 0.386, 0.206, 0.332, 0.308), strict=True)),
-    "uniprotqa": dict(zip(CAPTION_METRICS, (0.571, 0.535, 0.743, 0.759, 0.622, 0.754), strict=True)),
+    "uniprotqa": dict(
+        zip(CAPTION_METRICS, (0.571, 0.535, 0.743, 0.759, 0.622, 0.754), strict=True)
+    ),
 }
 CAPTION_TABLES = {"chebi20": "Table 3: ChEBI-20 molecule QA", "uniprotqa": "Table 4: UniProtQA"}

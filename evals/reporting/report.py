@@ -38,7 +38,13 @@ def _label(run_dir: Path, root: Path, result: dict) -> str:
     return f"ours: {where} (n={result['n_items']}{refused}, {result.get('scoring', 'generate')})"
 
 
-def _bar_chart(path: Path, title: str, categories: list[str], series: dict[str, list[float | None]], ylabel: str):
+def _bar_chart(
+    path: Path,
+    title: str,
+    categories: list[str],
+    series: dict[str, list[float | None]],
+    ylabel: str,
+):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,7 +77,9 @@ def write_report(root: Path) -> Path:
     """Write report.md (and PNG charts) into `root`; returns the report's path."""
     runs = find_runs(root)
     if not runs:
-        raise ValueError(f"no {METRICS_FILE} under {root}; run `python -m evals run TASK ...` first")
+        raise ValueError(
+            f"no {METRICS_FILE} under {root}; run `python -m evals run TASK ...` first"
+        )
     lines = [f"# Evaluation report: {root}", ""]
     lines += ["Our runs beside BioMedGPT-10B's published numbers (Luo et al. 2023).", ""]
 
@@ -79,13 +87,18 @@ def write_report(root: Path) -> Path:
     qa_runs = [(d, r) for d, r in runs if r["task"] in PAPER_QA_ACCURACY]
     lines += ["## Table 2: biomedical QA accuracy (%)", ""]
     tasks = list(PAPER_QA_ACCURACY)
-    lines += ["| | " + " | ".join(QA_TASK_NAMES[t] for t in tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
+    lines += [
+        "| | " + " | ".join(QA_TASK_NAMES[t] for t in tasks) + " |",
+        "|---" * (len(tasks) + 1) + "|",
+    ]
     lines.append("| paper | " + " | ".join(f"{PAPER_QA_ACCURACY[t]:.1f}" for t in tasks) + " |")
     series: dict[str, list[float | None]] = {"paper": [PAPER_QA_ACCURACY[t] for t in tasks]}
     for run_dir, result in qa_runs:
         overall = result["metrics"]["overall"]
         row = [100 * overall["accuracy"] if result["task"] == t else None for t in tasks]
-        lines.append(f"| {_label(run_dir, root, result)} | " + " | ".join(_fmt(v, 1) for v in row) + " |")
+        lines.append(
+            f"| {_label(run_dir, root, result)} | " + " | ".join(_fmt(v, 1) for v in row) + " |"
+        )
         series[_label(run_dir, root, result)] = row
     if qa_runs:
         lines += ["", "| run | macro-F1 | unmatched rate | extraction |", "|---|---|---|---|"]
@@ -107,7 +120,12 @@ def write_report(root: Path) -> Path:
     for task, title in CAPTION_TABLES.items():
         task_runs = [(d, r) for d, r in runs if r["task"] == task]
         names = [CAPTION_METRIC_NAMES[m] for m in CAPTION_METRICS]
-        lines += [f"## {title}", "", "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| | " + " | ".join(names) + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
         paper = [PAPER_CAPTION_SCORES[task][m] for m in CAPTION_METRICS]
         lines.append("| paper | " + " | ".join(_fmt(v) for v in paper) + " |")
         series = {"paper": paper}
@@ -118,7 +136,11 @@ def write_report(root: Path) -> Path:
             series[label] = values
             for group, scores in result["metrics"].get("by_group", {}).items():
                 group_values = [scores[m] for m in CAPTION_METRICS]
-                lines.append(f"| &nbsp;&nbsp;{group} (n={scores['n']}) | " + " | ".join(_fmt(v) for v in group_values) + " |")
+                lines.append(
+                    f"| &nbsp;&nbsp;{group} (n={scores['n']}) | "
+                    + " | ".join(_fmt(v) for v in group_values)
+                    + " |"
+                )
         if task_runs:
             chart = f"{task}_caption_metrics.png"
             _bar_chart(root / chart, title, names, series, "score")

@@ -38,7 +38,9 @@ class BioMedGPTTaskModel:
         unique = list(dict.fromkeys(keys))
         first = {key: requests[keys.index(key)] for key in unique}
         results = self.biomedgpt.generate(
-            [first[key] for key in unique], batch_size=self.batch_size, max_new_tokens=max_new_tokens
+            [first[key] for key in unique],
+            batch_size=self.batch_size,
+            max_new_tokens=max_new_tokens,
         )
         text = {key: result.text for key, result in zip(unique, results, strict=True)}
         return [text[key] for key in keys]

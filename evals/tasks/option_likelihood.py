@@ -56,9 +56,11 @@ def option_log_likelihoods(
         targets = labels[:, 1:]  # (B, T-1): token t is predicted at position t-1
         answer_mask = targets != IGNORE_INDEX  # (B, T-1)
         answer_logits = logits[:, :-1][answer_mask].float()  # (N, V) answer positions only
-        token_log_probs = torch.log_softmax(answer_logits, dim=-1).gather(
-            -1, targets[answer_mask].unsqueeze(-1)
-        ).squeeze(-1)  # (N,)
+        token_log_probs = (
+            torch.log_softmax(answer_logits, dim=-1)
+            .gather(-1, targets[answer_mask].unsqueeze(-1))
+            .squeeze(-1)
+        )  # (N,)
         row_of_token = answer_mask.nonzero()[:, 0]  # (N,)
         per_row = torch.zeros(len(chunk), dtype=torch.float64, device=token_log_probs.device)
         per_row.index_add_(0, row_of_token, token_log_probs.double())

@@ -29,7 +29,9 @@ def choice_question_text(item: ChoiceItem) -> str:
     if list(item.options) == ["yes", "no", "maybe"]:
         parts.append(YES_NO_MAYBE_INSTRUCTION)
     else:
-        parts.append("Options:\n" + "\n".join(f"{label}. {text}" for label, text in item.options.items()))
+        parts.append(
+            "Options:\n" + "\n".join(f"{label}. {text}" for label, text in item.options.items())
+        )
         parts.append(OPTIONS_INSTRUCTION)
     return "\n".join(parts)
 

@@ -49,7 +49,9 @@ def read_cache(path: Path) -> dict[str, dict]:
         except json.JSONDecodeError:
             if number == len(lines):
                 break
-            raise RunDirectoryError(f"{path}:{number} is not JSON; delete the file to regenerate") from None
+            raise RunDirectoryError(
+                f"{path}:{number} is not JSON; delete the file to regenerate"
+            ) from None
         cached[str(record["item_id"])] = record
     return cached
 

@@ -48,7 +48,9 @@ class RunOptions:
     system: str | None = None
     vocab: str | None = None  # SciBERT folder for caption metrics
     progress: bool = True
-    molecule_input: str = "graph"  # graph | smiles-text | none (see evals.tasks.prompts.request_for)
+    molecule_input: str = (
+        "graph"  # graph | smiles-text | none (see evals.tasks.prompts.request_for)
+    )
 
 
 def run_identity(spec: TaskSpec, data: Path, model_name: str, options: RunOptions) -> dict:
@@ -135,7 +137,10 @@ def _ask(model: TaskModel, batch: list, use_loglik: bool, options: RunOptions) -
     outputs = model.generate(requests, max_new_tokens=options.max_new_tokens)
     if len(outputs) != len(batch):
         raise RuntimeError(f"the model returned {len(outputs)} outputs for {len(batch)} prompts")
-    return [{"item_id": item.item_id, "output": output} for item, output in zip(batch, outputs, strict=True)]
+    return [
+        {"item_id": item.item_id, "output": output}
+        for item, output in zip(batch, outputs, strict=True)
+    ]
 
 
 def score_caption_task(items: list[CaptionItem], outputs: dict[str, dict], options: RunOptions):
@@ -144,7 +149,9 @@ def score_caption_task(items: list[CaptionItem], outputs: dict[str, dict], optio
     vocab = options.vocab or default_vocab()
     references = [item.reference for item in items]
     predictions = [outputs[item.item_id].get("output", "") for item in items]  # refused: empty
-    metrics = {"overall": score_captions(references, predictions, vocab, options.progress).as_dict()}
+    metrics = {
+        "overall": score_captions(references, predictions, vocab, options.progress).as_dict()
+    }
     groups = sorted({item.group for item in items if item.group})
     if groups:
         metrics["by_group"] = {}
@@ -168,7 +175,10 @@ def score_choice_task(spec: TaskSpec, items: list[ChoiceItem], outputs, options:
             label, rule = None, "refused"  # the model refused the input: counts as wrong
         elif "log_likelihoods" in record:
             scores = record["log_likelihoods"]
-            label, rule = best_option(list(item.options), [scores[k] for k in item.options]), "loglik"
+            label, rule = (
+                best_option(list(item.options), [scores[k] for k in item.options]),
+                "loglik",
+            )
         else:
             extraction = extract_answer(record["output"], spec.answer_kind, options.rules)
             label, rule = extraction.label, extraction.rule

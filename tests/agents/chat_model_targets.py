@@ -11,7 +11,9 @@ NOT_A_MODEL = 42
 
 def scripted_aspirin() -> ScriptedChatModel:
     """A factory: the router asks MoleculeQA about aspirin."""
-    return ScriptedChatModel(script=[calling(tool_call("MoleculeQA", molecule="aspirin", question="q"))])
+    return ScriptedChatModel(
+        script=[calling(tool_call("MoleculeQA", molecule="aspirin", question="q"))]
+    )
 
 
 a_model = ScriptedChatModel(script=[AIMessage("no tools")])

@@ -22,7 +22,9 @@ def test_rules_route_two_molecules_and_cite_model_and_pubchem(toolkit):
     outcome = session.ask("Compare aspirin and ibuprofen")
 
     assert [(c["name"], c["args"]["molecule"]) for c in outcome.tool_calls] == [
-        ("MoleculeQA", "aspirin"), ("MoleculeQA", "ibuprofen")]
+        ("MoleculeQA", "aspirin"),
+        ("MoleculeQA", "ibuprofen"),
+    ]
     assert [s["type"] for s in outcome.sources] == ["model", "pubchem", "model", "pubchem"]
     answers = [s for s in outcome.sources if s["type"] == "model"]
     assert len({s["annotation_id"] for s in answers}) == 2  # each stored answer cited by its id
@@ -69,11 +71,17 @@ def test_text_question_goes_to_biomedqa(toolkit):
 
 # -- routers -------------------------------------------------------------------------------------
 def test_llm_router_plans_the_calls(toolkit):
-    model = ScriptedChatModel(script=[calling(
-        tool_call("ProteinQA", "c1", protein="P04637", question="What does p53 do?"),
-        tool_call("MoleculeQA", "c2", molecule="CID 2244", question="What does p53 do?"),
-    )])
-    outcome = session_for(toolkit, router="llm", chat_model=model).ask("What does p53 do, and aspirin?")
+    model = ScriptedChatModel(
+        script=[
+            calling(
+                tool_call("ProteinQA", "c1", protein="P04637", question="What does p53 do?"),
+                tool_call("MoleculeQA", "c2", molecule="CID 2244", question="What does p53 do?"),
+            )
+        ]
+    )
+    outcome = session_for(toolkit, router="llm", chat_model=model).ask(
+        "What does p53 do, and aspirin?"
+    )
 
     assert outcome.router == "llm"
     assert [(c["name"], c["args"]) for c in outcome.tool_calls] == [
@@ -91,14 +99,19 @@ def test_llm_router_plans_the_calls(toolkit):
         (ConnectionError("provider down"), "ConnectionError: provider down"),
         (calling(), "without calling a tool"),
         (calling(tool_call("WebSearch", query="x")), "unknown tool 'WebSearch'"),
-        (calling(tool_call("MoleculeQA", question="no molecule given")), "bad arguments for MoleculeQA"),
+        (
+            calling(tool_call("MoleculeQA", question="no molecule given")),
+            "bad arguments for MoleculeQA",
+        ),
     ],
 )
 def test_llm_router_failures_fall_back_to_rules(no_model_toolkit, reply, reason):
     model = ScriptedChatModel(script=[reply])
     outcome = session_for(no_model_toolkit, router="llm", chat_model=model).ask("Describe aspirin.")
     assert outcome.router.startswith("rules (llm router failed:") and reason in outcome.router
-    assert [(c["name"], c["args"]["molecule"]) for c in outcome.tool_calls] == [("MoleculeQA", "aspirin")]
+    assert [(c["name"], c["args"]["molecule"]) for c in outcome.tool_calls] == [
+        ("MoleculeQA", "aspirin")
+    ]
 
 
 def test_llm_router_without_a_chat_model_uses_rules(no_model_toolkit):
@@ -136,20 +149,31 @@ def test_follow_up_uses_the_previous_turns_molecule_across_processes(no_model_to
     later = session_for(no_model_toolkit, "chat-1", sqlite_checkpointer(database))  # a new process
     outcome = later.ask("and what is its molecular weight?")
     assert outcome.router == "follow-up"
-    assert outcome.tool_calls == [{"name": "MoleculeQA", "args": {
-        "molecule": "CC(=O)OC1=CC=CC=C1C(=O)O", "question": "and what is its molecular weight?"}}]
+    assert outcome.tool_calls == [
+        {
+            "name": "MoleculeQA",
+            "args": {
+                "molecule": "CC(=O)OC1=CC=CC=C1C(=O)O",
+                "question": "and what is its molecular weight?",
+            },
+        }
+    ]
     assert [e["text"] for e in outcome.entities] == ["CC(=O)OC1=CC=CC=C1C(=O)O"]
     assert "Molecular weight: 180.16 g/mol" in outcome.answer
 
     other_thread = session_for(no_model_toolkit, "chat-2", sqlite_checkpointer(database))
-    assert [c["name"] for c in other_thread.ask("and what is its molecular weight?").tool_calls] == ["BiomedQA"]
+    assert [
+        c["name"] for c in other_thread.ask("and what is its molecular weight?").tool_calls
+    ] == ["BiomedQA"]
 
 
 def test_follow_up_about_the_protein_keeps_only_the_protein(no_model_toolkit):
     session = session_for(no_model_toolkit)
     session.ask("Does aspirin bind P04637?")
     outcome = session.ask("What family does this protein belong to?")
-    assert [(c["name"], c["args"]["protein"]) for c in outcome.tool_calls] == [("ProteinQA", "P04637")]
+    assert [(c["name"], c["args"]["protein"]) for c in outcome.tool_calls] == [
+        ("ProteinQA", "P04637")
+    ]
 
 
 # -- streaming -----------------------------------------------------------------------------------

@@ -32,28 +32,47 @@ def lines_of(path: Path) -> list[dict]:
 # -- which lines count -------------------------------------------------------------------------------
 def test_a_failed_line_is_replaced_by_a_later_one_but_a_finished_line_stays(tmp_path):
     out = tmp_path / "results.jsonl"
-    append_results(out, [
-        AnnotationResult("P04637", "failed", message="UniProt answered 503"),
-        AnnotationResult("P69905", "done", {"name": "first"}),
-        AnnotationResult("Q9ZZZ0", "obsolete"),
-        AnnotationResult("NOPE", "invalid"),
-        AnnotationResult("P04637", "done", {"name": "retried"}),
-        AnnotationResult("P69905", "failed", message="a later failure does not undo a finished line"),
-        AnnotationResult("P68871", "failed", message="still failing"),
-    ])
+    append_results(
+        out,
+        [
+            AnnotationResult("P04637", "failed", message="UniProt answered 503"),
+            AnnotationResult("P69905", "done", {"name": "first"}),
+            AnnotationResult("Q9ZZZ0", "obsolete"),
+            AnnotationResult("NOPE", "invalid"),
+            AnnotationResult("P04637", "done", {"name": "retried"}),
+            AnnotationResult(
+                "P69905", "failed", message="a later failure does not undo a finished line"
+            ),
+            AnnotationResult("P68871", "failed", message="still failing"),
+        ],
+    )
     latest = read_results(out)
     assert {a: r.status for a, r in latest.items()} == {
-        "P04637": "done", "P69905": "done", "Q9ZZZ0": "obsolete", "NOPE": "invalid", "P68871": "failed"}
-    assert latest["P04637"].answers == {"name": "retried"} and latest["P69905"].answers == {"name": "first"}
+        "P04637": "done",
+        "P69905": "done",
+        "Q9ZZZ0": "obsolete",
+        "NOPE": "invalid",
+        "P68871": "failed",
+    }
+    assert latest["P04637"].answers == {"name": "retried"} and latest["P69905"].answers == {
+        "name": "first"
+    }
     assert finished_accessions(out) == {"P04637", "P69905", "Q9ZZZ0", "NOPE"}
 
     compact_results(out)
     assert [(r["accession"], r["status"]) for r in lines_of(out)] == [
-        ("P04637", "done"), ("P69905", "done"), ("Q9ZZZ0", "obsolete"), ("NOPE", "invalid"), ("P68871", "failed")]
+        ("P04637", "done"),
+        ("P69905", "done"),
+        ("Q9ZZZ0", "obsolete"),
+        ("NOPE", "invalid"),
+        ("P68871", "failed"),
+    ]
     assert not list(tmp_path.glob("*.compacting"))
 
 
-def test_accessions_that_failed_are_retried_by_the_next_run(resolver_env, tiny_model, tmp_path, monkeypatch):
+def test_accessions_that_failed_are_retried_by_the_next_run(
+    resolver_env, tiny_model, tmp_path, monkeypatch
+):
     """A UniProt outage turns a batch into failed lines; the next run answers them, once each."""
     from biomedgpt_tools.resolvers.outcomes import ResolverError
 
@@ -120,19 +139,27 @@ def test_merge_keeps_the_part_files_when_the_store_refuses(tmp_path):
 
 def test_merge_replaces_a_failed_line_with_the_retried_result(tmp_path):
     out = tmp_path / "results.jsonl"
-    append_results(out, [AnnotationResult("P04637", "failed", message="503"),
-                         AnnotationResult("P69905", "done", {"name": "kept"})])
+    append_results(
+        out,
+        [
+            AnnotationResult("P04637", "failed", message="503"),
+            AnnotationResult("P69905", "done", {"name": "kept"}),
+        ],
+    )
     append_results(part_path(out, 0), [AnnotationResult("P04637", "done", {"name": "retried"})])
     append_results(part_path(out, 1), [AnnotationResult("P69905", "done", {"name": "duplicate"})])
 
     assert merge_parts(RecordingAnnotator(out, None), out, None) == 1
     assert [(r["accession"], r["status"], r["answers"]["name"]) for r in lines_of(out)] == [
-        ("P04637", "done", "retried"), ("P69905", "done", "kept")]
+        ("P04637", "done", "retried"),
+        ("P69905", "done", "kept"),
+    ]
 
 
 # -- the command line --------------------------------------------------------------------------------
-def test_cli_cuts_a_torn_last_line_before_writing_invalid_tokens(resolver_env, tiny_model_dir, tmp_path, capsys,
-                                                                monkeypatch):
+def test_cli_cuts_a_torn_last_line_before_writing_invalid_tokens(
+    resolver_env, tiny_model_dir, tmp_path, capsys, monkeypatch
+):
     from biomedgpt_tools.cli import main
 
     monkeypatch.setenv("BIOMEDGPT_MODEL", str(tiny_model_dir))
@@ -144,14 +171,21 @@ def test_cli_cuts_a_torn_last_line_before_writing_invalid_tokens(resolver_env, t
     listing = tmp_path / "a.txt"
     listing.write_text("P04637\nnot-an-accession\n")
 
-    assert main(["annotate", str(listing), "--out", str(out), "--questions", "name", "--no-progress"]) == 0
+    assert (
+        main(["annotate", str(listing), "--out", str(out), "--questions", "name", "--no-progress"])
+        == 0
+    )
     assert "1 invalid" in capsys.readouterr().err
     assert [(r["accession"], r["status"]) for r in lines_of(out)] == [
-        ("P04637", "done"), ("not-an-accession", "invalid")]
+        ("P04637", "done"),
+        ("not-an-accession", "invalid"),
+    ]
 
 
 # -- memory ------------------------------------------------------------------------------------------
-def test_a_secondary_accession_is_answered_from_the_primary_entrys_memory(resolver_env, tiny_model, tmp_path):
+def test_a_secondary_accession_is_answered_from_the_primary_entrys_memory(
+    resolver_env, tiny_model, tmp_path
+):
     """Q15086 was merged into P04637: answers stored for P04637 serve it without the model."""
     toolkit = make_toolkit(tiny_model)
     annotator = BulkAnnotator(toolkit.services, ["name", "function"], batch_size=8)

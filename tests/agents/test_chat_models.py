@@ -23,18 +23,31 @@ def offline_cli(resolver_env, monkeypatch):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("nonexistent_pkg.models:make", "module 'nonexistent_pkg.models' cannot be imported (ModuleNotFoundError"),
-        ("tests.agents.chat_model_broken_module:x", "cannot be imported (RuntimeError: this module is broken"),
+        (
+            "nonexistent_pkg.models:make",
+            "module 'nonexistent_pkg.models' cannot be imported (ModuleNotFoundError",
+        ),
+        (
+            "tests.agents.chat_model_broken_module:x",
+            "cannot be imported (RuntimeError: this module is broken",
+        ),
         (f"{T}:absent", f"module '{T}' has no attribute 'absent'"),
         (f"{T}:NOT_A_MODEL", "is a int, neither a chat model nor a factory"),
         (f"{T}:returns_a_string", "gave a str, not a chat model with tool calling"),
         (f"{T}:needs_an_argument", "calling it failed (TypeError"),
         (f"{T}:raises", "calling it failed (RuntimeError: OPENAI_API_KEY is not set)"),
-        ("biomedgpt_tools.testing.scripted_chat_model:ScriptedChatModel", "calling it failed (ValidationError"),
+        (
+            "biomedgpt_tools.testing.scripted_chat_model:ScriptedChatModel",
+            "calling it failed (ValidationError",
+        ),
         ("justaword", "expected provider:model"),
         # langchain-openai is a dev dependency (tests/serving): without a key it cannot build
-        ("openai:gpt-4o-mini", "requires the langchain-openai package" if importlib.util.find_spec(
-            "langchain_openai") is None else "OPENAI_API_KEY"),
+        (
+            "openai:gpt-4o-mini",
+            "requires the langchain-openai package"
+            if importlib.util.find_spec("langchain_openai") is None
+            else "OPENAI_API_KEY",
+        ),
         ("ollama:llama3.1", "langchain-ollama"),
     ],
 )
@@ -69,7 +82,10 @@ def test_provider_strings_go_to_init_chat_model_with_the_base_url(monkeypatch):
     monkeypatch.setattr(langchain.chat_models, "init_chat_model", init_chat_model)
     load_chat_model("openai:local-llama", base_url="http://127.0.0.1:8000/v1")
     load_chat_model("anthropic:claude-x")
-    assert calls == [("openai:local-llama", {"base_url": "http://127.0.0.1:8000/v1"}), ("anthropic:claude-x", {})]
+    assert calls == [
+        ("openai:local-llama", {"base_url": "http://127.0.0.1:8000/v1"}),
+        ("anthropic:claude-x", {}),
+    ]
     with pytest.raises(ChatModelLoadError, match="--base-url applies to provider:model"):
         load_chat_model(f"{T}:a_model", base_url="http://127.0.0.1:8000/v1")
 
@@ -86,9 +102,15 @@ def test_a_context_string_that_does_not_load_falls_back_to_rules(no_model_toolki
     from agents.graph import open_assistant
     from agents.session import AssistantSession
 
-    context = AssistantContext(toolkit=no_model_toolkit, router="llm", chat_model="openai:gpt-4o-mini")
-    outcome = AssistantSession("t", context, graph=open_assistant(InMemorySaver())).ask("Describe aspirin.")
-    assert outcome.router.startswith("rules (the chat model could not be loaded: --chat-model 'openai:gpt-4o-mini'")
+    context = AssistantContext(
+        toolkit=no_model_toolkit, router="llm", chat_model="openai:gpt-4o-mini"
+    )
+    outcome = AssistantSession("t", context, graph=open_assistant(InMemorySaver())).ask(
+        "Describe aspirin."
+    )
+    assert outcome.router.startswith(
+        "rules (the chat model could not be loaded: --chat-model 'openai:gpt-4o-mini'"
+    )
     assert [c["args"]["molecule"] for c in outcome.tool_calls] == ["aspirin"]
 
 
@@ -100,12 +122,18 @@ def test_a_context_string_cannot_import_code_or_send_the_key_away(monkeypatch):
 
     calls = []
     monkeypatch.setattr(
-        langchain.chat_models, "init_chat_model", lambda model, **kw: calls.append(model) or ScriptedChatModel(script=[])
+        langchain.chat_models,
+        "init_chat_model",
+        lambda model, **kw: calls.append(model) or ScriptedChatModel(script=[]),
     )
     for target in ("os:abort", "builtins:breakpoint", f"{T}:a_model"):
         with pytest.raises(ChatModelLoadError, match="must be provider:model"):
             resolve_chat_model(target)
-    for url in ("http://attacker.example/v1", "http://10.0.0.5:8000/v1", "http://127.0.0.1.example/v1"):
+    for url in (
+        "http://attacker.example/v1",
+        "http://10.0.0.5:8000/v1",
+        "http://127.0.0.1.example/v1",
+    ):
         with pytest.raises(ChatModelLoadError, match="must be a loopback server"):
             resolve_chat_model("openai:local", url)
     assert calls == []
@@ -130,7 +158,9 @@ def test_a_context_string_is_loaded_once_not_per_question(monkeypatch, no_model_
         return ScriptedChatModel(script=[])  # no tool calls: the rules then route
 
     monkeypatch.setattr(langchain.chat_models, "init_chat_model", init_chat_model)
-    context = AssistantContext(toolkit=no_model_toolkit, router="llm", chat_model="openai:once-only")
+    context = AssistantContext(
+        toolkit=no_model_toolkit, router="llm", chat_model="openai:once-only"
+    )
     session = AssistantSession("t-once", context, graph=open_assistant(InMemorySaver()))
     for question in ("Describe aspirin.", "Describe caffeine.", "Describe ibuprofen."):
         session.ask(question)

@@ -25,8 +25,14 @@ def test_ask_json_has_the_documented_keys(offline_cli, capsys):
     output = json.loads(capsys.readouterr().out)
     assert {"answer", "tool_calls", "entities", "sources"} <= set(output)
     assert output["tool_calls"] == [
-        {"name": "MoleculeQA", "args": {"molecule": "aspirin", "question": "Compare aspirin and ibuprofen"}},
-        {"name": "MoleculeQA", "args": {"molecule": "ibuprofen", "question": "Compare aspirin and ibuprofen"}},
+        {
+            "name": "MoleculeQA",
+            "args": {"molecule": "aspirin", "question": "Compare aspirin and ibuprofen"},
+        },
+        {
+            "name": "MoleculeQA",
+            "args": {"molecule": "ibuprofen", "question": "Compare aspirin and ibuprofen"},
+        },
     ]
     assert [e["text"] for e in output["entities"]] == ["aspirin", "ibuprofen"]
     assert [s["cid"] for s in output["sources"]] == [2244, 3672]
@@ -61,7 +67,10 @@ def test_ambiguity_stops_with_candidates_and_choose_continues(offline_cli, capsy
         (["ask"], "ask needs a QUESTION"),
         (["ask", "--choose", "1"], "pass its --thread ID too"),
         (["ask", "--thread", "new", "--choose", "1"], "is not waiting for a choice"),
-        (["ask", "hi", "--router", "llm", "--chat-model", "nonexistent_pkg:model"], "cannot be imported"),
+        (
+            ["ask", "hi", "--router", "llm", "--chat-model", "nonexistent_pkg:model"],
+            "cannot be imported",
+        ),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(offline_cli, capsys, argv, message):
@@ -82,8 +91,15 @@ def test_langgraph_json_points_at_the_compiled_graph():
     path, _, attribute = config["graphs"]["biomedgpt_assistant"].partition(":")
     module = importlib.import_module(path.removeprefix("./").removesuffix(".py").replace("/", "."))
     graph = getattr(module, attribute)
-    assert set(graph.get_graph().nodes) >= {"understand", "route", "resolve", "recall", "run_tools",
-                                            "compose", "remember"}
+    assert set(graph.get_graph().nodes) >= {
+        "understand",
+        "route",
+        "resolve",
+        "recall",
+        "run_tools",
+        "compose",
+        "remember",
+    }
 
 
 def test_chat_asks_which_candidate_and_retries_a_bad_choice(offline_cli, capsys, monkeypatch):
@@ -99,4 +115,6 @@ def test_ask_steps_prints_each_step(offline_cli, capsys):
     assert main(["ask", "Describe caffeine.", "--steps"]) == 0
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if line.startswith("[step]")] == [
-        f"[step] {name}" for name in ("understand", "route", "resolve", "recall", "run_tools", "compose", "remember")]
+        f"[step] {name}"
+        for name in ("understand", "route", "resolve", "recall", "run_tools", "compose", "remember")
+    ]

@@ -16,7 +16,11 @@ def test_demo_runs_offline_without_a_model_and_says_so(tmp_path):
     env.update({"BIOMEDGPT_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"})
     result = subprocess.run(
         [sys.executable, "scripts/demo.py", "--home", str(tmp_path / "demo-home")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout

@@ -23,5 +23,7 @@ def test_organisms_the_resolvers_know_are_found_in_questions(question, symbol, t
 
 def test_cas_numbers_use_the_resolvers_check_digit():
     assert [e.text for e in find_entities("Is 50-78-2 toxic?") if e.kind == "cas"] == ["50-78-2"]
-    assert not [e for e in find_entities("Is 50-78-3 toxic?") if e.kind == "cas"]  # bad digit, no cue
+    assert not [
+        e for e in find_entities("Is 50-78-3 toxic?") if e.kind == "cas"
+    ]  # bad digit, no cue
     assert [e.text for e in find_entities("What is CAS 50-78-3?") if e.kind == "cas"] == ["50-78-3"]

@@ -24,7 +24,9 @@ from tests.local_services import local_resolver_settings
 @pytest.fixture
 def verifier(resolver_env):
     """Names checked against the local server, in this test's own resolver cache."""
-    verifier = EntityVerifier(local_resolver_settings(), known_molecule_names=known_molecule_names())
+    verifier = EntityVerifier(
+        local_resolver_settings(), known_molecule_names=known_molecule_names()
+    )
     yield verifier
     verifier.close()
 
@@ -60,12 +62,21 @@ def test_rule_router_gets_at_least_95_percent_of_the_routing_set_exactly_right(v
     [
         ("What does human KRAS do?", [("ProteinQA", "gene:KRAS organism:9606")]),
         ("What is the function of BRAF in mice?", [("ProteinQA", "gene:BRAF organism:10090")]),
-        ("Tell me about MYC.", [("ProteinQA", "gene:MYC organism:9606")]),  # human, the stated default
+        (
+            "Tell me about MYC.",
+            [("ProteinQA", "gene:MYC organism:9606")],
+        ),  # human, the stated default
         ("Describe human myoglobin.", [("ProteinQA", "myoglobin in 9606")]),
         ("What is the mechanism of action of codeine?", [("MoleculeQA", "codeine")]),
         ("Is dimethylformamide toxic?", [("MoleculeQA", "dimethylformamide")]),
-        ("Does ibuprofen inhibit PTGS2?", [("MoleculeQA", "ibuprofen"), ("ProteinQA", "gene:PTGS2 organism:9606")]),
-        ("What is the nucleocapsid protein of SARS-CoV-2?", [("ProteinQA", "nucleocapsid protein in 2697049")]),
+        (
+            "Does ibuprofen inhibit PTGS2?",
+            [("MoleculeQA", "ibuprofen"), ("ProteinQA", "gene:PTGS2 organism:9606")],
+        ),
+        (
+            "What is the nucleocapsid protein of SARS-CoV-2?",
+            [("ProteinQA", "nucleocapsid protein in 2697049")],
+        ),
         ("Is potassium chloride safe?", [("MoleculeQA", "potassium chloride")]),
         ("What does mouse Kras do?", [("ProteinQA", "gene:Kras organism:10090")]),
         ("What does Kras in mouse do?", [("ProteinQA", "gene:Kras organism:10090")]),
@@ -121,11 +132,13 @@ def test_ordinary_words_cost_no_lookup(question, none_of):
 def test_a_name_the_knowledge_bases_do_not_know_is_not_an_entity(verifier, resolver_server):
     resolver_server.clear_requests()
     assert routed("Is frobnicazine toxic?", verifier) == [("BiomedQA", "Is frobnicazine toxic?")]
-    assert any("frobnicazine" in r.body for r in resolver_server.requests)  # it was asked, and said no
+    assert any(
+        "frobnicazine" in r.body for r in resolver_server.requests
+    )  # it was asked, and said no
 
 
 def test_a_name_the_person_calls_a_molecule_is_taken_as_said(verifier, resolver_server):
-    """"the molecule zorblaxium": no guess to check, so no lookup; the resolve step then says
+    """ "the molecule zorblaxium": no guess to check, so no lookup; the resolve step then says
     PubChem does not know it. A cue before an English word ("the drug prescription") is prose."""
     resolver_server.clear_requests()
     assert routed("Describe the molecule zorblaxium.", verifier) == [("MoleculeQA", "zorblaxium")]
@@ -138,7 +151,11 @@ def test_an_ambiguous_name_still_pauses_the_graph(resolver_env, no_model_toolkit
     session = _session(no_model_toolkit)
     outcome = session.ask("What is alanine?")
     assert outcome.interrupt is not None
-    assert {c["choice"] for c in outcome.interrupt["candidates"]} == {"CID 5950", "CID 602", "CID 71080"}
+    assert {c["choice"] for c in outcome.interrupt["candidates"]} == {
+        "CID 5950",
+        "CID 602",
+        "CID 71080",
+    }
 
 
 def test_a_mouse_style_symbol_without_organism_is_ambiguous(verifier):
@@ -150,7 +167,9 @@ def test_a_mouse_style_symbol_without_organism_is_ambiguous(verifier):
 def test_a_rodent_symbol_in_several_organisms_pauses_the_graph(resolver_env, no_model_toolkit):
     outcome = _session(no_model_toolkit).ask("What does Tp53 do?")
     assert outcome.interrupt is not None
-    assert {"P02340", "P10361"} <= {c["choice"] for c in outcome.interrupt["candidates"]}  # mouse, rat
+    assert {"P02340", "P10361"} <= {
+        c["choice"] for c in outcome.interrupt["candidates"]
+    }  # mouse, rat
 
 
 # -- offline ---------------------------------------------------------------------------------------
@@ -158,13 +177,17 @@ def test_offline_snapshot_names_still_route(offline_verifier, resolver_server):
     resolver_server.clear_requests()
     assert routed("Describe aspirin.", offline_verifier) == [("MoleculeQA", "aspirin")]
     assert routed("Compare caffeine and ibuprofen", offline_verifier) == [
-        ("MoleculeQA", "caffeine"), ("MoleculeQA", "ibuprofen")]
+        ("MoleculeQA", "caffeine"),
+        ("MoleculeQA", "ibuprofen"),
+    ]
     assert resolver_server.requests == []
 
 
 def test_offline_other_names_fall_back_to_biomedqa_with_a_note(offline_verifier, resolver_server):
     resolver_server.clear_requests()
-    route = route_by_rules("What is the mechanism of action of codeine?", known_molecule_names(), offline_verifier)
+    route = route_by_rules(
+        "What is the mechanism of action of codeine?", known_molecule_names(), offline_verifier
+    )
     assert [c.name for c in route.tool_calls] == ["BiomedQA"]
     assert len(route.notes) == 1 and "'codeine'" in route.notes[0] and "offline" in route.notes[0]
     assert resolver_server.requests == []
@@ -190,14 +213,18 @@ def test_offline_the_assistant_answers_with_the_note(resolver_env, no_model_tool
 
 
 # -- budgets and outages -------------------------------------------------------------------------------
-MANY_DRUGS = ("Compare lisinopril, losartan, enalapril, warfarin, metoprolol, omeprazole, diazepam, "
-              "fluoxetine, ketamine, lidocaine, tramadol and fentanyl.")
+MANY_DRUGS = (
+    "Compare lisinopril, losartan, enalapril, warfarin, metoprolol, omeprazole, diazepam, "
+    "fluoxetine, ketamine, lidocaine, tramadol and fentanyl."
+)
 
 
 def test_the_per_question_lookup_budget_holds(verifier, resolver_server):
     resolver_server.clear_requests()
     verified = verifier.verify(MANY_DRUGS)
-    name_searches = [r for r in resolver_server.requests if r.path.endswith("/compound/name/cids/JSON")]
+    name_searches = [
+        r for r in resolver_server.requests if r.path.endswith("/compound/name/cids/JSON")
+    ]
     assert verified.lookups == len(name_searches) == 8  # 12 names, 8 lookups
     assert len(verified.entities) == 8
     assert any("budget of 8 lookups" in note for note in verified.notes)
@@ -237,7 +264,10 @@ def test_slow_services_end_at_the_time_budget(resolver_env, resolver_server):
         finally:
             resolver_server.clear_faults()
         assert verified.entities == []
-        assert any("0.5 s lookup budget" in note or "could not be checked" in note for note in verified.notes)
+        assert any(
+            "0.5 s lookup budget" in note or "could not be checked" in note
+            for note in verified.notes
+        )
     finally:
         quick.close(wait=True)  # the lookups still running have ended: nothing more can arrive
     late = [r.path for r in resolver_server.requests if r.time > returned + fault_delay_s]
@@ -271,13 +301,17 @@ def test_a_spent_time_budget_stops_the_lookup_still_running(resolver_env, resolv
 
 def test_a_time_budget_that_is_not_a_number_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("BIOMEDGPT_VERIFY_TIME_BUDGET_S", "soon")
-    with pytest.raises(SettingsError, match=r"^BIOMEDGPT_VERIFY_TIME_BUDGET_S='soon' is not a number of seconds"):
+    with pytest.raises(
+        SettingsError, match=r"^BIOMEDGPT_VERIFY_TIME_BUDGET_S='soon' is not a number of seconds"
+    ):
         time_budget_from_env()
     monkeypatch.setenv("BIOMEDGPT_VERIFY_TIME_BUDGET_S", "2.5")
     assert time_budget_from_env() == 2.5
 
 
-def test_an_outage_during_verification_degrades_to_biomedqa_with_a_note(resolver_env, no_model_toolkit, resolver_server):
+def test_an_outage_during_verification_degrades_to_biomedqa_with_a_note(
+    resolver_env, no_model_toolkit, resolver_server
+):
     resolver_server.inject("pubchem", *[Fault.status(503)] * 20)
     resolver_server.inject("uniprot", *[Fault.status(503, html=True)] * 20)
     try:
@@ -292,11 +326,17 @@ def test_an_outage_during_verification_degrades_to_biomedqa_with_a_note(resolver
 def test_the_llm_router_is_told_the_verified_entities(verifier, no_model_toolkit):
     question = "Does ibuprofen inhibit PTGS2?"
     verified = verifier.verify(question)
-    model = ScriptedChatModel(script=[calling(
-        tool_call("MoleculeQA", "c1", molecule="ibuprofen", question=question),
-        tool_call("ProteinQA", "c2", protein="gene:PTGS2 organism:9606", question=question),
-    )])
-    route = route_by_llm(question, model, no_model_toolkit.get_tools(), "Route.", entities=verified.entities)
+    model = ScriptedChatModel(
+        script=[
+            calling(
+                tool_call("MoleculeQA", "c1", molecule="ibuprofen", question=question),
+                tool_call("ProteinQA", "c2", protein="gene:PTGS2 organism:9606", question=question),
+            )
+        ]
+    )
+    route = route_by_llm(
+        question, model, no_model_toolkit.get_tools(), "Route.", entities=verified.entities
+    )
     system = model.seen[0][0].content
     assert "ProteinQA with protein='gene:PTGS2 organism:9606'" in system
     assert "MoleculeQA with molecule='ibuprofen'" in system
@@ -307,9 +347,13 @@ def test_the_graph_verifies_with_its_own_resolver_settings(resolver_env, no_mode
     assert isinstance(no_model_toolkit.resolvers.settings, ResolverSettings)
     outcome = _session(no_model_toolkit).ask("Does ibuprofen inhibit PTGS2?")
     assert [(c["name"], next(iter(c["args"].values()))) for c in outcome.tool_calls] == [
-        ("MoleculeQA", "ibuprofen"), ("ProteinQA", "gene:PTGS2 organism:9606")]
+        ("MoleculeQA", "ibuprofen"),
+        ("ProteinQA", "gene:PTGS2 organism:9606"),
+    ]
     assert {e["text"] for e in outcome.entities} == {"ibuprofen", "PTGS2"}
 
 
 def _session(toolkit) -> AssistantSession:
-    return AssistantSession("t", AssistantContext(toolkit=toolkit), graph=open_assistant(InMemorySaver()))
+    return AssistantSession(
+        "t", AssistantContext(toolkit=toolkit), graph=open_assistant(InMemorySaver())
+    )

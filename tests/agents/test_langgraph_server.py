@@ -33,14 +33,24 @@ def free_port() -> int:
 
 
 def server_environment(resolver_server, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LANGSMITH_", "LANGCHAIN_")) and k not in (
-               "BIOMEDGPT_OFFLINE", "BIOMEDGPT_MODEL", "BIOMEDGPT_CHROMA_URL", "BIOMEDGPT_ROUTER")}
-    env.update({
-        "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false",
-        "BIOMEDGPT_PUBCHEM_URL": resolver_server.pubchem_url, "BIOMEDGPT_UNIPROT_URL": resolver_server.uniprot_url,
-        "BIOMEDGPT_HOME": str(home), "BIOMEDGPT_CACHE_DIR": str(home / "cache"),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))
+        and k
+        not in ("BIOMEDGPT_OFFLINE", "BIOMEDGPT_MODEL", "BIOMEDGPT_CHROMA_URL", "BIOMEDGPT_ROUTER")
+    }
+    env.update(
+        {
+            "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+            "LANGGRAPH_NO_VERSION_CHECK": "true",
+            "LANGSMITH_TRACING": "false",
+            "BIOMEDGPT_PUBCHEM_URL": resolver_server.pubchem_url,
+            "BIOMEDGPT_UNIPROT_URL": resolver_server.uniprot_url,
+            "BIOMEDGPT_HOME": str(home),
+            "BIOMEDGPT_CACHE_DIR": str(home / "cache"),
+        }
+    )
     return env
 
 
@@ -55,9 +65,22 @@ def langgraph_server(resolver_server, tmp_path_factory):
     port = free_port()
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(
-        [str(cli), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=folder, env=server_environment(resolver_server, folder / "home"),
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(cli),
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=folder,
+        env=server_environment(resolver_server, folder / "home"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -68,7 +91,9 @@ def langgraph_server(resolver_server, tmp_path_factory):
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"langgraph dev did not start:\n{(folder / 'server.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"langgraph dev did not start:\n{(folder / 'server.log').read_text()[-3000:]}"
+                )
             time.sleep(0.5)
         yield url
     finally:
@@ -99,7 +124,9 @@ def test_the_server_loads_the_graph_with_its_settings_schema(client):
 
 def test_a_thread_answers_pauses_on_ambiguity_resumes_and_keeps_state(client):
     thread = client.threads.create()["thread_id"]
-    answered = client.runs.wait(thread, ASSISTANT, input={"question": "Compare aspirin and ibuprofen"})
+    answered = client.runs.wait(
+        thread, ASSISTANT, input={"question": "Compare aspirin and ibuprofen"}
+    )
     assert [c["args"]["molecule"] for c in answered["tool_calls"]] == ["aspirin", "ibuprofen"]
     assert [s["cid"] for s in answered["sources"]] == [2244, 3672]
     assert "No BioMedGPT model is configured" in answered["answer"]
@@ -116,20 +143,37 @@ def test_a_thread_answers_pauses_on_ambiguity_resumes_and_keeps_state(client):
     final = client.threads.get_state(thread)
     assert final["next"] == []
     values = final["values"]
-    assert [t["question"] for t in values["turns"]] == ["Compare aspirin and ibuprofen", "Describe the molecule alanine."]
+    assert [t["question"] for t in values["turns"]] == [
+        "Compare aspirin and ibuprofen",
+        "Describe the molecule alanine.",
+    ]
     assert [f["query"] for f in values["focus"]] == ["CID 602"]  # a later follow-up finds it
-    follow_up = client.runs.wait(thread, ASSISTANT, input={"question": "What is its molecular weight?"})
+    follow_up = client.runs.wait(
+        thread, ASSISTANT, input={"question": "What is its molecular weight?"}
+    )
     assert [s["cid"] for s in follow_up["sources"]] == [602]
 
 
 def test_settings_are_chosen_per_run_through_the_context(client, tiny_model_dir):
-    offline = client.runs.wait(None, ASSISTANT, input={"question": "Describe the molecule naproxen."},
-                               context={"offline": True})
-    assert "could not answer" in offline["answer"] and offline["sources"] == []  # not in the snapshot
-    online = client.runs.wait(None, ASSISTANT, input={"question": "Describe the molecule naproxen."})
+    offline = client.runs.wait(
+        None,
+        ASSISTANT,
+        input={"question": "Describe the molecule naproxen."},
+        context={"offline": True},
+    )
+    assert (
+        "could not answer" in offline["answer"] and offline["sources"] == []
+    )  # not in the snapshot
+    online = client.runs.wait(
+        None, ASSISTANT, input={"question": "Describe the molecule naproxen."}
+    )
     assert [s["cid"] for s in online["sources"]] == [156391]
 
-    modelled = client.runs.wait(None, ASSISTANT, input={"question": "What does P04637 do?"},
-                                context={"model": str(tiny_model_dir)})
+    modelled = client.runs.wait(
+        None,
+        ASSISTANT,
+        input={"question": "What does P04637 do?"},
+        context={"model": str(tiny_model_dir)},
+    )
     assert [s["type"] for s in modelled["sources"]] == ["model", "uniprot"]
     assert "No BioMedGPT model is configured" not in modelled["answer"]

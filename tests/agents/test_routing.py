@@ -37,8 +37,13 @@ def test_routing_harness_runs_offline_without_service_settings(monkeypatch):
 
     for name in ("BIOMEDGPT_PUBCHEM_URL", "BIOMEDGPT_UNIPROT_URL"):
         monkeypatch.delenv(name, raising=False)
-    done = subprocess.run([sys.executable, "-m", "evals", "routing", "--json"], capture_output=True, text=True,
-                          cwd=ROUTING_SET.parents[2], timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "evals", "routing", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROUTING_SET.parents[2],
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     scores = json.loads(done.stdout)
     assert scores["names_checked"].startswith("offline") and scores["n"] >= 150
@@ -48,12 +53,16 @@ def test_routing_harness_runs_offline_without_service_settings(monkeypatch):
     assert "What is the mechanism of action of codeine?" in missed
 
 
-@pytest.mark.parametrize("word", ["CO", "NO", "I", "ACE", "CO2", "H2O", "CNS", "IL6", "TP53", "COPD", "O2"])
+@pytest.mark.parametrize(
+    "word", ["CO", "NO", "I", "ACE", "CO2", "H2O", "CNS", "IL6", "TP53", "COPD", "O2"]
+)
 def test_prose_words_are_not_smiles(word):
     assert not looks_like_smiles(word)
 
 
-@pytest.mark.parametrize("smiles", ["CCO", "c1ccccc1", "CC(=O)O", "[Na+].[Cl-]", "C/C=C/C", "C[C@H](N)C(=O)O"])
+@pytest.mark.parametrize(
+    "smiles", ["CCO", "c1ccccc1", "CC(=O)O", "[Na+].[Cl-]", "C/C=C/C", "C[C@H](N)C(=O)O"]
+)
 def test_structures_are_smiles(smiles):
     assert looks_like_smiles(smiles)
 
@@ -98,6 +107,8 @@ def test_organism_first_and_organism_style_genes(question, query):
     assert [c.args["protein"] for c in route.tool_calls] == [query]
 
 
-@pytest.mark.parametrize("question", ["The Mouse Model of disease", "in human liver cells", "Do mice sleep?"])
+@pytest.mark.parametrize(
+    "question", ["The Mouse Model of disease", "in human liver cells", "Do mice sleep?"]
+)
 def test_prose_after_an_organism_is_not_a_gene(question):
     assert [e for e in find_entities(question) if e.kind == "gene"] == []

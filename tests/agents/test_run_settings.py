@@ -7,7 +7,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.context import AssistantContext, toolkit_for_run
 from agents.graph import build_graph
 
-QUESTION = {"question": "Describe the molecule naproxen."}  # on the test server, not in the snapshot
+QUESTION = {
+    "question": "Describe the molecule naproxen."
+}  # on the test server, not in the snapshot
 
 
 def pubchem_labels(result) -> list[str]:
@@ -17,11 +19,15 @@ def pubchem_labels(result) -> list[str]:
 def test_offline_and_model_come_from_the_runs_context_or_configurable(resolver_env):
     graph = build_graph().compile(checkpointer=InMemorySaver())
     # offline first: an online answer is cached, and offline mode answers from the cache too
-    offline = graph.invoke(QUESTION, {"configurable": {"thread_id": "b"}}, context={"offline": True})
+    offline = graph.invoke(
+        QUESTION, {"configurable": {"thread_id": "b"}}, context={"offline": True}
+    )
     assert offline["sources"] == [] and "could not answer" in offline["answer"]
     online = graph.invoke(QUESTION, {"configurable": {"thread_id": "a"}})
     assert pubchem_labels(online) == ["PubChem CID 156391"]
-    legacy = graph.invoke({"question": "Describe aspirin"}, {"configurable": {"thread_id": "c", "offline": True}})
+    legacy = graph.invoke(
+        {"question": "Describe aspirin"}, {"configurable": {"thread_id": "c", "offline": True}}
+    )
     assert pubchem_labels(legacy) == ["PubChem CID 2244 (bundled offline snapshot)"]
 
 

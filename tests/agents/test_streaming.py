@@ -11,11 +11,17 @@ from agents.session import AssistantSession, model_text
 
 
 def session_for(toolkit, thread="t", **context) -> AssistantSession:
-    return AssistantSession(thread, AssistantContext(toolkit=toolkit, **context), graph=open_assistant(InMemorySaver()))
+    return AssistantSession(
+        thread, AssistantContext(toolkit=toolkit, **context), graph=open_assistant(InMemorySaver())
+    )
 
 
 def token_events(events):
-    return [e["payload"] for e in events if e["mode"] == "custom" and e["payload"].get("type") == "token"]
+    return [
+        e["payload"]
+        for e in events
+        if e["mode"] == "custom" and e["payload"].get("type") == "token"
+    ]
 
 
 def stored_answers(session) -> list[str | None]:
@@ -42,13 +48,23 @@ def test_parallel_calls_stream_tokens_that_join_to_each_calls_answer(toolkit):
     assert all(sum(t["call"] == call for t in tokens) > 1 for call in (0, 1))  # token by token
     assert any(live)
     # every token of a call comes before that call's end event; the answer is unchanged
-    ends = {e["payload"]["call"]: i for i, e in enumerate(events)
-            if e["mode"] == "custom" and e["payload"].get("step") == "tool"}
-    assert all(i < ends[e["payload"]["call"]] for i, e in enumerate(events)
-               if e["mode"] == "custom" and e["payload"].get("type") == "token")
+    ends = {
+        e["payload"]["call"]: i
+        for i, e in enumerate(events)
+        if e["mode"] == "custom" and e["payload"].get("step") == "tool"
+    }
+    assert all(
+        i < ends[e["payload"]["call"]]
+        for i, e in enumerate(events)
+        if e["mode"] == "custom" and e["payload"].get("type") == "token"
+    )
     for answer in answers:
         assert answer in outcome.answer
-    composed = [e["payload"]["text"] for e in events if e["mode"] == "custom" and e["payload"].get("type") == "answer"]
+    composed = [
+        e["payload"]["text"]
+        for e in events
+        if e["mode"] == "custom" and e["payload"].get("type") == "answer"
+    ]
     assert composed == [outcome.answer]
 
 
@@ -69,7 +85,9 @@ def test_cli_prints_the_model_text_as_it_streams(toolkit, monkeypatch, capsys):
     assert main(["ask", "Describe caffeine.", "--thread", "cli-stream"]) == 0
     captured = capsys.readouterr()
     header = "[Caffeine (MoleculeQA)] "
-    streamed = captured.err[captured.err.index(header) + len(header) : captured.err.index("\n(thread ")]
+    streamed = captured.err[
+        captured.err.index(header) + len(header) : captured.err.index("\n(thread ")
+    ]
     assert streamed
     assert f"Caffeine (MoleculeQA): {streamed} [" in captured.out  # the cited answer, on stdout
     assert header not in captured.out
@@ -100,8 +118,15 @@ def test_printer_shows_one_call_live_and_holds_the_others_until_it_ends():
         printer({"mode": "custom", "payload": payload})
 
     def token(call, text, **extra):
-        custom({"type": "token", "call": call, "tool": ["MoleculeQA", "BiomedQA", "ProteinQA"][call],
-                "text": text, **extra})
+        custom(
+            {
+                "type": "token",
+                "call": call,
+                "tool": ["MoleculeQA", "BiomedQA", "ProteinQA"][call],
+                "text": text,
+                **extra,
+            }
+        )
 
     custom({"step": "resolve", "resolved": ["Aspirin", None, "P04637"]})
     token(0, "Pain")
@@ -110,8 +135,18 @@ def test_printer_shows_one_call_live_and_holds_the_others_until_it_ends():
     token(2, "Tumour")
     token(1, " a disease")
     token(2, " suppressor")
-    custom({"step": "tool", "call": 1, "name": "BiomedQA", "status": "success", "answered_by": "model"})
-    custom({"step": "tool", "call": 0, "name": "MoleculeQA", "status": "success", "answered_by": "model"})
+    custom(
+        {"step": "tool", "call": 1, "name": "BiomedQA", "status": "success", "answered_by": "model"}
+    )
+    custom(
+        {
+            "step": "tool",
+            "call": 0,
+            "name": "MoleculeQA",
+            "status": "success",
+            "answered_by": "model",
+        }
+    )
     token(2, ".")
     printer.finish()
     assert out.getvalue() == (

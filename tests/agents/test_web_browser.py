@@ -41,7 +41,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page_url(resolver_server, tiny_model, tmp_path_factory):
-    with page_server(resolver_server, tmp_path_factory.mktemp("web-browser"), model=tiny_model) as server:
+    with page_server(
+        resolver_server, tmp_path_factory.mktemp("web-browser"), model=tiny_model
+    ) as server:
         yield server.url
 
 
@@ -51,7 +53,9 @@ def tab(browser):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     page.errors = errors
     yield page
     context.close()
@@ -85,27 +89,53 @@ def test_compare_two_molecules_shows_drawings_steps_tokens_and_sources(tab, page
 
     drawings = answer.locator(".cards img")
     assert drawings.count() == 2
-    assert [drawings.nth(i).get_attribute("alt") for i in range(2)] == ["2D structure of Aspirin", "2D structure of Ibuprofen"]
-    wait_until(tab, "() => [...document.querySelectorAll('.cards img')].every(i => i.complete && i.naturalWidth > 0)")
-    assert all(src.startswith("/depict.svg?smiles=") for src in answer.locator(".cards img").evaluate_all("l => l.map(i => i.getAttribute('src'))"))
+    assert [drawings.nth(i).get_attribute("alt") for i in range(2)] == [
+        "2D structure of Aspirin",
+        "2D structure of Ibuprofen",
+    ]
+    wait_until(
+        tab,
+        "() => [...document.querySelectorAll('.cards img')].every(i => i.complete && i.naturalWidth > 0)",
+    )
+    assert all(
+        src.startswith("/depict.svg?smiles=")
+        for src in answer.locator(".cards img").evaluate_all(
+            "l => l.map(i => i.getAttribute('src'))"
+        )
+    )
     cards = answer.locator(".card.molecule")
     assert "CID2244" in cards.nth(0).inner_text().replace("\n", "").replace("\t", "")
     assert "BSYNRYMUTXBXSQ-UHFFFAOYSA-N" in cards.nth(0).inner_text()
-    assert cards.nth(1).get_by_role("link", name="PubChem CID 3672").get_attribute("href") == \
-        "https://pubchem.ncbi.nlm.nih.gov/compound/3672"
+    assert (
+        cards.nth(1).get_by_role("link", name="PubChem CID 3672").get_attribute("href")
+        == "https://pubchem.ncbi.nlm.nih.gov/compound/3672"
+    )
 
     steps = answer.get_by_role("list", name="Steps").inner_text()
-    for label in ("Understand the question", "Route to tools", "Resolve names", "Recall earlier answers",
-                  "Run tools", "Compose the cited answer", "Remember"):
+    for label in (
+        "Understand the question",
+        "Route to tools",
+        "Resolve names",
+        "Recall earlier answers",
+        "Run tools",
+        "Compose the cited answer",
+        "Remember",
+    ):
         assert label in steps
-    assert "MoleculeQA(aspirin" in steps and "MoleculeQA call 1 (Aspirin) ✓: answered by model" in steps
+    assert (
+        "MoleculeQA(aspirin" in steps
+        and "MoleculeQA call 1 (Aspirin) ✓: answered by model" in steps
+    )
     assert "MoleculeQA call 2 (Ibuprofen) ✓: answered by model" in steps
     assert tab.evaluate("window.__draftChanges") > 2  # the model's text arrived piece by piece
 
     sources = answer.get_by_role("list", name="Sources")
     links = sources.get_by_role("link")
     hrefs = links.evaluate_all("l => l.map(a => a.href)")
-    assert "https://pubchem.ncbi.nlm.nih.gov/compound/2244" in hrefs and "https://pubchem.ncbi.nlm.nih.gov/compound/3672" in hrefs
+    assert (
+        "https://pubchem.ncbi.nlm.nih.gov/compound/2244" in hrefs
+        and "https://pubchem.ncbi.nlm.nih.gov/compound/3672" in hrefs
+    )
     assert "answered now" in sources.inner_text()
     assert tab.evaluate("document.activeElement.id") == "question"  # focus back to the question box
     assert answer.get_attribute("aria-busy") == "false"
@@ -116,20 +146,26 @@ def test_compare_two_molecules_shows_drawings_steps_tokens_and_sources(tab, page
     again = last_answer(tab)
     again.locator(".answer-text").wait_for(timeout=120_000)
     assert again.locator(".badge").inner_text() == "answered from memory"
-    assert re.search(r"memory: .+ \(revision \w+\) answered on \d{4}-\d\d-\d\d \d\d:\d\d UTC",
-                     again.get_by_role("list", name="Sources").inner_text())
+    assert re.search(
+        r"memory: .+ \(revision \w+\) answered on \d{4}-\d\d-\d\d \d\d:\d\d UTC",
+        again.get_by_role("list", name="Sources").inner_text(),
+    )
     tab.screenshot(path=str(tmp_path / "compare-from-memory.png"), full_page=True)
     assert tab.errors == []
 
 
-def test_ambiguous_name_offers_candidates_and_a_click_answers_then_a_reload_continues(tab, page_url, tmp_path):
+def test_ambiguous_name_offers_candidates_and_a_click_answers_then_a_reload_continues(
+    tab, page_url, tmp_path
+):
     tab.goto(page_url)
     ask(tab, "Describe the molecule alanine.")
     choices = tab.locator("button.choice")
     choices.first.wait_for(timeout=120_000)
     assert choices.count() == 3
     assert tab.locator(".interrupt img").count() == 3  # each candidate drawn
-    assert tab.evaluate("document.activeElement.className") == "choice"  # focus moves to the choices
+    assert (
+        tab.evaluate("document.activeElement.className") == "choice"
+    )  # focus moves to the choices
     assert "matches 3 PubChem compounds" in tab.locator(".interrupt legend").inner_text()
     tab.screenshot(path=str(tmp_path / "ambiguous.png"), full_page=True)
 
@@ -137,8 +173,9 @@ def test_ambiguous_name_offers_candidates_and_a_click_answers_then_a_reload_cont
     answer = last_answer(tab)
     answer.locator(".answer-text").wait_for(timeout=120_000)
     assert answer.locator(".card.molecule h4").inner_text() == "DL-Alanine"
-    assert "https://pubchem.ncbi.nlm.nih.gov/compound/602" in answer.get_by_role("link").evaluate_all(
-        "l => l.map(a => a.href)")
+    assert "https://pubchem.ncbi.nlm.nih.gov/compound/602" in answer.get_by_role(
+        "link"
+    ).evaluate_all("l => l.map(a => a.href)")
     assert all(button.is_disabled() for button in choices.all())
     thread = tab.evaluate("location.hash")
     assert thread.startswith("#thread=")
@@ -147,9 +184,18 @@ def test_ambiguous_name_offers_candidates_and_a_click_answers_then_a_reload_cont
     tab.reload()
     tab.locator("section.msg.user").first.wait_for()
     assert tab.evaluate("location.hash") == thread
-    assert tab.locator("section.msg.user").first.inner_text().endswith("Describe the molecule alanine.")
-    assert tab.locator(".card.molecule h4").first.inner_text() == "DL-Alanine"  # the last answer, in full
-    assert tab.locator("#thread-list button[aria-current='true']").inner_text() == "Describe the molecule alanine."
+    assert (
+        tab.locator("section.msg.user")
+        .first.inner_text()
+        .endswith("Describe the molecule alanine.")
+    )
+    assert (
+        tab.locator(".card.molecule h4").first.inner_text() == "DL-Alanine"
+    )  # the last answer, in full
+    assert (
+        tab.locator("#thread-list button[aria-current='true']").inner_text()
+        == "Describe the molecule alanine."
+    )
     ask(tab, "What is its molecular weight?")  # a follow-up: the thread remembers the molecule
     follow_up = last_answer(tab)
     follow_up.locator(".answer-text").wait_for(timeout=120_000)
@@ -164,7 +210,9 @@ def test_ambiguous_name_offers_candidates_and_a_click_answers_then_a_reload_cont
     expect(tab.locator("section.msg")).to_have_count(0)
     assert tab.evaluate("location.hash") != thread
     expect(tab.get_by_label("Your question")).to_be_focused()
-    tab.get_by_role("button", name="Describe the molecule alanine.").click()  # reopen it from the list
+    tab.get_by_role(
+        "button", name="Describe the molecule alanine."
+    ).click()  # reopen it from the list
     expect(tab.locator("section.msg.user")).to_have_count(2)
     assert tab.evaluate("location.hash") == thread
     assert tab.errors == []
@@ -183,7 +231,10 @@ def test_keyboard_alone_asks_and_the_page_is_labelled(tab, page_url, tmp_path):
     card = answer.get_by_role("article", name=re.compile("^Protein "))
     text = card.inner_text()
     assert "P04637" in text and "Homo sapiens" in text and "393 aa" in text
-    assert card.get_by_role("link").get_attribute("href") == "https://www.uniprot.org/uniprotkb/P04637/entry"
+    assert (
+        card.get_by_role("link").get_attribute("href")
+        == "https://www.uniprot.org/uniprotkb/P04637/entry"
+    )
     assert tab.get_by_role("log").count() == 1 and tab.get_by_role("navigation").count() == 1
     tab.screenshot(path=str(tmp_path / "keyboard-protein.png"), full_page=True)
 
@@ -195,14 +246,21 @@ def test_keyboard_alone_asks_and_the_page_is_labelled(tab, page_url, tmp_path):
     assert note.locator("h4").inner_text() == "zorblaxium: could not look it up"
     assert "zorblaxium" in note.locator("p").inner_text()
     assert "could not answer" in unknown.locator(".answer-text").inner_text()
-    assert "MoleculeQA call 1 (zorblaxium) ✗: failed" in unknown.get_by_role("list", name="Steps").inner_text()
+    assert (
+        "MoleculeQA call 1 (zorblaxium) ✗: failed"
+        in unknown.get_by_role("list", name="Steps").inner_text()
+    )
     tab.screenshot(path=str(tmp_path / "unknown-compound.png"), full_page=True)
     assert tab.errors == []
 
 
-def test_markup_in_records_and_questions_is_shown_as_text_and_never_runs(browser, tiny_model, tmp_path):
-    with ResolverTestServer(entities_path=hostile_entities(tmp_path)) as hostile, \
-            page_server(hostile, tmp_path / "home") as server:
+def test_markup_in_records_and_questions_is_shown_as_text_and_never_runs(
+    browser, tiny_model, tmp_path
+):
+    with (
+        ResolverTestServer(entities_path=hostile_entities(tmp_path)) as hostile,
+        page_server(hostile, tmp_path / "home") as server,
+    ):
         context = browser.new_context()
         tab = context.new_page()
         errors: list[str] = []
@@ -215,7 +273,12 @@ def test_markup_in_records_and_questions_is_shown_as_text_and_never_runs(browser
         tab.wait_for_timeout(300)  # time for any injected handler to fire
 
         assert tab.evaluate("window.__pwned") is None
-        assert tab.locator("#log script, #log img[src='x'], #log svg, #log a[href^='javascript']").count() == 0
+        assert (
+            tab.locator(
+                "#log script, #log img[src='x'], #log svg, #log a[href^='javascript']"
+            ).count()
+            == 0
+        )
         assert tab.locator("section.msg.user").last.inner_text().endswith(question)
         card = answer.locator(".card.molecule")
         assert card.locator("h4").inner_text() == HOSTILE_TITLE

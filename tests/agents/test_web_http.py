@@ -55,7 +55,10 @@ def test_page_has_csp_and_loads_nothing_from_elsewhere(client):
     response = client.get("/")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert (
+        "script-src 'self'" in CONTENT_SECURITY_POLICY
+        and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    )
     assert response.headers["x-content-type-options"] == "nosniff"
     html = response.text
     assert 'src="/static/app.js"' in html and 'href="/static/app.css"' in html
@@ -89,9 +92,15 @@ def test_a_question_streams_every_step_then_the_answer_in_sse_frames(client):
     events = [event for event, _ in frames]
     assert events[0] == "thread" and frames[0][1] == {"id": thread}
     assert events[-2:] == ["answer", "done"]
-    done_steps = [data["name"] for event, data in frames if event == "step" and data["status"] == "done"]
+    done_steps = [
+        data["name"] for event, data in frames if event == "step" and data["status"] == "done"
+    ]
     assert [s for s in STEPS if s in done_steps] == list(STEPS)
-    assert any("MoleculeQA" in data["detail"] for event, data in frames if event == "step" and data["name"] == "route")
+    assert any(
+        "MoleculeQA" in data["detail"]
+        for event, data in frames
+        if event == "step" and data["name"] == "route"
+    )
     cards = only(frames, "cards")["cards"]
     assert [(c["kind"], c["cid"]) for c in cards] == [("molecule", 2244), ("molecule", 3672)]
     aspirin = cards[0]
@@ -102,7 +111,9 @@ def test_a_question_streams_every_step_then_the_answer_in_sse_frames(client):
     answer = only(frames, "answer")
     assert "Sources:" not in answer["text"] and "No BioMedGPT model is configured" in answer["text"]
     assert [s["url"] for s in answer["sources"]] == [
-        "https://pubchem.ncbi.nlm.nih.gov/compound/2244", "https://pubchem.ncbi.nlm.nih.gov/compound/3672"]
+        "https://pubchem.ncbi.nlm.nih.gov/compound/2244",
+        "https://pubchem.ncbi.nlm.nih.gov/compound/3672",
+    ]
 
     listed = client.get("/api/threads").json()["threads"]
     assert {"id": thread, "title": "Compare aspirin and ibuprofen", "turns": 1} in listed
@@ -116,7 +127,9 @@ def test_ambiguous_name_pauses_with_candidate_cards_and_resumes(client):
     frames = turn(client, thread, "ask", {"question": "Describe the molecule alanine."})
     paused = only(frames, "interrupt")
     assert [c["choice"] for c in paused["choices"]] == ["CID 5950", "CID 602", "CID 71080"]
-    assert all(c["card"]["depiction"] and c["card"]["formula"] == "C3H7NO2" for c in paused["choices"])
+    assert all(
+        c["card"]["depiction"] and c["card"]["formula"] == "C3H7NO2" for c in paused["choices"]
+    )
     assert "answer" not in [event for event, _ in frames]
     assert client.get(f"/api/threads/{thread}").json()["interrupt"]["query"] == "alanine"
 
@@ -128,7 +141,9 @@ def test_ambiguous_name_pauses_with_candidate_cards_and_resumes(client):
     frames = turn(client, thread, "resume", {"choice": 2})
     answer = only(frames, "answer")
     assert [c["cid"] for c in answer["cards"]] == [602]
-    assert [s["url"] for s in answer["sources"]] == ["https://pubchem.ncbi.nlm.nih.gov/compound/602"]
+    assert [s["url"] for s in answer["sources"]] == [
+        "https://pubchem.ncbi.nlm.nih.gov/compound/602"
+    ]
     again = turn(client, thread, "resume", {"choice": 1})
     assert "not waiting for a choice" in only(again, "error")["message"]
 
@@ -141,11 +156,19 @@ def test_unknown_compound_and_service_down_are_readable_messages(client, page, r
     assert "could not answer" in only(frames, "answer")["text"]
 
     # naproxen is not in the bundled snapshot: with PubChem down there is no answer to fall back on
-    resolver_server.inject("pubchem", *[Fault.status(503)] * 4)  # 2 attempts: resolve step, then tool
-    frames = turn(client, new_thread(client), "ask", {"question": "Describe the molecule naproxen."})
+    resolver_server.inject(
+        "pubchem", *[Fault.status(503)] * 4
+    )  # 2 attempts: resolve step, then tool
+    frames = turn(
+        client, new_thread(client), "ask", {"question": "Describe the molecule naproxen."}
+    )
     assert resolver_server.pending_faults("pubchem") == 0
     card = only(frames, "cards")["cards"][0]
-    assert card["kind"] == "error" and "HTTP 503" in card["message"] and "try again later" in card["message"]
+    assert (
+        card["kind"] == "error"
+        and "HTTP 503" in card["message"]
+        and "try again later" in card["message"]
+    )
     text = only(frames, "answer")["text"]
     assert text.startswith("MoleculeQA: could not answer.") and "cannot be used now" in text
     assert "Traceback" not in text
@@ -157,14 +180,32 @@ def test_empty_question_is_an_error_event(client):
     assert "empty" in frames[1][1]["message"]
 
 
-@pytest.mark.parametrize(("request_kwargs", "status", "message"), [
-    ({"content": "question=hi", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415, "JSON"),
-    ({"content": "{not json", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
-    ({"json": ["a list"]}, 400, "JSON object"),
-    ({"json": {"question": 42}}, 400, "question"),
-    ({"json": {"question": "x" * 5000}}, 413, "at most"),
-    ({"json": {"question": "hi"}, "headers": {"origin": "https://evil.example"}}, 403, "other sites"),
-])
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "message"),
+    [
+        (
+            {
+                "content": "question=hi",
+                "headers": {"content-type": "application/x-www-form-urlencoded"},
+            },
+            415,
+            "JSON",
+        ),
+        (
+            {"content": "{not json", "headers": {"content-type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
+        ({"json": ["a list"]}, 400, "JSON object"),
+        ({"json": {"question": 42}}, 400, "question"),
+        ({"json": {"question": "x" * 5000}}, 413, "at most"),
+        (
+            {"json": {"question": "hi"}, "headers": {"origin": "https://evil.example"}},
+            403,
+            "other sites",
+        ),
+    ],
+)
 def test_bad_requests_get_readable_json_errors(client, request_kwargs, status, message):
     response = client.post(f"/api/threads/{new_thread(client)}/ask", **request_kwargs)
     assert response.status_code == status and message in response.json()["error"]
@@ -181,17 +222,36 @@ def test_error_pages_are_escaped_html_for_browsers_and_json_for_the_api(client):
     assert client.get(f"/api/threads/{new_thread(client)}/ask").status_code == 405
     bad_id = client.get("/api/threads/..%2f..%2fetc")
     assert bad_id.status_code in (400, 404) and "error" in bad_id.json()
-    assert client.get("/api/threads/has%20space").json()["error"].startswith("'has space' is not a thread id")
+    assert (
+        client.get("/api/threads/has%20space")
+        .json()["error"]
+        .startswith("'has space' is not a thread id")
+    )
 
 
 def test_the_web_command_serves_the_offline_snapshot_on_a_free_port(tmp_path):
     """`python -m agents web --port 0`: the embedded default, no model built in this home."""
-    env = {**os.environ, "BIOMEDGPT_HOME": str(tmp_path), "BIOMEDGPT_CACHE_DIR": str(tmp_path / "cache"),
-           "PYTHONPATH": str(REPO_ROOT)}
-    for name in ("BIOMEDGPT_OFFLINE", "BIOMEDGPT_MODEL", "BIOMEDGPT_PUBCHEM_URL", "BIOMEDGPT_UNIPROT_URL"):
+    env = {
+        **os.environ,
+        "BIOMEDGPT_HOME": str(tmp_path),
+        "BIOMEDGPT_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    for name in (
+        "BIOMEDGPT_OFFLINE",
+        "BIOMEDGPT_MODEL",
+        "BIOMEDGPT_PUBCHEM_URL",
+        "BIOMEDGPT_UNIPROT_URL",
+    ):
         env.pop(name, None)
-    process = subprocess.Popen([sys.executable, "-m", "agents", "web", "--port", "0"], cwd=REPO_ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agents", "web", "--port", "0"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines = []
         for line in process.stdout:
@@ -204,7 +264,9 @@ def test_the_web_command_serves_the_offline_snapshot_on_a_free_port(tmp_path):
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
         status = httpx.get(f"{url}/api/status", timeout=30).json()
         assert status["resolvers"] == "bundled offline snapshot of PubChem/UniProt"
-        body = httpx.post(f"{url}/api/threads/t1/ask", json={"question": "Describe aspirin"}, timeout=120).text
+        body = httpx.post(
+            f"{url}/api/threads/t1/ask", json={"question": "Describe aspirin"}, timeout=120
+        ).text
         assert "PubChem CID 2244 (bundled offline snapshot)" in body
         assert (tmp_path / "agent" / "threads.sqlite").is_file()
     finally:
@@ -217,16 +279,25 @@ def test_the_web_command_serves_the_offline_snapshot_on_a_free_port(tmp_path):
 
 
 def test_a_new_thread_database_lists_no_threads(resolver_server, tmp_path):
-    with page_server(resolver_server, tmp_path) as fresh, httpx.Client(base_url=fresh.url) as client:
+    with (
+        page_server(resolver_server, tmp_path) as fresh,
+        httpx.Client(base_url=fresh.url) as client,
+    ):
         assert client.get("/api/threads").json() == {"threads": []}
         history = client.get("/api/threads/never-used").json()
         assert history == {"id": "never-used", "turns": [], "interrupt": None, "last": None}
 
 
-def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(client, page, resolver_server):
+def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(
+    client, page, resolver_server
+):
     thread = new_thread(client)
     resolver_server.inject("pubchem", Fault.delay(2.0))  # holds the first lookup of the turn
-    with client.stream("POST", f"/api/threads/{thread}/ask", json={"question": "Describe the molecule cholesterol."}) as first:
+    with client.stream(
+        "POST",
+        f"/api/threads/{thread}/ask",
+        json={"question": "Describe the molecule cholesterol."},
+    ) as first:
         assert next(first.iter_lines()) == "event: thread"
         second = client.post(f"/api/threads/{thread}/ask", json={"question": "Describe aspirin"})
         assert second.status_code == 409 and "still answering" in second.json()["error"]
@@ -237,7 +308,9 @@ def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(client
         time.sleep(0.2)
     assert [t["question"] for t in turns] == ["Describe the molecule cholesterol."]
     assert "PubChem CID 5997" in turns[0]["answer"]
-    again = turn(client, thread, "ask", {"question": "Describe aspirin"})  # the thread is free again
+    again = turn(
+        client, thread, "ask", {"question": "Describe aspirin"}
+    )  # the thread is free again
     assert only(again, "answer")["cards"][0]["cid"] == 2244
 
 
@@ -251,7 +324,9 @@ def test_model_tokens_reach_the_page_as_deltas_of_the_answer_even_past_a_second_
             httpx.Client(base_url=server.url, timeout=120) as client:  # fmt: skip
         frames = turn(client, new_thread(client), "ask", {"question": "Describe aspirin"})
     tokens = [data for event, data in frames if event == "token"]
-    assert len(tokens) > 1 and all(set(data) == {"call", "tool", "label", "text"} for data in tokens)
+    assert len(tokens) > 1 and all(
+        set(data) == {"call", "tool", "label", "text"} for data in tokens
+    )
     assert {(data["call"], data["tool"]) for data in tokens} == {(0, "MoleculeQA")}
     assert "".join(data["text"] for data in tokens) == ANSWER_OF_TWO_MORE_MARKERS
     assert not any("#" in data["text"] or "Assis" in data["text"] for data in tokens)
@@ -269,7 +344,11 @@ def test_a_model_that_cannot_load_is_said_at_start_and_in_the_status(tmp_path, r
     toolkit = BioMedGPTToolkit.from_env(model_path=tmp_path / "no-such-model", home=tmp_path)
     problem = load_model_now(toolkit)
     assert problem.startswith("The model cannot be used:") and "no-such-model" in problem
-    app = create_app(open_assistant(threads_path=tmp_path / "t.sqlite"), AssistantContext(toolkit=toolkit), problem)
+    app = create_app(
+        open_assistant(threads_path=tmp_path / "t.sqlite"),
+        AssistantContext(toolkit=toolkit),
+        problem,
+    )
     with BackgroundServer(app) as server:
         status = httpx.get(f"{server.url}/api/status").json()
     toolkit.close()

@@ -22,8 +22,13 @@ from tests.agents.conftest import make_toolkit
 
 CHROMIUM = os.environ.get("BIOMEDGPT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 # Text a hostile PubChem record carries: if any of it ran, window.__pwned would be set.
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Evilium<script>window.__pwned=2</script>'
@@ -43,7 +48,12 @@ def page_server(resolver_server, home: Path, model=None) -> Iterator:
         patch.setenv("BIOMEDGPT_UNIPROT_URL", resolver_server.uniprot_url)
         patch.setenv("BIOMEDGPT_HOME", str(home))
         patch.setenv("BIOMEDGPT_CACHE_DIR", str(home / "cache"))
-        for name in ("BIOMEDGPT_OFFLINE", "BIOMEDGPT_MODEL", "BIOMEDGPT_CHROMA_URL", "BIOMEDGPT_ROUTER"):
+        for name in (
+            "BIOMEDGPT_OFFLINE",
+            "BIOMEDGPT_MODEL",
+            "BIOMEDGPT_CHROMA_URL",
+            "BIOMEDGPT_ROUTER",
+        ):
             patch.delenv(name, raising=False)
         toolkit = make_toolkit(model, home=home)
     graph = open_assistant(threads_path=home / "threads.sqlite")
@@ -64,8 +74,10 @@ def parse_sse(body: str) -> list[tuple[str, dict]]:
     frames = []
     for frame in body[:-2].split("\n\n"):
         lines = frame.split("\n")
-        assert len(lines) == 2 and lines[0].startswith("event: ") and lines[1].startswith("data: "), frame
-        frames.append((lines[0][len("event: "):], json.loads(lines[1][len("data: "):])))
+        assert (
+            len(lines) == 2 and lines[0].startswith("event: ") and lines[1].startswith("data: ")
+        ), frame
+        frames.append((lines[0][len("event: ") :], json.loads(lines[1][len("data: ") :])))
     return frames
 
 
@@ -78,14 +90,22 @@ def hostile_entities(folder: Path) -> Path:
     raw = json.loads(ENTITIES_PATH.read_text(encoding="utf-8"))
     smiles = "CCCCCCCCCCCCCCCCO"
     molecule = Chem.MolFromSmiles(smiles)
-    raw["molecules"].append({
-        "cid": 99999901, "title": HOSTILE_TITLE, "smiles": smiles, "connectivity_smiles": smiles,
-        "inchi": Chem.MolToInchi(molecule), "inchikey": Chem.MolToInchiKey(molecule),
-        "formula": "C16H34O", "molecular_weight": "242.44", "iupac_name": "<b>hexadecan-1-ol</b>",
-        "synonyms": [HOSTILE_SYNONYM, '<svg onload="window.__pwned=3">'],
-        "description": 'Test data. <script>window.__pwned=4</script><a href="javascript:window.__pwned=5">x</a>',
-        "in_snapshot": False,
-    })
+    raw["molecules"].append(
+        {
+            "cid": 99999901,
+            "title": HOSTILE_TITLE,
+            "smiles": smiles,
+            "connectivity_smiles": smiles,
+            "inchi": Chem.MolToInchi(molecule),
+            "inchikey": Chem.MolToInchiKey(molecule),
+            "formula": "C16H34O",
+            "molecular_weight": "242.44",
+            "iupac_name": "<b>hexadecan-1-ol</b>",
+            "synonyms": [HOSTILE_SYNONYM, '<svg onload="window.__pwned=3">'],
+            "description": 'Test data. <script>window.__pwned=4</script><a href="javascript:window.__pwned=5">x</a>',
+            "in_snapshot": False,
+        }
+    )
     path = folder / "entities.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     return path
@@ -96,9 +116,13 @@ def chromium_browser() -> Iterator:
     """Headless Debian chromium under Playwright, with a fresh temporary profile."""
     if not Path(CHROMIUM).is_file() or shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="`make install` installs playwright")
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="`make install` installs playwright"
+    )
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
         try:
             yield browser
         finally:

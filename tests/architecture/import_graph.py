@@ -127,9 +127,7 @@ def _targets(
     if isinstance(node, ast.Import):
         named = [alias.name for alias in node.names]
     elif isinstance(node, ast.ImportFrom):
-        base = (
-            _resolve_relative(module, node.level, node.module) if node.level else node.module
-        )
+        base = _resolve_relative(module, node.level, node.module) if node.level else node.module
         if base is None:
             return
         submodules = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules]

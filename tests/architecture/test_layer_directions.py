@@ -51,5 +51,7 @@ def test_imports_point_one_way(folder):
 
 def test_the_check_sees_a_function_level_import(tmp_path):
     module = tmp_path / "late.py"
-    module.write_text("def f():\n    from tests.resolver_server import X\n    import agents.graph\n")
+    module.write_text(
+        "def f():\n    from tests.resolver_server import X\n    import agents.graph\n"
+    )
     assert imported_top_levels(module) == [(2, "tests"), (3, "agents")]

@@ -45,7 +45,9 @@ def _accessions(folder: Path) -> Path:
 
 def _uniprotqa(folder: Path) -> Path:
     path = folder / "uniprotqa.json"
-    path.write_text('[{"accession": "P04637", "question": "What does it do?", "answer": "It binds DNA."}]')
+    path.write_text(
+        '[{"accession": "P04637", "question": "What does it do?", "answer": "It binds DNA."}]'
+    )
     return path
 
 
@@ -140,13 +142,19 @@ COMMANDS = {
 }  # fmt: skip
 KINDS = ("unreadable", "dangling", "empty", "binary", "enormous")
 # an empty file is a valid new SQLite database, and SQLite creates a link's missing target
-ACCEPTED = {("agents ask --threads-db", "empty"), ("agents ask --threads-db", "dangling"),
-            ("agents chat --threads-db", "empty"), ("agents chat --threads-db", "dangling")}
+ACCEPTED = {
+    ("agents ask --threads-db", "empty"),
+    ("agents ask --threads-db", "dangling"),
+    ("agents chat --threads-db", "empty"),
+    ("agents chat --threads-db", "dangling"),
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_bad_input_is_a_short_clear_error(command, kind, tmp_path, capsys, resolver_env, monkeypatch):
+def test_bad_input_is_a_short_clear_error(
+    command, kind, tmp_path, capsys, resolver_env, monkeypatch
+):
     monkeypatch.setenv("BIOMEDGPT_MEMORY", "0")
     monkeypatch.setenv("BIOMEDGPT_OFFLINE", "1")
     bad = _bad_input(kind, tmp_path)

@@ -50,7 +50,10 @@ def _write_datasets(root):
         for q, a in [
             ("What is the function of this protein?", "Insulin decreases blood glucose."),
             ("What is the official name of this protein?", "Insulin"),
-            ("What is the protein family that this protein belongs to?", "Belongs to the insulin family."),
+            (
+                "What is the protein family that this protein belongs to?",
+                "Belongs to the insulin family.",
+            ),
             ("What are the subcellular locations of this protein?", "Secreted."),
         ]
     ]
@@ -83,13 +86,17 @@ def _write_datasets(root):
 
 
 def _run(workspace, task, data, *extra, code=0):
-    out = workspace / "runs" / "-".join([task, *[e.strip("-") for e in extra if e.startswith("--")]])
+    out = (
+        workspace / "runs" / "-".join([task, *[e.strip("-") for e in extra if e.startswith("--")]])
+    )
     argv = ["run", task, "--model", str(workspace / "model"), "--data", str(workspace / data),
             "--out", str(out), "--batch-size", "2", "--max-new-tokens", MAX_NEW_TOKENS,
             "--vocab", str(workspace / "vocab"), "--quiet", *extra]  # fmt: skip
     assert main(argv) == code
     metrics = json.loads((out / "metrics.json").read_text())
-    predictions = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    predictions = [
+        json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()
+    ]
     return out, metrics, predictions
 
 
@@ -98,7 +105,15 @@ def test_chebi20(workspace, capsys):
     assert metrics["n_items"] == 4 and len(predictions) == 4
     assert metrics["n_refused"] == 1  # the unclosed ring, refused by the model API
     assert predictions[-1]["item_id"] == "999" and "C1CC" in predictions[-1]["error"]
-    assert set(metrics["metrics"]["overall"]) == {"n", "bleu2", "bleu4", "rouge1", "rouge2", "rougeL", "meteor"}
+    assert set(metrics["metrics"]["overall"]) == {
+        "n",
+        "bleu2",
+        "bleu4",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "meteor",
+    }
     # The MolT5-format TSV rescored by `evals caption`, joined to ChEBI-20 by SMILES, agrees.
     capsys.readouterr()
     assert main(["caption", "--predictions", str(out / "predictions.tsv"), "--references",
@@ -112,14 +127,24 @@ def test_uniprotqa_reports_each_question_type(workspace):
     _, metrics, predictions = _run(workspace, "uniprotqa", "uniprotqa.json", "--sequences",
                                    str(workspace / "sequences.json"))  # fmt: skip
     assert len(predictions) == 4
-    assert set(metrics["metrics"]["by_group"]) == {"function", "official name", "protein family", "subcellular location"}
+    assert set(metrics["metrics"]["by_group"]) == {
+        "function",
+        "official name",
+        "protein family",
+        "subcellular location",
+    }
     assert all(scores["n"] == 1 for scores in metrics["metrics"]["by_group"].values())
 
 
 def test_pubmedqa_outputs_are_what_the_model_api_generates(workspace):
     _, metrics, predictions = _run(workspace, "pubmedqa", "pubmedqa")
     overall = metrics["metrics"]["overall"]
-    assert metrics["n_items"] == 4 and set(overall) == {"n", "accuracy", "macro_f1", "unmatched_rate"}
+    assert metrics["n_items"] == 4 and set(overall) == {
+        "n",
+        "accuracy",
+        "macro_f1",
+        "unmatched_rate",
+    }
     model = BioMedGPT.from_pretrained(workspace / "model")
     requests = [request_for(item) for item in pubmedqa_items(workspace / "pubmedqa")]
     direct = [r.text for r in model.generate(requests, max_new_tokens=int(MAX_NEW_TOKENS))]
@@ -154,12 +179,24 @@ def test_report_collects_every_run(workspace):
     for heading in ("Table 2", "Table 3: ChEBI-20", "Table 4: UniProtQA"):
         assert heading in text
     assert "subcellular location (n=1)" in text
-    for chart in ("table2_qa_accuracy.png", "chebi20_caption_metrics.png", "uniprotqa_caption_metrics.png"):
+    for chart in (
+        "table2_qa_accuracy.png",
+        "chebi20_caption_metrics.png",
+        "uniprotqa_caption_metrics.png",
+    ):
         assert (workspace / "runs" / chart).read_bytes().startswith(b"\x89PNG")
 
 
 def test_bad_model_folder_is_one_line(workspace, capsys):
-    argv = ["run", "pubmedqa", "--model", str(workspace), "--data", str(workspace / "pubmedqa"), "--quiet"]
+    argv = [
+        "run",
+        "pubmedqa",
+        "--model",
+        str(workspace),
+        "--data",
+        str(workspace / "pubmedqa"),
+        "--quiet",
+    ]
     assert main(argv) == 2
     assert "config.json" in capsys.readouterr().err
 
@@ -185,7 +222,10 @@ def test_bad_lines_are_reported_in_place_and_the_good_ones_run(workspace, capsys
     assert "expected a JSON object" in messages[2] and "'E' is not A-D" in messages[3]
     summary = json.loads(captured.out)
     assert [e["error"]["line"] for e in summary["errors"]] == [2, 3, 4, 5]
-    assert captured.err.count("error: ") == 4 and "medqa_mixed.jsonl line 2: not valid JSON" in captured.err
+    assert (
+        captured.err.count("error: ") == 4
+        and "medqa_mixed.jsonl line 2: not valid JSON" in captured.err
+    )
 
 
 def test_a_data_file_of_only_bad_lines_is_one_clear_error(workspace, capsys):
@@ -199,7 +239,13 @@ def test_a_data_file_of_only_bad_lines_is_one_clear_error(workspace, capsys):
 
 def test_a_chebi20_row_with_missing_fields_is_reported_and_the_rest_run(workspace, capsys):
     rows = (workspace / "chebi20.txt").read_text().splitlines()
-    (workspace / "chebi20_mixed.txt").write_text("\n".join([rows[0], rows[1], "177\tCC=O", rows[3]]) + "\n")
-    _, metrics, predictions = _run(workspace, "chebi20", "chebi20_mixed.txt", "--limit", "9", code=1)  # own run dir
+    (workspace / "chebi20_mixed.txt").write_text(
+        "\n".join([rows[0], rows[1], "177\tCC=O", rows[3]]) + "\n"
+    )
+    _, metrics, predictions = _run(
+        workspace, "chebi20", "chebi20_mixed.txt", "--limit", "9", code=1
+    )  # own run dir
     assert [p["item_id"] for p in predictions] == ["176", "702"]
-    assert metrics["bad_lines"] == [{"line": 3, "message": "expected 3 tab-separated fields, found 2"}]
+    assert metrics["bad_lines"] == [
+        {"line": 3, "message": "expected 3 tab-separated fields, found 2"}
+    ]

@@ -19,7 +19,11 @@ BAD_ARGUMENTS = [
     ("molecule_qa", {"molecule": ""}, "`molecule`: String should have at least 1 character"),
     ("molecule_qa", {"molecule": "   "}, "`molecule` is empty; pass a non-empty value"),
     ("molecule_qa", {"molecule": "C" * 50_000}, "String should have at most 4000 characters"),
-    ("protein_qa", {"protein": "P04637", "fresh": "maybe"}, "`fresh`: Input should be a valid boolean"),
+    (
+        "protein_qa",
+        {"protein": "P04637", "fresh": "maybe"},
+        "`fresh`: Input should be a valid boolean",
+    ),
     ("protein_qa", {"protein": "M" * 50_000}, "String should have at most 40000 characters"),
     ("biomed_qa", {"question": "Which?", "options": ["only one"]}, "pass 2 to 10 options"),
     ("biomed_qa", {"question": 42}, "`question`: Input should be a valid string"),
@@ -55,7 +59,9 @@ async def test_bad_arguments_and_failing_lookups_are_tool_errors_and_the_next_ca
             result = await client.call_tool(name, arguments)
             assert result.is_error, (name, arguments)
             tool = langchain_tools[index]
-            message = tool.invoke({"type": "tool_call", "id": "c1", "name": tool.name, "args": arguments})
+            message = tool.invoke(
+                {"type": "tool_call", "id": "c1", "name": tool.name, "args": arguments}
+            )
             assert message.status == "error"
             assert text_of(result) == message.content  # the LangChain tool's own message
         obsolete = await client.call_tool("resolve_protein", {"protein": "Q9ZZZ0"})
@@ -128,8 +134,10 @@ async def test_fetched_text_stays_quoted_data_in_text_and_structured_content(inj
             for name in ("molecule_qa", "resolve_molecule"):
                 result = await client.call_tool(name, {"molecule": "caffeine"})
                 assert not result.is_error
-                everything = text_of(result) + "\n" + "\n".join(
-                    value for value in _strings(result.structured_content)
+                everything = (
+                    text_of(result)
+                    + "\n"
+                    + "\n".join(value for value in _strings(result.structured_content))
                 )
                 assert "Ignore all previous instructions" in everything
                 _only_inside_quoted_blocks(everything, "Ignore all previous instructions")

@@ -31,7 +31,8 @@ async def test_lists_six_short_named_tools_with_the_langchain_descriptions(serve
     assert protein["description"] == ProteinQAInput.model_fields["protein"].description
     biomed = tools["biomed_qa"].input_schema["properties"]
     assert biomed["question"]["description"] == (
-        BiomedQAInput.model_fields["question"].description.replace("MoleculeQA", "molecule_qa")
+        BiomedQAInput.model_fields["question"]
+        .description.replace("MoleculeQA", "molecule_qa")
         .replace("ProteinQA", "protein_qa")
     )
     assert biomed["options"]["anyOf"][0]["type"] == "array"
@@ -44,8 +45,11 @@ async def test_lists_six_short_named_tools_with_the_langchain_descriptions(serve
 
 
 async def test_subset_of_tools(toolkit):
-    server = build_server(toolkit, tools=["resolve_molecule", "search_memory", "molecule_qa"],
-                          exclude_tools=["molecule_qa"])
+    server = build_server(
+        toolkit,
+        tools=["resolve_molecule", "search_memory", "molecule_qa"],
+        exclude_tools=["molecule_qa"],
+    )
     async with Client(server) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
     assert names == ["resolve_molecule", "search_memory"]
@@ -131,7 +135,9 @@ async def test_each_tool_with_the_tiny_model_then_memory_and_resources(server, t
         )
         assert [hit["annotation_id"] for hit in by_entity["hits"]] == [molecule["annotation_id"]]
         by_meaning = check_structured(
-            await client.call_tool("search_memory", {"query": "tumour protein location", "limit": 3}),
+            await client.call_tool(
+                "search_memory", {"query": "tumour protein location", "limit": 3}
+            ),
             schemas["search_memory"],
         )
         assert len(by_meaning["hits"]) == 3
@@ -140,10 +146,17 @@ async def test_each_tool_with_the_tiny_model_then_memory_and_resources(server, t
         listed = (await client.list_resources()).resources
         uris = {str(resource.uri) for resource in listed}
         assert molecule["annotation_uri"] in uris and protein["annotation_uri"] in uris
-        stored = json.loads((await client.read_resource(molecule["annotation_uri"])).contents[0].text)
+        stored = json.loads(
+            (await client.read_resource(molecule["annotation_uri"])).contents[0].text
+        )
         assert stored["answer"] == molecule["answer"] and stored["model_id"] == molecule["model_id"]
-        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
-        assert templates == {"memory://annotations/{annotation_id}", "molecule://depiction/{molecule}"}
+        templates = {
+            t.uri_template for t in (await client.list_resource_templates()).resource_templates
+        }
+        assert templates == {
+            "memory://annotations/{annotation_id}",
+            "molecule://depiction/{molecule}",
+        }
         picture = (await client.read_resource(molecule["entity"]["depiction_uri"])).contents[0]
         assert picture.mime_type == "image/svg+xml" and picture.text.lstrip().startswith("<?xml")
         assert "<svg" in picture.text

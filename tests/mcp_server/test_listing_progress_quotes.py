@@ -36,7 +36,9 @@ async def test_resources_list_the_newest_answers_whatever_the_store_holds(
     monkeypatch.setattr(mcp_resources, "LISTED_ANNOTATIONS", 2)
     monkeypatch.setattr(mcp_resources, "SCANNED_ANNOTATIONS", 3, raising=False)  # the old bound
     async with Client(build_server(no_model_toolkit)) as client:
-        listed = [r for r in (await client.list_resources()).resources if "annotations" in str(r.uri)]
+        listed = [
+            r for r in (await client.list_resources()).resources if "annotations" in str(r.uri)
+        ]
     assert [r.title.split(":")[0] for r in listed] == ["KEY02", "KEY03"]
     assert [r.display_name for r in store.newest(3, page_size=2)] == ["KEY02", "KEY03", "KEY00"]
 
@@ -52,7 +54,9 @@ class _RecordingContext:
 async def test_generation_progress_is_throttled_and_the_last_count_is_sent():
     tenths = [0]
     context = _RecordingContext()
-    generation = GenerationProgress(CallProgress(context), every_s=0.5, clock=lambda: tenths[0] / 10)
+    generation = GenerationProgress(
+        CallProgress(context), every_s=0.5, clock=lambda: tenths[0] / 10
+    )
     for _ in range(12):  # a token every 0.1 s, 2 characters each
         await generation.on_custom_event(TOKEN_EVENT, {"text": "ab"}, run_id=None)
         tenths[0] += 1
@@ -87,7 +91,9 @@ def test_a_cut_never_leaves_a_quoted_block_open(limit):
 
 
 async def test_search_memory_text_keeps_a_long_quoted_answer_closed(no_model_toolkit):
-    long_text = "\n".join(f"Function line {i}: binds DNA and regulates transcription." for i in range(20))
+    long_text = "\n".join(
+        f"Function line {i}: binds DNA and regulates transcription." for i in range(20)
+    )
     store = no_model_toolkit.services.memory.open()
     store.add(_record(1, 1, kind="protein", key="P04637", answer=long_text, source="uniprot",
                       model_id="uniprot"))  # fmt: skip
@@ -128,8 +134,13 @@ def test_a_non_loopback_host_is_warned_about(capsys):
     from biomedgpt_tools.cli import main
 
     # an unknown tool stops it before serving; the warning comes first
-    assert main(["mcp", "--transport", "streamable-http", "--host", "0.0.0.0", "--tools", "nope"]) == 2
+    assert (
+        main(["mcp", "--transport", "streamable-http", "--host", "0.0.0.0", "--tools", "nope"]) == 2
+    )
     err = capsys.readouterr().err
     assert "warning: --host 0.0.0.0 is not a loopback address" in err
-    assert main(["mcp", "--transport", "streamable-http", "--host", "127.0.0.1", "--tools", "nope"]) == 2
+    assert (
+        main(["mcp", "--transport", "streamable-http", "--host", "127.0.0.1", "--tools", "nope"])
+        == 2
+    )
     assert "warning" not in capsys.readouterr().err

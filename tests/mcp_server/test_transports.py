@@ -81,14 +81,26 @@ async def test_streamable_http_on_a_loopback_port(resolver_env, tmp_path):
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [*SERVER_COMMAND, "--transport", "streamable-http", "--port", str(port),
-         "--tools", "resolve_protein,search_memory"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        [
+            *SERVER_COMMAND,
+            "--transport",
+            "streamable-http",
+            "--port",
+            str(port),
+            "--tools",
+            "resolve_protein,search_memory",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_for_port(port, process)
-        listening = [c.laddr for c in psutil.Process(process.pid).net_connections("tcp")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr
+            for c in psutil.Process(process.pid).net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN
+        ]
         assert [address.ip for address in listening] == ["127.0.0.1"]  # loopback by default
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             names = sorted(tool.name for tool in (await client.list_tools()).tools)

@@ -45,7 +45,10 @@ def test_the_answer_and_its_deltas_however_the_text_is_split(raw, answer):
 
 def test_the_cutter_holds_back_what_may_become_a_marker_and_stops_at_a_next_turn():
     cutter = AnswerCutter()
-    deltas = [cutter.feed(piece) for piece in [" Assis", "tant: Hello", " wor", "ld ", "### Assis", "tant: ", "Bye"]]
+    deltas = [
+        cutter.feed(piece)
+        for piece in [" Assis", "tant: Hello", " wor", "ld ", "### Assis", "tant: ", "Bye"]
+    ]
     # "Assis" could open the marker, the trailing space waits for more text, "### Assis" could
     # become the next turn; once it does, nothing after it is answer text
     assert deltas == ["", "Hello", " wor", "ld", "", "", ""]

@@ -62,9 +62,7 @@ def test_stream_gives_pieces_then_the_result(tiny_biomedgpt):
     assert streamed.result.raw_text == expected.raw_text
 
 
-def test_a_second_turn_in_the_generated_text_is_cut_alike_streamed_or_not(
-    tiny_assets, monkeypatch
-):
+def test_a_second_turn_in_the_generated_text_is_cut_alike_streamed_or_not(tiny_assets, monkeypatch):
     """The model opens with `Assistant:` again and later begins a turn of its own: the stream
     holds back what may be a marker, never takes a delta back, and joins to the answer."""
     model = BioMedGPT.from_components(build_tiny_model(seed=0), *tiny_assets)

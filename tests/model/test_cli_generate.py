@@ -309,13 +309,27 @@ def test_bad_requests_fail_with_one_clear_line(files, capsys, argv, message):
         (b'{"question": "caf\xe9"}\n', "line 1: not UTF-8 text"),
         ('{"question": "q", "on_too_long": "cut"}\n', "line 1: 'on_too_long' must be"),
     ],
-    ids=["bad-json", "no-question", "bad-protein", "bad-inputs", "bad-smiles", "not-utf8", "bad-mode"],
+    ids=[
+        "bad-json",
+        "no-question",
+        "bad-protein",
+        "bad-inputs",
+        "bad-smiles",
+        "not-utf8",
+        "bad-mode",
+    ],
 )
 def test_bad_batch_lines_name_the_line(files, capsys, tmp_path, content, message):
     batch_file = tmp_path / "requests.jsonl"
     batch_file.write_bytes(content if isinstance(content, bytes) else content.encode())
     code, out, err = _run(
-        capsys, "--model", str(files["model"]), "--batch", str(batch_file), "--max-new-tokens", MAX_NEW
+        capsys,
+        "--model",
+        str(files["model"]),
+        "--batch",
+        str(batch_file),
+        "--max-new-tokens",
+        MAX_NEW,
     )
     assert code == 1, err
     assert f"error: {batch_file} {message}" in err and "Traceback" not in err
@@ -361,11 +375,18 @@ def test_a_mixed_batch_answers_good_lines_and_reports_bad_ones_in_place(files, c
     assert "unknown request field(s) ['colour']" in errors[3]
     assert "cannot parse SMILES 'C1CC('" in errors[4]
     assert "'-' at 4, '1' at 7" in errors[6]
-    assert "1100 residues, more than the 1022" in errors[7] and '"on_too_long": "truncate"' in errors[7]
+    assert (
+        "1100 residues, more than the 1022" in errors[7]
+        and '"on_too_long": "truncate"' in errors[7]
+    )
     assert "positions" in errors[8] and "exceed the model's 2048" in errors[8]
     assert "error" not in printed[0] and "error" not in printed[7]
     for line, request in ((printed[0], good_molecule), (printed[7], good_protein)):
-        inputs = ["--molecule", request["molecule"]] if "molecule" in request else ["--protein", request["protein"]]
+        inputs = (
+            ["--molecule", request["molecule"]]
+            if "molecule" in request
+            else ["--protein", request["protein"]]
+        )
         _, alone, _ = _run(capsys, *argv, *inputs, "--question", request["question"], "--json")
         assert _json_lines(alone) == [line]  # the answer it gets alone
     for number in errors:
@@ -411,7 +432,9 @@ def test_a_batch_is_printed_chunk_by_chunk_and_only_a_failing_chunk_is_retried(
     monkeypatch.setattr(generate_cli, "check_against_model", lambda *args: None)
     questions = ["q1?", "q2?", "q3?", "hello " * 2100, "q5?"]
     batch_file = tmp_path / "chunks.jsonl"
-    batch_file.write_text("".join(json.dumps({"question": q, "molecule": ASPIRIN}) + "\n" for q in questions))
+    batch_file.write_text(
+        "".join(json.dumps({"question": q, "molecule": ASPIRIN}) + "\n" for q in questions)
+    )
     code = main(["generate", "--model", str(files["model"]), "--batch", str(batch_file), "--json",
                  "--batch-size", "2", "--max-new-tokens", MAX_NEW])  # fmt: skip
     model = recorder["model"]
@@ -424,10 +447,14 @@ def test_a_batch_is_printed_chunk_by_chunk_and_only_a_failing_chunk_is_retried(
     assert len(before_second_chunk) == 2 and all("text" in p for p in before_second_chunk)
     printed = _json_lines(out)
     assert [("error" in p) for p in printed] == [False, False, False, True, False]
-    assert printed[3]["error"]["line"] == 4 and "exceed the model's" in printed[3]["error"]["message"]
+    assert (
+        printed[3]["error"]["line"] == 4 and "exceed the model's" in printed[3]["error"]["message"]
+    )
 
 
-def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(files, capsys, tmp_path):
+def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(
+    files, capsys, tmp_path
+):
     from transformers import EsmTokenizer
 
     from biomedgpt_tools.model.protein_sequence import protein_token_ids
@@ -439,10 +466,20 @@ def test_on_too_long_truncate_reads_the_first_1022_residues_as_the_reference(fil
     reference_ids = reference(long_protein, max_length=1024, truncation=True)["input_ids"]
     assert reference_ids == protein_token_ids(long_protein[:1022])
 
-    argv = ["--model", str(files["model"]), "--max-new-tokens", MAX_NEW, "--json", "--question", "q"]
+    argv = [
+        "--model",
+        str(files["model"]),
+        "--max-new-tokens",
+        MAX_NEW,
+        "--json",
+        "--question",
+        "q",
+    ]
     code, out, err = _run(capsys, *argv, "--protein", long_protein)
     assert code == 2 and "1100 residues" in err and "--on-too-long truncate" in err
-    code, truncated, err = _run(capsys, *argv, "--protein", long_protein, "--on-too-long", "truncate")
+    code, truncated, err = _run(
+        capsys, *argv, "--protein", long_protein, "--on-too-long", "truncate"
+    )
     assert code == 0, err
     assert truncation_note(1100, "protein 1") in err
     code, first_1022, _ = _run(capsys, *argv, "--protein", long_protein[:1022])
@@ -522,7 +559,17 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
 
 
 def test_dtype_accepts_torch_names(files, capsys):
-    argv = ["--model", str(files["model"]), "--molecule", "CCO", "--question", "q", "--max-new-tokens", MAX_NEW, "--json"]
+    argv = [
+        "--model",
+        str(files["model"]),
+        "--molecule",
+        "CCO",
+        "--question",
+        "q",
+        "--max-new-tokens",
+        MAX_NEW,
+        "--json",
+    ]
     answers = {}
     for dtype in ("fp32", "float32", "bf16", "bfloat16"):
         code, out, err = _run(capsys, *argv, "--dtype", dtype)

@@ -1,11 +1,11 @@
 """A process of the shared-rate-budget test: `python -m tests.resolvers.rate_budget_worker`.
 
-    resolve URL CACHE_DIR FIRST_CID COUNT [--barrier]
-                                            look up COUNT CIDs (one PubChem request each); with
-                                            --barrier, print "ready" once set up and start
-                                            only when a line arrives on stdin
-    hold URL CACHE_DIR SLOTS                take SLOTS slots, print "held", wait to be killed
-    lock CACHE_DIR                          hold the budget file's write lock, print "locked", wait
+resolve URL CACHE_DIR FIRST_CID COUNT [--barrier]
+                                        look up COUNT CIDs (one PubChem request each); with
+                                        --barrier, print "ready" once set up and start
+                                        only when a line arrives on stdin
+hold URL CACHE_DIR SLOTS                take SLOTS slots, print "held", wait to be killed
+lock CACHE_DIR                          hold the budget file's write lock, print "locked", wait
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ def test_a_bad_check_digit_is_a_clear_error_and_sends_nothing(make_resolver, res
     with pytest.raises(InvalidQueryError) as caught:
         make_resolver().molecule("50-78-3")
     message = str(caught.value)
-    assert "CAS Registry Number" in message and "check digit is 3" in message and "needs 2" in message
+    assert (
+        "CAS Registry Number" in message and "check digit is 3" in message and "needs 2" in message
+    )
     assert resolver_server.requests == []
 
 
@@ -59,13 +61,17 @@ def test_a_cas_number_filed_under_several_compounds_is_ambiguous(make_resolver):
         ("lacZ in Escherichia coli", "P00722"),
     ],
 )
-def test_organism_style_symbols_are_searched_as_genes(make_resolver, resolver_server, text, accession):
+def test_organism_style_symbols_are_searched_as_genes(
+    make_resolver, resolver_server, text, accession
+):
     record = make_resolver().protein(text)
     assert record.accession == accession
     assert any("gene:" in q for q in _uniprot_queries(resolver_server))
 
 
-@pytest.mark.parametrize("text", ["human insulin", "insulin human", "insulin (human)", "Homo sapiens insulin"])
+@pytest.mark.parametrize(
+    "text", ["human insulin", "insulin human", "insulin (human)", "Homo sapiens insulin"]
+)
 def test_organism_on_either_side_of_a_protein_name(make_resolver, text):
     record = make_resolver().protein(text)
     assert record.accession == "P01308" and record.organism == "Homo sapiens"

@@ -47,9 +47,7 @@ def synthetic_server(resolver_server):
 
 
 @pytest.mark.slow
-def test_twelve_processes_never_exceed_five_pubchem_requests_per_second(
-    synthetic_server, tmp_path
-):
+def test_twelve_processes_never_exceed_five_pubchem_requests_per_second(synthetic_server, tmp_path):
     per_process = 4
     workers = [
         _start("resolve", synthetic_server.pubchem_url, str(tmp_path), str(10_000 + 100 * i),
@@ -205,7 +203,9 @@ def test_a_network_filesystem_gets_the_rollback_journal(tmp_path):
     mounts = NFS_MOUNTS.format(home=tmp_path)
     assert filesystem_type(tmp_path / "cache" / "b.sqlite3", mounts) == "nfs4"
     assert filesystem_type(Path("/usr/lib"), mounts) == "ext4"
-    on_nfs = SharedRateLimiter(RatePolicy(5, 400), tmp_path / "b.sqlite3", "pubchem@h", mounts=mounts)
+    on_nfs = SharedRateLimiter(
+        RatePolicy(5, 400), tmp_path / "b.sqlite3", "pubchem@h", mounts=mounts
+    )
     assert on_nfs.journal_mode == "delete"
     local = SharedRateLimiter(RatePolicy(5, 400), tmp_path / "c.sqlite3", "pubchem@h", mounts="")
     assert local.journal_mode == "wal"

@@ -55,7 +55,9 @@ class ServerProcess:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"biomedgpt serve did not become ready: {self.log_path.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"biomedgpt serve did not become ready: {self.log_path.read_text()[-2000:]}"
+        )
 
     def metric(self, name: str) -> float:
         """The sum of a metric's samples whose name and labels start with `name`."""

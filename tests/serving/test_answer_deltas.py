@@ -47,11 +47,15 @@ def scripted_server_url(tmp_path_factory):
         listening.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{listening.getsockname()[1]}"
         uvicorn_server = uvicorn.Server(uvicorn.Config(build_app(server), log_level="warning"))
-        thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listening]}, daemon=True)
+        thread = threading.Thread(
+            target=uvicorn_server.run, kwargs={"sockets": [listening]}, daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + HANG_GUARD_S
         while not _healthy(url):
-            assert thread.is_alive() and time.monotonic() < deadline, "the scripted server did not start"
+            assert thread.is_alive() and time.monotonic() < deadline, (
+                "the scripted server did not start"
+            )
             time.sleep(0.1)
         try:
             yield url
@@ -73,26 +77,36 @@ def test_sse_chunks_are_openai_deltas_of_the_answer_alone(scripted_server_url):
     whole = httpx.post(url, json=chat_request_body(QUESTION), timeout=60).json()
     assert whole["choices"][0]["message"]["content"] == ANSWER_OF_TWO_MORE_MARKERS
 
-    with httpx.stream("POST", url, json=chat_request_body(QUESTION, stream=True), timeout=60) as response:
+    with httpx.stream(
+        "POST", url, json=chat_request_body(QUESTION, stream=True), timeout=60
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in response.iter_lines() if line]
     assert all(line.startswith("data: ") for line in lines) and lines[-1] == "data: [DONE]"
-    chunks = [json.loads(line[len("data: "):]) for line in lines[:-1]]
+    chunks = [json.loads(line[len("data: ") :]) for line in lines[:-1]]
     assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
     assert len({chunk["id"] for chunk in chunks}) == 1
     first, *deltas, last, usage = chunks  # chat_request_body asks for the usage chunk
     assert set(first) == CHUNK_KEYS
-    assert first["choices"] == [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
+    assert first["choices"] == [
+        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+    ]
     for chunk in deltas:  # nothing but OpenAI's fields: no side channel to undo text
         assert set(chunk) == CHUNK_KEYS, chunk
         [choice] = chunk["choices"]
-        assert set(choice) == {"index", "delta", "finish_reason"} and choice["finish_reason"] is None
+        assert (
+            set(choice) == {"index", "delta", "finish_reason"} and choice["finish_reason"] is None
+        )
         assert set(choice["delta"]) == {"content"} and choice["delta"]["content"]
     assert last["choices"] == [{"index": 0, "delta": {}, "finish_reason": "length"}]
-    assert last["biomedgpt"]["token_ids"] == whole["biomedgpt"]["token_ids"]  # the extension, at the end
+    assert (
+        last["biomedgpt"]["token_ids"] == whole["biomedgpt"]["token_ids"]
+    )  # the extension, at the end
     assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == len(TWO_MORE_MARKERS)
-    assert len(last["biomedgpt"]["token_ids"]) == len(TWO_MORE_MARKERS)  # the whole script was generated
+    assert len(last["biomedgpt"]["token_ids"]) == len(
+        TWO_MORE_MARKERS
+    )  # the whole script was generated
     texts = [chunk["choices"][0]["delta"]["content"] for chunk in deltas]
     assert len(texts) > 1 and "".join(texts) == ANSWER_OF_TWO_MORE_MARKERS
     assert not any("#" in text or "Assis" in text for text in texts)

@@ -54,13 +54,17 @@ def test_a_body_past_the_cap_is_a_413_in_openai_shape_then_the_server_serves(app
     refused = client.post("/v1/chat/completions", json=big)
     assert refused.status_code == 413
     error = refused.json()["error"]
-    assert error["code"] == 413 and error["param"] == "body" and "--max-body-mib" in error["message"]
+    assert (
+        error["code"] == 413 and error["param"] == "body" and "--max-body-mib" in error["message"]
+    )
 
     def chunks():  # no Content-Length: the bounded read stops it
         for _ in range(4):
             yield b" " * MAX_BODY_BYTES
 
-    streamed = client.post("/v1/embeddings", content=chunks(), headers={"content-type": "application/json"})
+    streamed = client.post(
+        "/v1/embeddings", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 413
     assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
 
@@ -81,7 +85,9 @@ def test_embeddings_are_admitted_like_chat_and_their_input_is_capped(app_client)
     from biomedgpt_tools.serving.app import MAX_EMBEDDING_INPUTS
 
     client, server, _ = app_client
-    too_many = client.post("/v1/embeddings", json={"input": ["MKTAYI"] * (MAX_EMBEDDING_INPUTS + 1)})
+    too_many = client.post(
+        "/v1/embeddings", json={"input": ["MKTAYI"] * (MAX_EMBEDDING_INPUTS + 1)}
+    )
     assert too_many.status_code == 400
     assert too_many.json()["error"]["param"] == "input"
     assert str(MAX_EMBEDDING_INPUTS) in too_many.json()["error"]["message"]

@@ -23,7 +23,9 @@ def remote_env(resolver_env, model_server, monkeypatch):
     return model_server
 
 
-def test_tools_answer_through_the_server_and_a_memory_hit_needs_no_server_call(remote_env, serving_model_dir):
+def test_tools_answer_through_the_server_and_a_memory_hit_needs_no_server_call(
+    remote_env, serving_model_dir
+):
     server = remote_env
     toolkit = make_toolkit()
     try:
@@ -36,7 +38,9 @@ def test_tools_answer_through_the_server_and_a_memory_hit_needs_no_server_call(r
         assert server.metric(CHAT_200) == before + 1
         again = ask(molecule_qa, molecule="CC(=O)OC1=CC=CC=C1C(=O)O", question="is it an NSAID")
         assert again.artifact.from_memory and again.artifact.answer == first.artifact.answer
-        assert server.metric(CHAT_200) == before + 1  # the memory answered; the server was not asked
+        assert (
+            server.metric(CHAT_200) == before + 1
+        )  # the memory answered; the server was not asked
         protein = ask(protein_qa, protein="P04637")
         assert protein.status == "success" and protein.artifact.answered_by == "model"
         assert server.metric(CHAT_200) == before + 2
@@ -50,18 +54,28 @@ def test_tools_answer_through_the_server_and_a_memory_hit_needs_no_server_call(r
         recalled = ask(in_process.get_tools()[0], molecule="aspirin", question="Is it an NSAID?")
         assert recalled.artifact.from_memory
         assert (recalled.artifact.model_id, recalled.artifact.revision) == (
-            first.artifact.model_id, first.artifact.revision)
+            first.artifact.model_id,
+            first.artifact.revision,
+        )
         assert in_process.backend.answer_calls == 0 and not in_process.backend.loaded
     finally:
         in_process.close()
 
 
-def test_remote_tool_answer_equals_the_in_process_one(remote_env, serving_biomedgpt, tmp_path, monkeypatch):
+def test_remote_tool_answer_equals_the_in_process_one(
+    remote_env, serving_biomedgpt, tmp_path, monkeypatch
+):
     remote = make_toolkit()
     local = make_toolkit(serving_biomedgpt, memory=False)
     try:
-        got = ask(remote.get_tools()[1], protein="P69905", question="What is the function of this protein?")
-        want = ask(local.get_tools()[1], protein="P69905", question="What is the function of this protein?")
+        got = ask(
+            remote.get_tools()[1],
+            protein="P69905",
+            question="What is the function of this protein?",
+        )
+        want = ask(
+            local.get_tools()[1], protein="P69905", question="What is the function of this protein?"
+        )
         assert got.artifact.answer == want.artifact.answer
         assert got.artifact.prompt == want.artifact.prompt
     finally:
@@ -75,7 +89,9 @@ def test_chat_model_streams_through_the_server(remote_env, serving_biomedgpt):
 
     chat = ChatBioMedGPT(max_new_tokens=10)
     assert chat.backend.kind == "remote"
-    want = serving_biomedgpt.generate([GenerationRequest("What is caffeine?")], max_new_tokens=10)[0]
+    want = serving_biomedgpt.generate([GenerationRequest("What is caffeine?")], max_new_tokens=10)[
+        0
+    ]
     assert chat.invoke("What is caffeine?").content == want.text
     assert "".join(chunk.content for chunk in chat.stream("What is caffeine?")) == want.text
 
@@ -89,7 +105,9 @@ def test_the_assistant_answers_through_the_server(remote_env):
 
     toolkit = make_toolkit()
     try:
-        session = AssistantSession("t", AssistantContext(toolkit=toolkit), graph=open_assistant(InMemorySaver()))
+        session = AssistantSession(
+            "t", AssistantContext(toolkit=toolkit), graph=open_assistant(InMemorySaver())
+        )
         outcome = session.ask("What does P04637 do?")
         assert [s["type"] for s in outcome.sources] == ["model", "uniprot"]
         assert outcome.sources[0]["model_id"] == toolkit.backend.identity().model_id
@@ -98,7 +116,9 @@ def test_the_assistant_answers_through_the_server(remote_env):
         toolkit.close()
 
 
-def test_generate_server_prints_the_in_process_json(model_server, serving_model_dir, tmp_path, capsys):
+def test_generate_server_prints_the_in_process_json(
+    model_server, serving_model_dir, tmp_path, capsys
+):
     batch = tmp_path / "requests.jsonl"
     batch.write_text("\n".join([
         json.dumps({"question": "Please describe the molecule.", "molecule": "CCO"}),
@@ -121,7 +141,9 @@ def test_generate_server_prints_the_in_process_json(model_server, serving_model_
     assert capsys.readouterr().out == local_one
 
 
-def test_annotate_through_the_server_equals_in_process(resolver_env, model_server, serving_model_dir, tmp_path, monkeypatch):
+def test_annotate_through_the_server_equals_in_process(
+    resolver_env, model_server, serving_model_dir, tmp_path, monkeypatch
+):
     from biomedgpt_tools.annotation.results import read_results
 
     accessions = tmp_path / "accessions.txt"
@@ -139,17 +161,26 @@ def test_annotate_through_the_server_equals_in_process(resolver_env, model_serve
         assert remote[accession].status == local[accession].status == "done"
         assert remote[accession].answers == local[accession].answers
         assert (remote[accession].model_id, remote[accession].revision) == (
-            local[accession].model_id, local[accession].revision)
+            local[accession].model_id,
+            local[accession].revision,
+        )
 
 
-def test_tool_token_events_arrive_through_the_server_and_join_to_the_answer(remote_env, serving_biomedgpt):
+def test_tool_token_events_arrive_through_the_server_and_join_to_the_answer(
+    remote_env, serving_biomedgpt
+):
     from tests.tools.test_streaming import CollectModelText
 
     remote = make_toolkit(memory=False)
     local = make_toolkit(serving_biomedgpt, memory=False)
     try:
         collector = CollectModelText()
-        call = {"type": "tool_call", "id": "c1", "name": "MoleculeQA", "args": {"molecule": "caffeine"}}
+        call = {
+            "type": "tool_call",
+            "id": "c1",
+            "name": "MoleculeQA",
+            "args": {"molecule": "caffeine"},
+        }
         message = remote.get_tools()[0].invoke(call, {"callbacks": [collector]})
         assert message.status == "success", message.content
         assert len(collector.events) > 1  # piece by piece, not whole

@@ -25,9 +25,21 @@ def predictions(run_dir) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
 
 
-def test_evals_run_through_the_server_equals_in_process(model_server, serving_model_dir, tmp_path, capsys):
+def test_evals_run_through_the_server_equals_in_process(
+    model_server, serving_model_dir, tmp_path, capsys
+):
     data = write_pubmedqa(tmp_path / "pubmedqa")
-    common = ["run", "pubmedqa", "--data", str(data), "--max-new-tokens", "6", "--batch-size", "3", "--quiet"]
+    common = [
+        "run",
+        "pubmedqa",
+        "--data",
+        str(data),
+        "--max-new-tokens",
+        "6",
+        "--batch-size",
+        "3",
+        "--quiet",
+    ]
     assert main([*common, "--model", str(serving_model_dir), "--out", str(tmp_path / "local")]) == 0
     assert main([*common, "--server", model_server.url, "--out", str(tmp_path / "remote")]) == 0
     local, remote = predictions(tmp_path / "local"), predictions(tmp_path / "remote")

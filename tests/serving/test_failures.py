@@ -60,12 +60,16 @@ def test_full_server_answers_429_with_retry_after_and_a_disconnect_stops_generat
     wait_for(lambda: small_server.metric("biomedgpt_requests_aborted_total") == aborted_before + 1,
              "the aborted request to be counted")  # fmt: skip
     wait_for(lambda: small_server.metric("biomedgpt_queue_depth") == 0, "the engine to be idle")
-    wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free")
+    wait_for(
+        lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free"
+    )
     assert small_server.metric("biomedgpt_generation_tokens_total") == 0  # nothing finished
     # a client waiting for a whole answer that gives up stops its generation too: it sends the
     # request, and hangs up once the engine is decoding it
     body = json.dumps({**LONG, "stream": False}).encode()
-    with socket.create_connection(("127.0.0.1", small_server.port), timeout=HANG_GUARD_S) as waiting:
+    with socket.create_connection(
+        ("127.0.0.1", small_server.port), timeout=HANG_GUARD_S
+    ) as waiting:
         waiting.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                         % (len(body), body))  # fmt: skip
@@ -73,14 +77,18 @@ def test_full_server_answers_429_with_retry_after_and_a_disconnect_stops_generat
                  "the engine to be decoding the waiting request")  # fmt: skip
     wait_for(lambda: small_server.metric("biomedgpt_requests_aborted_total") == aborted_before + 2,
              "the second aborted request to be counted")  # fmt: skip
-    wait_for(lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free")
+    wait_for(
+        lambda: small_server.metric("biomedgpt_requests_in_flight") == 0, "the slot to be free"
+    )
     assert small_server.metric("biomedgpt_generation_tokens_total") == 0
     done = httpx.post(url, json={**LONG, "stream": False, "max_tokens": 3}, timeout=60)
     assert done.status_code == 200
     assert done.json()["usage"]["completion_tokens"] <= 3
 
 
-def test_a_killed_server_gives_the_tools_a_clear_unavailable_answer(small_server, resolver_env, monkeypatch):
+def test_a_killed_server_gives_the_tools_a_clear_unavailable_answer(
+    small_server, resolver_env, monkeypatch
+):
     monkeypatch.setenv("BIOMEDGPT_SERVER_URL", small_server.url)
     small_server.process.kill()
     small_server.process.wait()

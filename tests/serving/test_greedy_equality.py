@@ -81,7 +81,9 @@ def test_streamed_deltas_join_to_the_in_process_answer(model_server, serving_bio
     text, final, usage = "", None, None
     import json
 
-    with httpx.stream("POST", f"{model_server.url}/v1/chat/completions", json=body, timeout=120) as response:
+    with httpx.stream(
+        "POST", f"{model_server.url}/v1/chat/completions", json=body, timeout=120
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":

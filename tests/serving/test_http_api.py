@@ -19,18 +19,38 @@ def text(value: str) -> dict:
 
 
 BAD_INPUTS = {
-    "unparsable SMILES": (user({"type": "molecule", "smiles": "C1CC(("}, text("What is it?")), "SMILES"),
-    "non-residues": (user({"type": "protein", "sequence": "MKT123XJ!"}, text("What is it?")), "MKT123XJ!"),
-    "too long a protein": (user({"type": "protein", "sequence": "M" * 1100}, text("What is it?")), "1022"),
+    "unparsable SMILES": (
+        user({"type": "molecule", "smiles": "C1CC(("}, text("What is it?")),
+        "SMILES",
+    ),
+    "non-residues": (
+        user({"type": "protein", "sequence": "MKT123XJ!"}, text("What is it?")),
+        "MKT123XJ!",
+    ),
+    "too long a protein": (
+        user({"type": "protein", "sequence": "M" * 1100}, text("What is it?")),
+        "1022",
+    ),
     "too long a prompt": (
-        {**user({"type": "protein", "sequence": "M" * 1000}, text("What is it?")), "max_tokens": 1500},
+        {
+            **user({"type": "protein", "sequence": "M" * 1000}, text("What is it?")),
+            "max_tokens": 1500,
+        },
         "positions",
     ),
-    "unknown part type": (user({"type": "image_url", "image_url": {"url": "x"}}, text("What?")), "image_url"),
+    "unknown part type": (
+        user({"type": "image_url", "image_url": {"url": "x"}}, text("What?")),
+        "image_url",
+    ),
     "no question text": (user({"type": "molecule", "smiles": "CCO"}), "question"),
     "unknown role": ({"messages": [{"role": "tool", "content": "x"}]}, "role"),
     "last message not from the user": (
-        {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]},
+        {
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello"},
+            ]
+        },
         "last message",
     ),
     "bad max_tokens": ({**GOOD, "max_tokens": 0}, "max_tokens"),
@@ -38,7 +58,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_answers_400_naming_the_problem_then_the_next_request_succeeds(model_server, case):
+def test_bad_input_answers_400_naming_the_problem_then_the_next_request_succeeds(
+    model_server, case
+):
     body, named = BAD_INPUTS[case]
     response = httpx.post(f"{model_server.url}/v1/chat/completions", json=body, timeout=60)
     assert response.status_code == 400, response.text
@@ -69,10 +91,14 @@ def test_health_models_and_metrics_describe_the_served_model(model_server, servi
     assert health["revision"] == serving_biomedgpt.revision
     models = httpx.get(f"{model_server.url}/v1/models", timeout=10).json()
     assert [entry["id"] for entry in models["data"]] == [serving_biomedgpt.model_id]
-    before = model_server.metric('biomedgpt_requests_total{endpoint="chat_completions",status="200"}')
+    before = model_server.metric(
+        'biomedgpt_requests_total{endpoint="chat_completions",status="200"}'
+    )
     tokens_before = model_server.metric("biomedgpt_generation_tokens_total")
     answer = httpx.post(f"{model_server.url}/v1/chat/completions", json=GOOD, timeout=60).json()
-    after = model_server.metric('biomedgpt_requests_total{endpoint="chat_completions",status="200"}')
+    after = model_server.metric(
+        'biomedgpt_requests_total{endpoint="chat_completions",status="200"}'
+    )
     assert after == before + 1
     generated = answer["usage"]["completion_tokens"]
     assert model_server.metric("biomedgpt_generation_tokens_total") == tokens_before + generated
@@ -84,7 +110,9 @@ def test_health_models_and_metrics_describe_the_served_model(model_server, servi
 
 def test_protein_embeddings_equal_in_process_vectors(model_server, serving_biomedgpt):
     sequence = "MKTAYIAKQRQISFVKSHFSRQ"
-    response = httpx.post(f"{model_server.url}/v1/embeddings", json={"input": [sequence]}, timeout=60)
+    response = httpx.post(
+        f"{model_server.url}/v1/embeddings", json={"input": [sequence]}, timeout=60
+    )
     assert response.status_code == 200, response.text
     vector = response.json()["data"][0]["embedding"]
     expected = serving_biomedgpt.encode_protein(sequence).tolist()

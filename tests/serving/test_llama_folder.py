@@ -26,7 +26,13 @@ def test_the_lm_folder_links_to_the_shards_and_holds_the_lm_config(model_dir, tm
     source = json.loads((model_dir / "config.json").read_text())["text_config"]
     assert config["architectures"] == [VLLM_ARCHITECTURE]
     assert config["model_type"] == "llama"
-    for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "head_dim"):
+    for key in (
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "vocab_size",
+        "head_dim",
+    ):
         assert config[key] == source[key]
     shards = sorted(model_dir.glob("*.safetensors"))
     assert len(shards) > 1

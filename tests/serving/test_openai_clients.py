@@ -12,7 +12,9 @@ def test_openai_client_text_only_and_with_parts_streaming_and_not(model_server, 
     from openai import OpenAI
 
     client = OpenAI(base_url=f"{model_server.url}/v1", api_key="unused", max_retries=0)
-    want_text = serving_biomedgpt.generate([GenerationRequest("What is aspirin?")], max_new_tokens=10)[0]
+    want_text = serving_biomedgpt.generate(
+        [GenerationRequest("What is aspirin?")], max_new_tokens=10
+    )[0]
     reply = client.chat.completions.create(
         model="biomedgpt", messages=[{"role": "user", "content": "What is aspirin?"}], max_tokens=10
     )
@@ -22,7 +24,11 @@ def test_openai_client_text_only_and_with_parts_streaming_and_not(model_server, 
     parts = [{"type": "molecule", "smiles": "CCO"}, {"type": "protein", "sequence": PROTEIN},
              {"type": "text", "text": "Does this molecule bind to this protein?"}]  # fmt: skip
     want_parts = serving_biomedgpt.generate(
-        [GenerationRequest("Does this molecule bind to this protein?", [Molecule("CCO"), Protein(PROTEIN)])],
+        [
+            GenerationRequest(
+                "Does this molecule bind to this protein?", [Molecule("CCO"), Protein(PROTEIN)]
+            )
+        ],
         max_new_tokens=10,
     )[0]
     stream = client.chat.completions.create(
@@ -44,10 +50,16 @@ def test_chat_openai_invoke_and_stream(model_server, serving_biomedgpt):
 
     chat = ChatOpenAI(base_url=f"{model_server.url}/v1", api_key="unused", model="biomedgpt",
                       max_tokens=8, max_retries=0)  # fmt: skip
-    want = serving_biomedgpt.generate([GenerationRequest("Describe caffeine.")], max_new_tokens=8)[0]
+    want = serving_biomedgpt.generate([GenerationRequest("Describe caffeine.")], max_new_tokens=8)[
+        0
+    ]
     assert chat.invoke("Describe caffeine.").content == want.text
     assert "".join(chunk.content for chunk in chat.stream("Describe caffeine.")) == want.text
 
-    message = HumanMessage(content=[{"type": "molecule", "smiles": "CCO"}, {"type": "text", "text": "What is it?"}])
-    want_parts = serving_biomedgpt.generate([GenerationRequest("What is it?", [Molecule("CCO")])], max_new_tokens=8)[0]
+    message = HumanMessage(
+        content=[{"type": "molecule", "smiles": "CCO"}, {"type": "text", "text": "What is it?"}]
+    )
+    want_parts = serving_biomedgpt.generate(
+        [GenerationRequest("What is it?", [Molecule("CCO")])], max_new_tokens=8
+    )[0]
     assert chat.invoke([message]).content == want_parts.text

@@ -38,7 +38,9 @@ class ScriptedServer:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Type", "text/event-stream" if events else "application/json")
+                self.send_header(
+                    "Content-Type", "text/event-stream" if events else "application/json"
+                )
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)

@@ -19,15 +19,21 @@ def test_embeddings_survive_dropping_the_decoder(tmp_path):
     biomedgpt = build_serving_biomedgpt(tmp_path)
     server = ModelServer(lambda: biomedgpt, lambda model: None, engine_name="test")
     server.model = biomedgpt
-    chat = parse_chat_request(chat_request_body(ModelQuestion("What is it?", (Molecule("CCO"), Protein("MKTAYI")))))
+    chat = parse_chat_request(
+        chat_request_body(ModelQuestion("What is it?", (Molecule("CCO"), Protein("MKTAYI"))))
+    )
     assert isinstance(chat, ChatRequest)
     before = server._prepare(chat).engine_request.prompt_embeds
     drop_decoder(biomedgpt)
     assert len(biomedgpt.model.llm.model.layers) == 0
     after = server._prepare(chat).engine_request.prompt_embeds
     assert torch.equal(before, after)
-    assert before.shape[0] == biomedgpt.segments.tokenize_prompt(
-        render_prompt(chat.conversation)).num_text_tokens + 3 + 8  # 3 atoms, 6 residues + cls/eos
+    assert (
+        before.shape[0]
+        == biomedgpt.segments.tokenize_prompt(render_prompt(chat.conversation)).num_text_tokens
+        + 3
+        + 8
+    )  # 3 atoms, 6 residues + cls/eos
 
 
 def test_a_question_round_trips_through_the_wire_format():
@@ -82,7 +88,9 @@ def test_api_key_and_loading_answers_in_process(tmp_path):
     with TestClient(build_app(server)) as client:
         loading = client.get("/health")
         assert loading.status_code == 503 and loading.json()["status"] == "loading"
-        busy = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer s3cret"})
+        busy = client.post(
+            "/v1/chat/completions", json=body, headers={"Authorization": "Bearer s3cret"}
+        )
         assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
         release.set()
         for _ in range(300):
@@ -91,9 +99,13 @@ def test_api_key_and_loading_answers_in_process(tmp_path):
             threading.Event().wait(0.1)
         assert client.get("/health").json()["status"] == "ok"  # open without the key
         assert client.post("/v1/chat/completions", json=body).status_code == 401
-        wrong = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer nope"})
+        wrong = client.post(
+            "/v1/chat/completions", json=body, headers={"Authorization": "Bearer nope"}
+        )
         assert wrong.status_code == 401 and "API key" in wrong.json()["error"]["message"]
-        good = client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer s3cret"})
+        good = client.post(
+            "/v1/chat/completions", json=body, headers={"Authorization": "Bearer s3cret"}
+        )
         assert good.status_code == 200 and good.json()["usage"]["completion_tokens"] == 3
 
 
@@ -107,21 +119,40 @@ def test_serve_cli_refuses_bad_arguments_in_one_line(tmp_path, capsys):
     assert main(["serve", "--model", str(tmp_path), "--engine", "transformers"]) == 2
     assert "config.json" in capsys.readouterr().err
     (tmp_path / "config.json").write_text("{}")
-    assert main(["serve", "--model", str(tmp_path), "--max-concurrency", "0", "--engine", "transformers"]) == 2
+    assert (
+        main(
+            [
+                "serve",
+                "--model",
+                str(tmp_path),
+                "--max-concurrency",
+                "0",
+                "--engine",
+                "transformers",
+            ]
+        )
+        == 2
+    )
     assert "--max-concurrency must be at least 1" in capsys.readouterr().err
     if importlib.util.find_spec("vllm") is None:
         assert main(["serve", "--model", str(tmp_path), "--engine", "vllm"]) == 2
         assert "vLLM is not installed" in capsys.readouterr().err
 
 
-def test_serve_warns_in_one_line_when_it_binds_beyond_loopback_without_a_key(tmp_path, capsys, monkeypatch):
+def test_serve_warns_in_one_line_when_it_binds_beyond_loopback_without_a_key(
+    tmp_path, capsys, monkeypatch
+):
     import importlib.util
 
     from biomedgpt_tools.cli import main
     from biomedgpt_tools.cli.serve import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("example.org")
+    assert (
+        not is_loopback("0.0.0.0")
+        and not is_loopback("10.1.2.3")
+        and not is_loopback("example.org")
+    )
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("needs a stop before the model loads: --engine vllm without vLLM installed")
     monkeypatch.delenv("BIOMEDGPT_API_KEY", raising=False)

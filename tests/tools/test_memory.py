@@ -72,7 +72,9 @@ def test_every_answer_is_saved_with_provenance(toolkit):
     assert stored.extra["backend"] == "in-process"
     # the protein's embedding is kept for "similar proteins annotated before"
     vector = toolkit.backend.encode_protein(artifact.record.sequence)
-    hits = toolkit.services.memory.open().similar_proteins(vector, artifact.model_id, artifact.revision, k=1)
+    hits = toolkit.services.memory.open().similar_proteins(
+        vector, artifact.model_id, artifact.revision, k=1
+    )
     assert [hit.key for hit in hits] == ["P04637"]
 
 

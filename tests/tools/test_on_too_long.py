@@ -42,13 +42,17 @@ def test_protein_qa_refuses_when_set_to_error(resolver_env, tiny_model):
         toolkit.close()
 
 
-def test_bulk_annotation_notes_truncation_or_fails_the_accession(resolver_env, tiny_model, tmp_path):
+def test_bulk_annotation_notes_truncation_or_fails_the_accession(
+    resolver_env, tiny_model, tmp_path
+):
     # P00722 (E. coli beta-galactosidase) has 1024 residues on the test server, insulin 110
     for mode in ("truncate", "error"):
         toolkit = make_toolkit(tiny_model, memory=False)
         try:
             out = tmp_path / f"{mode}.jsonl"
-            BulkAnnotator(toolkit.services, ["name"], on_too_long=mode).run(["P00722", "P01308"], out, progress=False)
+            BulkAnnotator(toolkit.services, ["name"], on_too_long=mode).run(
+                ["P00722", "P01308"], out, progress=False
+            )
         finally:
             toolkit.close()
         results = read_results(out)

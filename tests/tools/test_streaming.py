@@ -38,7 +38,9 @@ def joined(events: list[dict[str, Any]]) -> str:
 
 def _call(tool, callbacks=None, **args):
     config = {"callbacks": callbacks} if callbacks else None
-    message = tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name, "args": args}, config)
+    message = tool.invoke(
+        {"type": "tool_call", "id": "call-1", "name": tool.name, "args": args}, config
+    )
     assert message.status == "success", message.content
     return message.artifact
 
@@ -63,7 +65,9 @@ def test_streaming_changes_no_answer_and_a_memory_hit_streams_nothing(toolkit):
     molecule_qa = toolkit.get_tools()[0]
     whole = _call(molecule_qa, molecule="caffeine", question="What is it?")  # no listener: batched
     collector = CollectModelText()
-    streamed = _call(molecule_qa, [collector], molecule="caffeine", question="What is it?", fresh=True)
+    streamed = _call(
+        molecule_qa, [collector], molecule="caffeine", question="What is it?", fresh=True
+    )
     assert streamed.answered_by == "model" and streamed.answer == whole.answer == collector.text
 
     remembered = CollectModelText()
@@ -74,10 +78,13 @@ def test_streaming_changes_no_answer_and_a_memory_hit_streams_nothing(toolkit):
 def test_multiple_choice_stores_the_streamed_model_output_after_the_chosen_option(toolkit):
     biomed_qa = toolkit.get_tools()[2]
     collector = CollectModelText()
-    artifact = _call(biomed_qa, [collector], question="Which is an NSAID?", options=["aspirin", "insulin"])
+    artifact = _call(
+        biomed_qa, [collector], question="Which is an NSAID?", options=["aspirin", "insulin"]
+    )
     assert collector.text
-    assert artifact.answer.endswith(f"Model output: {collector.text}") or artifact.answer.startswith(
-        f"{collector.text}\n(The answer names none")
+    assert artifact.answer.endswith(
+        f"Model output: {collector.text}"
+    ) or artifact.answer.startswith(f"{collector.text}\n(The answer names none")
 
 
 def test_no_model_streams_nothing(no_model_toolkit):
@@ -88,7 +95,12 @@ def test_no_model_streams_nothing(no_model_toolkit):
 
 async def test_astream_events_carries_the_model_text(toolkit):
     molecule_qa = toolkit.get_tools()[0]
-    call = {"type": "tool_call", "id": "call-2", "name": "MoleculeQA", "args": {"molecule": "ibuprofen"}}
+    call = {
+        "type": "tool_call",
+        "id": "call-2",
+        "name": "MoleculeQA",
+        "args": {"molecule": "ibuprofen"},
+    }
     pieces, message = [], None
     async for event in molecule_qa.astream_events(call, version="v2"):
         if event["event"] == "on_custom_event" and event["name"] == TOKEN_EVENT:

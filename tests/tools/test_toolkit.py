@@ -258,7 +258,9 @@ def test_settings_built_directly_read_the_resolver_environment(monkeypatch, tmp_
 def test_a_molecule_described_from_its_smiles_is_marked_local(no_model_toolkit):
     from biomedgpt_tools.resolvers.records import MoleculeRecord
 
-    record, notes = no_model_toolkit.services.resolve_molecule("OCCCCCCCCCCc1ccccc1")  # not in PubChem
+    record, notes = no_model_toolkit.services.resolve_molecule(
+        "OCCCCCCCCCCc1ccccc1"
+    )  # not in PubChem
     assert record.source == "local" and record.cid is None
     assert record.inchikey and record.formula == "C16H26O"
     assert "PubChem has no compound with this structure" in notes[0]

@@ -14,10 +14,22 @@ from training.stages import align, multimodal
 CONFIG = "training/configs/align_tiny.yaml"
 LORA_CONFIG = "training/configs/align_lora_tiny.yaml"
 RECORDS = [
-    {"id": "m1", "question": "Please describe the molecule.", "answer": "The molecule is ethanol.",
-     "system": "Molecule system.", "molecules": ["CCO"], "proteins": []},
-    {"id": "p1", "question": "What is the function of this protein?", "answer": "It binds ATP.",
-     "system": "Protein system.", "molecules": [], "proteins": ["MKTAYIAKQR"]},
+    {
+        "id": "m1",
+        "question": "Please describe the molecule.",
+        "answer": "The molecule is ethanol.",
+        "system": "Molecule system.",
+        "molecules": ["CCO"],
+        "proteins": [],
+    },
+    {
+        "id": "p1",
+        "question": "What is the function of this protein?",
+        "answer": "It binds ATP.",
+        "system": "Protein system.",
+        "molecules": [],
+        "proteins": ["MKTAYIAKQR"],
+    },
 ]
 
 
@@ -35,8 +47,17 @@ def trainable_names(stage) -> set[str]:
 def test_only_the_projections_train(qa_file):
     stage = align.build_stage(load_config(CONFIG, [f"data.train=[{qa_file}]"]))
     model = stage.objective.model
-    assert trainable_names(stage) == {"proj_mol.weight", "proj_mol.bias", "proj_prot.weight", "proj_prot.bias"}
-    text, mol, prot = model.config.text_config, model.config.molecule_config, model.config.protein_config
+    assert trainable_names(stage) == {
+        "proj_mol.weight",
+        "proj_mol.bias",
+        "proj_prot.weight",
+        "proj_prot.bias",
+    }
+    text, mol, prot = (
+        model.config.text_config,
+        model.config.molecule_config,
+        model.config.protein_config,
+    )
     expected = (mol.hidden_size + 1) * text.hidden_size + (prot.hidden_size + 1) * text.hidden_size
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == expected
     stage.objective.train()
@@ -48,7 +69,12 @@ def test_esm_lora_adds_only_adapters(qa_file):
     config = load_config(LORA_CONFIG, [f"data.train=[{qa_file}]"])
     stage = align.build_stage(config)
     model = stage.objective.model
-    names = trainable_names(stage) - {"proj_mol.weight", "proj_mol.bias", "proj_prot.weight", "proj_prot.bias"}
+    names = trainable_names(stage) - {
+        "proj_mol.weight",
+        "proj_mol.bias",
+        "proj_prot.weight",
+        "proj_prot.bias",
+    }
     prot = model.config.protein_config
     layers, hidden, r = prot.num_hidden_layers, prot.hidden_size, config.model.trainable.prot_lora.r
     assert len(names) == layers * 2 * 2  # query and value, lora_A and lora_B, per layer
@@ -71,7 +97,7 @@ def test_labels_cover_only_answer_and_eos(qa_file):
         answer = encoder.encode(record["answer"]) + [data.eos_token_id]
         kept = labels[row][labels[row] != IGNORE_INDEX].tolist()
         assert kept == answer
-        assert batch.input_ids[row, -len(answer):].tolist() == answer  # answer ends each row
+        assert batch.input_ids[row, -len(answer) :].tolist() == answer  # answer ends each row
         assert (labels[row, : -len(answer)] == IGNORE_INDEX).all()  # prompt, soft tokens, padding
     assert data.target_count(batch) == sum(len(encoder.encode(r["answer"])) + 1 for r in RECORDS)
 
@@ -80,9 +106,17 @@ def test_align_loss_falls_and_writes_a_run_folder(qa_file, tmp_path, single_proc
     from training.engine.process_group import start_process_group, stop_process_group
     from training.stages.run_stage import train_stage
 
-    config = load_config(CONFIG, [f"data.train=[{qa_file}]", f"output.run_dir={tmp_path / 'run'}",
-                                  "train.max_steps=8", "batch.global_batch_size=2", "batch.micro_batch_size=1",
-                                  "output.save_final_model=false"])
+    config = load_config(
+        CONFIG,
+        [
+            f"data.train=[{qa_file}]",
+            f"output.run_dir={tmp_path / 'run'}",
+            "train.max_steps=8",
+            "batch.global_batch_size=2",
+            "batch.micro_batch_size=1",
+            "output.save_final_model=false",
+        ],
+    )
     process = start_process_group()
     try:
         folder = train_stage(config, process)
@@ -101,11 +135,15 @@ def test_align_refuses_to_train_the_lm(qa_file):
     from training.config import ConfigError
 
     with pytest.raises(ConfigError, match="keeps the LM frozen"):
-        align.build_stage(load_config(CONFIG, [f"data.train=[{qa_file}]", "model.trainable.llm=true"]))
+        align.build_stage(
+            load_config(CONFIG, [f"data.train=[{qa_file}]", "model.trainable.llm=true"])
+        )
 
 
 def test_too_long_record_is_named(qa_file):
-    stage = multimodal.build_stage(load_config(CONFIG, [f"data.train=[{qa_file}]", "data.max_length=10"]))
+    stage = multimodal.build_stage(
+        load_config(CONFIG, [f"data.train=[{qa_file}]", "data.max_length=10"])
+    )
     from training.data.input_files import DataFormatError
 
     with pytest.raises(DataFormatError, match="record m1 is .* tokens long"):
@@ -115,8 +153,10 @@ def test_too_long_record_is_named(qa_file):
 def test_trainable_gin_keeps_batch_norm_statistics(qa_file):
     from torch import nn
 
-    config = load_config("training/configs/finetune_tiny.yaml",
-                         [f"data.train=[{qa_file}]", "model.trainable.mol_encoder=true"])
+    config = load_config(
+        "training/configs/finetune_tiny.yaml",
+        [f"data.train=[{qa_file}]", "model.trainable.mol_encoder=true"],
+    )
     stage = multimodal.build_stage(config)
     stage.objective.train()
     encoder = stage.objective.model.mol_structure_encoder

@@ -82,7 +82,10 @@ def test_assembled_folder_holds_each_part_unchanged(tmp_path):
     reference_esm = EsmModel.from_pretrained(str(esm_dir))
     for key, value in reference_esm.state_dict().items():
         assert torch.equal(model.prot_structure_encoder.state_dict()[key], value), key
-    assert model.config.molecule_config.num_layers == 2 and model.config.molecule_config.hidden_size == 24
+    assert (
+        model.config.molecule_config.num_layers == 2
+        and model.config.molecule_config.hidden_size == 24
+    )
     assert tuple(model.proj_mol.weight.shape) == (32, 24)  # fresh: GIN width -> LM width
     # the encoder really reads the GIN weights: the same states as a GIN loaded with them
     reference_gin = GINMoleculeEncoder(MoleculeEncoderConfig(num_layers=2, hidden_size=24))
@@ -126,7 +129,10 @@ def test_gin_key_that_does_not_fit_is_named(tmp_path):
 
 def test_cli_refuses_a_pickled_gin_file_in_one_line(tmp_path):
     lm = write_lm(tmp_path / "lm")
-    torch.save({"x_embedding1.weight": torch.zeros(2, 2), "extra": object.__new__(Parts)}, tmp_path / "evil.pth")
+    torch.save(
+        {"x_embedding1.weight": torch.zeros(2, 2), "extra": object.__new__(Parts)},
+        tmp_path / "evil.pth",
+    )
     completed = subprocess.run(
         [sys.executable, "-m", "training", "assemble", "--lm", str(lm), "--gin", str(tmp_path / "evil.pth"),
          "--fresh-esm", "--out", str(tmp_path / "init")],
@@ -134,7 +140,9 @@ def test_cli_refuses_a_pickled_gin_file_in_one_line(tmp_path):
     )  # fmt: skip
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1 and "weights-only" in lines[0] and "evil.pth" in lines[0], completed.stderr
+    assert len(lines) == 1 and "weights-only" in lines[0] and "evil.pth" in lines[0], (
+        completed.stderr
+    )
     assert not (tmp_path / "init").exists()
 
 
@@ -143,7 +151,9 @@ def test_fair_esm_checkpoint_built_by_fair_esm_gives_its_representations(tmp_pat
     from tests.model.test_fair_esm_weights import NUM_LAYERS, fair_esm_tokens, save_hub_checkpoint
 
     torch.manual_seed(0)
-    fair_model = esm.model.esm2.ESM2(num_layers=NUM_LAYERS, embed_dim=32, attention_heads=4, token_dropout=True).eval()
+    fair_model = esm.model.esm2.ESM2(
+        num_layers=NUM_LAYERS, embed_dim=32, attention_heads=4, token_dropout=True
+    ).eval()
     with torch.no_grad():
         for parameter in fair_model.parameters():
             parameter.add_(0.1 * torch.randn_like(parameter))
@@ -167,13 +177,18 @@ def test_xavier_gin_init_starts_the_soft_tokens_near_word_embedding_scale(tmp_pa
     graph = collate_graphs([featurize_smiles("CC(=O)Oc1ccccc1C(=O)O")])
     norms = {}
     for init in ("model", "xavier"):
-        folder = assemble(Parts(lm=lm, gin_layers=2, gin_hidden=24, seed=5, gin_init=init), tmp_path / init)
+        folder = assemble(
+            Parts(lm=lm, gin_layers=2, gin_hidden=24, seed=5, gin_init=init), tmp_path / init
+        )
         model = BioMedGPT.from_pretrained(folder, dtype="fp32").model
         table = model.mol_structure_encoder.x_embedding1.weight.detach()
         bound = (6 / sum(table.shape)) ** 0.5
         if init == "xavier":
             assert float(table.abs().max()) <= bound and float(table.std()) > 0.5 * bound / 3**0.5
-            assert float(model.mol_structure_encoder.gnns[0].edge_embedding1.weight.detach().std()) > 0.05
+            assert (
+                float(model.mol_structure_encoder.gnns[0].edge_embedding1.weight.detach().std())
+                > 0.05
+            )
         else:
             assert float(table.std()) < 0.03  # the model's normal(0, 0.02)
         with torch.no_grad():
@@ -190,4 +205,6 @@ def test_gin_init_is_for_a_fresh_gin_only(tmp_path):
     with pytest.raises(ConfigError, match="fresh GIN only"):
         assemble(Parts(lm=lm, gin=tmp_path / "gin.pth", gin_init="xavier"), tmp_path / "init")
     with pytest.raises(ConfigError, match="expected one of model, xavier"):
-        assemble(Parts(lm=lm, gin_layers=2, gin_hidden=8, gin_init="orthogonal"), tmp_path / "init2")
+        assemble(
+            Parts(lm=lm, gin_layers=2, gin_hidden=8, gin_init="orthogonal"), tmp_path / "init2"
+        )

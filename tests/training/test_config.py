@@ -26,7 +26,11 @@ def test_config_parses_and_validates(path):
 
 def test_paper_settings():
     lm = load_config(CONFIG_DIR / "lm_paper.yaml")
-    assert (lm.optim.lr, lm.batch.global_batch_size, lm.runtime.mixed_precision) == (2e-5, 192, "bf16")
+    assert (lm.optim.lr, lm.batch.global_batch_size, lm.runtime.mixed_precision) == (
+        2e-5,
+        192,
+        "bf16",
+    )
     chebi = load_config(CONFIG_DIR / "finetune_chebi20_paper.yaml")
     assert (chebi.optim.lr, chebi.batch.global_batch_size, chebi.train.epochs) == (7e-5, 24, 50)
     assert chebi.model.trainable.llm is False
@@ -38,8 +42,10 @@ def test_paper_settings():
 
 
 def test_overrides_are_typed(tmp_path):
-    config = load_config(CONFIG_DIR / "lm_tiny.yaml",
-                         ["optim.lr=1e-4", "train.max_steps=3", "data.train=[/x]", "runtime.fsdp=false"])
+    config = load_config(
+        CONFIG_DIR / "lm_tiny.yaml",
+        ["optim.lr=1e-4", "train.max_steps=3", "data.train=[/x]", "runtime.fsdp=false"],
+    )
     assert config.optim.lr == 1e-4 and config.train.max_steps == 3
     assert config.data.train == ["/x"] and config.runtime.fsdp is False
 
@@ -64,12 +70,16 @@ def test_invalid_settings_name_the_key(override, message):
 
 def test_lora_and_trainable_esm_are_exclusive():
     with pytest.raises(ConfigError, match="prot_lora and prot_encoder are exclusive"):
-        load_config(CONFIG_DIR / "align_tiny.yaml",
-                    ["model.trainable.prot_lora.enabled=true", "model.trainable.prot_encoder=true"])
+        load_config(
+            CONFIG_DIR / "align_tiny.yaml",
+            ["model.trainable.prot_lora.enabled=true", "model.trainable.prot_encoder=true"],
+        )
 
 
 def test_global_batch_on_any_world_size():
-    config = load_config(CONFIG_DIR / "lm_tiny.yaml", ["batch.global_batch_size=8", "batch.micro_batch_size=2"])
+    config = load_config(
+        CONFIG_DIR / "lm_tiny.yaml", ["batch.global_batch_size=8", "batch.micro_batch_size=2"]
+    )
     assert [check_world_size(config, w) for w in (1, 2, 4)] == [4, 2, 1]
     with pytest.raises(ConfigError, match="not divisible by micro_batch_size 2 x 3 processes"):
         check_world_size(config, 3)

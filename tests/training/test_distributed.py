@@ -29,10 +29,19 @@ pytestmark = pytest.mark.slow
 def write_blocks(folder: Path, n_blocks: int = 16, block_size: int = 32) -> Path:
     """A corpus with a learnable pattern (arithmetic sequences), in prepare-corpus's layout."""
     folder.mkdir(parents=True)
-    rows = np.array([(np.arange(block_size) * (i % 3 + 1) + i) % 128 for i in range(n_blocks)], dtype="<u2")
+    rows = np.array(
+        [(np.arange(block_size) * (i % 3 + 1) + i) % 128 for i in range(n_blocks)], dtype="<u2"
+    )
     rows.tofile(folder / "part-00000.bin")
-    (folder / "index.json").write_text(json.dumps({
-        "block_size": block_size, "dtype": "<u2", "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}]}))
+    (folder / "index.json").write_text(
+        json.dumps(
+            {
+                "block_size": block_size,
+                "dtype": "<u2",
+                "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}],
+            }
+        )
+    )
     return folder
 
 
@@ -42,18 +51,39 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def launch(run_dir: Path, corpus: Path, processes: int, exit_after: int | None = None) -> subprocess.CompletedProcess:
-    training = ["-m", "training", "lm", "--config", str(CONFIG), f"data.train=[{corpus}]",
-                f"output.run_dir={run_dir}", "train.max_steps=4", "train.save_every=2"]
+def launch(
+    run_dir: Path, corpus: Path, processes: int, exit_after: int | None = None
+) -> subprocess.CompletedProcess:
+    training = [
+        "-m",
+        "training",
+        "lm",
+        "--config",
+        str(CONFIG),
+        f"data.train=[{corpus}]",
+        f"output.run_dir={run_dir}",
+        "train.max_steps=4",
+        "train.save_every=2",
+    ]
     if processes == 1:
         command = [sys.executable, *training]
     else:
-        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes),
-                   "--master-port", str(free_port()), *training]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            str(processes),
+            "--master-port",
+            str(free_port()),
+            *training,
+        ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     if exit_after is not None:
         environment[EXIT_AFTER_CHECKPOINT_ENV] = str(exit_after)
-    return subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
 
 
 def losses(run_dir: Path) -> dict[int, float]:
@@ -99,7 +129,9 @@ def test_kill_after_checkpoint_then_resume_gives_the_same_weights(runs):
     assert runs["resumed"].returncode == 0, runs["resumed"].stderr[-3000:]
     checkpoints = sorted(p.name for p in (root / "resumed" / "checkpoints").iterdir())
     assert checkpoints == ["step-0000002", "step-0000004"]
-    events = [json.loads(line) for line in (root / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (root / "resumed" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert any(e.get("event") == "resumed" and e["step"] == 2 for e in events)
     assert losses(root / "resumed") == pytest.approx(losses(root / "two"), rel=1e-6)
     uninterrupted, resumed = weights(root / "two"), weights(root / "resumed")
@@ -112,23 +144,66 @@ def test_kill_after_checkpoint_then_resume_gives_the_same_weights(runs):
 def test_align_on_two_processes_with_different_modalities_per_rank(tmp_path):
     """Rank 0 gets a molecule, rank 1 a protein: FSDP must still run the same collectives."""
     records = [
-        {"id": "m", "question": "Please describe the molecule.", "answer": "The molecule is ethanol.",
-         "system": "S.", "molecules": ["CCO"], "proteins": []},
-        {"id": "p", "question": "What is the function of this protein?", "answer": "It binds ATP.",
-         "system": "S.", "molecules": [], "proteins": ["MKTAYIAKQR"]},
+        {
+            "id": "m",
+            "question": "Please describe the molecule.",
+            "answer": "The molecule is ethanol.",
+            "system": "S.",
+            "molecules": ["CCO"],
+            "proteins": [],
+        },
+        {
+            "id": "p",
+            "question": "What is the function of this protein?",
+            "answer": "It binds ATP.",
+            "system": "S.",
+            "molecules": [],
+            "proteins": ["MKTAYIAKQR"],
+        },
     ]
     data = tmp_path / "qa.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
     config = REPO_ROOT / "training" / "configs" / "align_tiny.yaml"
-    training = ["-m", "training", "align", "--config", str(config), f"data.train=[{data}]", "train.max_steps=3",
-                "batch.global_batch_size=2", "batch.micro_batch_size=1", "output.save_final_model=false"]
+    training = [
+        "-m",
+        "training",
+        "align",
+        "--config",
+        str(config),
+        f"data.train=[{data}]",
+        "train.max_steps=3",
+        "batch.global_batch_size=2",
+        "batch.micro_batch_size=1",
+        "output.save_final_model=false",
+    ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, *training, f"output.run_dir={tmp_path / 'one'}"], cwd=REPO_ROOT,
-                         env=environment, capture_output=True, text=True, timeout=300)
+    one = subprocess.run(
+        [sys.executable, *training, f"output.run_dir={tmp_path / 'one'}"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
-                          str(free_port()), *training, f"output.run_dir={tmp_path / 'two'}"], cwd=REPO_ROOT,
-                         env=environment, capture_output=True, text=True, timeout=300)
+    two = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(free_port()),
+            *training,
+            f"output.run_dir={tmp_path / 'two'}",
+        ],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert two.returncode == 0, two.stderr[-3000:]
     single, sharded = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert sorted(single) == sorted(sharded) == [1, 2, 3]

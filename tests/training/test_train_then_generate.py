@@ -18,14 +18,34 @@ from training.config import load_config
 
 CONFIG = "training/configs/finetune_tiny.yaml"
 RECORDS = [
-    {"id": "m1", "question": "Please describe the molecule.", "answer": "The molecule is ethanol.",
-     "molecules": ["CCO"], "proteins": []},
-    {"id": "m2", "question": "Please describe the molecule.", "answer": "It is benzene, an aromatic ring.",
-     "molecules": ["c1ccccc1"], "proteins": []},
-    {"id": "p1", "question": "What is the function of this protein?", "answer": "It binds ATP.",
-     "molecules": [], "proteins": ["MKTAYIAKQR"]},
-    {"id": "p2", "question": "What is the function of this protein?", "answer": "It carries oxygen.",
-     "molecules": [], "proteins": ["MVLSPADKTNVKAAWGKV"]},
+    {
+        "id": "m1",
+        "question": "Please describe the molecule.",
+        "answer": "The molecule is ethanol.",
+        "molecules": ["CCO"],
+        "proteins": [],
+    },
+    {
+        "id": "m2",
+        "question": "Please describe the molecule.",
+        "answer": "It is benzene, an aromatic ring.",
+        "molecules": ["c1ccccc1"],
+        "proteins": [],
+    },
+    {
+        "id": "p1",
+        "question": "What is the function of this protein?",
+        "answer": "It binds ATP.",
+        "molecules": [],
+        "proteins": ["MKTAYIAKQR"],
+    },
+    {
+        "id": "p2",
+        "question": "What is the function of this protein?",
+        "answer": "It carries oxygen.",
+        "molecules": [],
+        "proteins": ["MVLSPADKTNVKAAWGKV"],
+    },
 ]
 
 
@@ -40,12 +60,19 @@ def trained_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("memorize")
     data = root / "qa.jsonl"
     data.write_text("".join(json.dumps({**r, "system": SYSTEM_TEXT}) + "\n" for r in RECORDS))
-    config = load_config(CONFIG, [f"data.train=[{data}]", f"output.run_dir={root / 'run'}", "train.max_steps=100"])
+    config = load_config(
+        CONFIG, [f"data.train=[{data}]", f"output.run_dir={root / 'run'}", "train.max_steps=100"]
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    saved = {k: os.environ.get(k) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
-    os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    saved = {
+        k: os.environ.get(k)
+        for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
+    os.environ.update(
+        RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)
+    )
     try:
         process = start_process_group()
         try:
@@ -67,28 +94,52 @@ def test_generate_answers_the_training_questions_exactly(trained_model):
 
     model = BioMedGPT.from_pretrained(trained_model.final_model)
     requests = [
-        GenerationRequest(question=r["question"],
-                          inputs=[Molecule(s) for s in r["molecules"]] + [Protein(p) for p in r["proteins"]])
+        GenerationRequest(
+            question=r["question"],
+            inputs=[Molecule(s) for s in r["molecules"]] + [Protein(p) for p in r["proteins"]],
+        )
         for r in RECORDS
     ]
     answers = [result.text for result in model.generate(requests, batch_size=4, max_new_tokens=40)]
     assert answers == [r["answer"] for r in RECORDS]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("biomedgpt_tools.cli.generate") is None,
-                    reason="the `biomedgpt generate` subcommand is not built yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("biomedgpt_tools.cli.generate") is None,
+    reason="the `biomedgpt generate` subcommand is not built yet",
+)
 def test_cli_generate_loads_the_final_model(trained_model, tmp_path, capsys):
     from biomedgpt_tools.cli import main
 
     batch = tmp_path / "requests.jsonl"
-    batch.write_text("".join(
-        json.dumps({"question": r["question"], **({"molecule": r["molecules"][0]} if r["molecules"] else {}),
-                    **({"protein": r["proteins"][0]} if r["proteins"] else {})}) + "\n"
-        for r in RECORDS
-    ))
+    batch.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "question": r["question"],
+                    **({"molecule": r["molecules"][0]} if r["molecules"] else {}),
+                    **({"protein": r["proteins"][0]} if r["proteins"] else {}),
+                }
+            )
+            + "\n"
+            for r in RECORDS
+        )
+    )
     capsys.readouterr()
-    code = main(["generate", "--model", str(trained_model.final_model), "--batch", str(batch), "--json",
-                 "--max-new-tokens", "40"])
+    code = main(
+        [
+            "generate",
+            "--model",
+            str(trained_model.final_model),
+            "--batch",
+            str(batch),
+            "--json",
+            "--max-new-tokens",
+            "40",
+        ]
+    )
     assert code == 0
-    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    printed = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     assert [p["text"] for p in printed] == [r["answer"] for r in RECORDS]

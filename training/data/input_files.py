@@ -31,7 +31,9 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
-                raise DataFormatError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
+                raise DataFormatError(
+                    f"{path}:{line_number}: not valid JSON ({error.msg})"
+                ) from None
             if not isinstance(record, dict):
                 raise DataFormatError(f"{path}:{line_number}: expected a JSON object per line")
             yield line_number, record

@@ -20,8 +20,12 @@ from training.data.qa_output import already_done, report, write_records
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", type=Path, help="ChEBI-20 split files (train.txt, validation.txt, ...)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for one <split>.jsonl per input")
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, help="ChEBI-20 split files (train.txt, validation.txt, ...)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder for one <split>.jsonl per input"
+    )
 
 
 def unescape_smiles(smiles: str) -> str:
@@ -34,10 +38,14 @@ def read_chebi20(path: Path) -> Iterator[tuple[str, str, str]]:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
         if header != ["CID", "SMILES", "description"]:
-            raise DataFormatError(f"{path}: header is {header}, expected CID, SMILES, description (tab-separated)")
+            raise DataFormatError(
+                f"{path}: header is {header}, expected CID, SMILES, description (tab-separated)"
+            )
         for row_number, row in enumerate(reader, start=2):
             if len(row) != 3:
-                raise DataFormatError(f"{path}:{row_number}: expected 3 tab-separated fields, got {len(row)}")
+                raise DataFormatError(
+                    f"{path}:{row_number}: expected 3 tab-separated fields, got {len(row)}"
+                )
             yield row[0], unescape_smiles(row[1]), row[2]
 
 

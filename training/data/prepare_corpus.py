@@ -22,12 +22,20 @@ from training.text_tokenizer import load_text_tokenizer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", type=Path, help="S2ORC JSON-lines shards (.jsonl or .jsonl.gz)")
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, help="S2ORC JSON-lines shards (.jsonl or .jsonl.gz)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="corpus folder to write")
     parser.add_argument("--tokenizer", required=True, help="LM tokenizer folder, or `tiny`")
-    parser.add_argument("--ids", type=Path, help="file of PMC/PubMed ids to keep (default: any paper with one)")
-    parser.add_argument("--block-size", type=int, default=2048, help="tokens per block (paper: 2048)")
-    parser.add_argument("--max-chunk-tokens", type=int, help="sentence-chunk size (default: block size)")
+    parser.add_argument(
+        "--ids", type=Path, help="file of PMC/PubMed ids to keep (default: any paper with one)"
+    )
+    parser.add_argument(
+        "--block-size", type=int, default=2048, help="tokens per block (paper: 2048)"
+    )
+    parser.add_argument(
+        "--max-chunk-tokens", type=int, help="sentence-chunk size (default: block size)"
+    )
 
 
 def _part_names(index: int) -> tuple[str, str, str]:
@@ -88,8 +96,13 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         with writing(out / ids_name) as handle:
             handle.write("\n".join(kept_ids) + "\n")
-        stats = {"file": bin_name, "source": str(shard), "n_blocks": n_blocks,
-                 "tokens_dropped_at_end": packer.leftover, **counts}
+        stats = {
+            "file": bin_name,
+            "source": str(shard),
+            "n_blocks": n_blocks,
+            "tokens_dropped_at_end": packer.leftover,
+            **counts,
+        }
         write_json(out / json_name, stats)
         parts.append(stats)
         print(f"{shard}: kept {counts['kept']} of {counts['read']} papers, {n_blocks} blocks")
@@ -99,10 +112,16 @@ def run(args: argparse.Namespace) -> int:
             f"{', '.join(map(str, args.inputs))}: no token blocks ({read} paper(s) read, none with "
             "enough text); give S2ORC JSON lines with title/abstract/body text"
         )
-    write_json(out / "index.json", {
-        "block_size": args.block_size, "dtype": dtype.str, "tokenizer": args.tokenizer,
-        "n_blocks": sum(p["n_blocks"] for p in parts), "parts": parts,
-    })
+    write_json(
+        out / "index.json",
+        {
+            "block_size": args.block_size,
+            "dtype": dtype.str,
+            "tokenizer": args.tokenizer,
+            "n_blocks": sum(p["n_blocks"] for p in parts),
+            "parts": parts,
+        },
+    )
     print(f"{out}: {sum(p['n_blocks'] for p in parts)} blocks of {args.block_size} tokens")
     return 0
 
@@ -111,4 +130,3 @@ def _progress(records, progress):
     for record in records:
         progress.update(1)
         yield record
-

@@ -24,8 +24,12 @@ LETTERS = "ABCD"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="MedMCQA JSON lines (e.g. train.json)")
     parser.add_argument("--out", type=Path, required=True, help="QA records to write (.jsonl)")
-    parser.add_argument("--cop-base", choices=("auto", "0", "1"), default="auto",
-                        help="is `cop` 0-based (Hugging Face) or 1-based (original release)")
+    parser.add_argument(
+        "--cop-base",
+        choices=("auto", "0", "1"),
+        default="auto",
+        help="is `cop` 0-based (Hugging Face) or 1-based (original release)",
+    )
 
 
 def detect_cop_base(path: Path) -> int:
@@ -42,7 +46,9 @@ def detect_cop_base(path: Path) -> int:
 
 
 def medmcqa_question(record: dict) -> str:
-    options = "\n".join(f"{letter}. {record[key]}" for letter, key in zip(LETTERS, OPTION_KEYS, strict=True))
+    options = "\n".join(
+        f"{letter}. {record[key]}" for letter, key in zip(LETTERS, OPTION_KEYS, strict=True)
+    )
     return f"Question: {str(record['question']).strip()}\nOptions:\n{options}\nAnswer with the option's letter."
 
 
@@ -60,9 +66,12 @@ def medmcqa_records(path: Path, cop_base: int, counts: Counter) -> Iterator[QARe
             counts["dropped_bad_cop"] += 1
             continue
         letter = LETTERS[index]
-        yield QARecord(id=f"medmcqa:{record.get('id', line_number)}", question=medmcqa_question(record),
-                       answer=f"answer: {letter}. {str(record[OPTION_KEYS[index]]).strip()}",
-                       system=BIOMEDICAL_SYSTEM)
+        yield QARecord(
+            id=f"medmcqa:{record.get('id', line_number)}",
+            question=medmcqa_question(record),
+            answer=f"answer: {letter}. {str(record[OPTION_KEYS[index]]).strip()}",
+            system=BIOMEDICAL_SYSTEM,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     cop_base = detect_cop_base(args.input) if args.cop_base == "auto" else int(args.cop_base)
     counts: Counter = Counter()
-    write_records(medmcqa_records(args.input, cop_base, counts), args.out, counts, desc=args.input.name)
+    write_records(
+        medmcqa_records(args.input, cop_base, counts), args.out, counts, desc=args.input.name
+    )
     report(f"{args.out} (cop {cop_base}-based)", counts)
     return 0

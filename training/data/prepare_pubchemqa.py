@@ -30,7 +30,9 @@ DESCRIBE_QUESTION = "Please describe the molecule."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="pairs as JSON lines (.jsonl) or TSV (CID, SMILES, description)")
+    parser.add_argument(
+        "input", type=Path, help="pairs as JSON lines (.jsonl) or TSV (CID, SMILES, description)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="QA records to write (.jsonl)")
 
 
@@ -41,15 +43,23 @@ def read_pairs(path: Path) -> Iterator[tuple[str, str, str]]:
             reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
             missing = {"SMILES", "description"} - set(reader.fieldnames or [])
             if missing:
-                raise DataFormatError(f"{path}: header lacks {sorted(missing)}; expected CID, SMILES, description")
+                raise DataFormatError(
+                    f"{path}: header lacks {sorted(missing)}; expected CID, SMILES, description"
+                )
             for row_number, row in enumerate(reader, start=2):
-                yield str(row.get("CID") or row_number), row["SMILES"] or "", row["description"] or ""
+                yield (
+                    str(row.get("CID") or row_number),
+                    row["SMILES"] or "",
+                    row["description"] or "",
+                )
         return
     for line_number, record in read_json_lines(path):
         smiles = record.get("smiles", record.get("SMILES"))
         description = record.get("description")
         if not isinstance(smiles, str) or not isinstance(description, str):
-            raise DataFormatError(f"{path}:{line_number}: needs string fields `smiles` and `description`")
+            raise DataFormatError(
+                f"{path}:{line_number}: needs string fields `smiles` and `description`"
+            )
         yield str(record.get("cid", record.get("CID", line_number))), smiles, description
 
 
@@ -68,8 +78,13 @@ def molecule_records(pairs, counts: Counter, id_prefix: str, question: str) -> I
             continue
         if word_count(description) > MAX_DESCRIPTION_WORDS:
             counts["cropped_long_description"] += 1
-        yield QARecord(id=f"{id_prefix}:{pair_id}", question=question, answer=crop_words(description),
-                       system=MOLECULE_SYSTEM, molecules=[smiles])
+        yield QARecord(
+            id=f"{id_prefix}:{pair_id}",
+            question=question,
+            answer=crop_words(description),
+            system=MOLECULE_SYSTEM,
+            molecules=[smiles],
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     first = next(pairs, None)
     if first is None:  # nothing would be written, and an empty output would look done
         raise DataFormatError(f"{args.input}: no molecule/description pairs (the file is empty)")
-    records = molecule_records(itertools.chain([first], pairs), counts, "pubchem", DESCRIBE_QUESTION)
+    records = molecule_records(
+        itertools.chain([first], pairs), counts, "pubchem", DESCRIBE_QUESTION
+    )
     write_records(records, args.out, counts, desc=args.input.name)
     report(str(args.out), counts)
     return 0

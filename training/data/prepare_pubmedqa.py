@@ -22,7 +22,11 @@ DECISIONS = ("yes", "no", "maybe")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="PubMedQA JSON (e.g. ori_pqaa.json)")
     parser.add_argument("--out", type=Path, required=True, help="QA records to write (.jsonl)")
-    parser.add_argument("--exclude", type=Path, help="JSON whose keys are PMIDs to leave out (e.g. test_ground_truth.json)")
+    parser.add_argument(
+        "--exclude",
+        type=Path,
+        help="JSON whose keys are PMIDs to leave out (e.g. test_ground_truth.json)",
+    )
 
 
 def pubmedqa_question(item: dict) -> str:
@@ -30,7 +34,9 @@ def pubmedqa_question(item: dict) -> str:
     return f"Context: {contexts}\nQuestion: {item['QUESTION'].strip()}\nAnswer yes, no or maybe."
 
 
-def pubmedqa_records(data: dict, excluded: set[str], counts: Counter, path: Path) -> Iterator[QARecord]:
+def pubmedqa_records(
+    data: dict, excluded: set[str], counts: Counter, path: Path
+) -> Iterator[QARecord]:
     for pmid, item in data.items():
         counts["read"] += 1
         if pmid in excluded:
@@ -44,8 +50,12 @@ def pubmedqa_records(data: dict, excluded: set[str], counts: Counter, path: Path
             continue
         long_answer = str(item.get("LONG_ANSWER") or "").strip()
         answer = f"answer: {decision}." + (f" {long_answer}" if long_answer else "")
-        yield QARecord(id=f"pubmedqa:{pmid}", question=pubmedqa_question(item), answer=answer,
-                       system=BIOMEDICAL_SYSTEM)
+        yield QARecord(
+            id=f"pubmedqa:{pmid}",
+            question=pubmedqa_question(item),
+            answer=answer,
+            system=BIOMEDICAL_SYSTEM,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.exclude:
         excluded = set(read_json_document(args.exclude, "a JSON list of PMIDs"))
     counts: Counter = Counter()
-    write_records(pubmedqa_records(data, excluded, counts, args.input), args.out, counts, desc=args.input.name)
+    write_records(
+        pubmedqa_records(data, excluded, counts, args.input), args.out, counts, desc=args.input.name
+    )
     report(str(args.out), counts)
     return 0

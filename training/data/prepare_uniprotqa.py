@@ -39,7 +39,9 @@ QUESTION_TYPES = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="QA records as JSON lines")
-    parser.add_argument("--sequences", type=Path, required=True, help="accession -> sequence (JSON object or FASTA)")
+    parser.add_argument(
+        "--sequences", type=Path, required=True, help="accession -> sequence (JSON object or FASTA)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for train/valid/test.jsonl")
     parser.add_argument("--seed", type=int, default=42, help="seed of the protein shuffle")
 
@@ -74,15 +76,20 @@ def read_sequences(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
-def _resolved(path: Path, sequences: dict[str, str], counts: Counter) -> Iterator[tuple[str, str, dict]]:
+def _resolved(
+    path: Path, sequences: dict[str, str], counts: Counter
+) -> Iterator[tuple[str, str, dict]]:
     """(question type, sequence, record) for records that can be used."""
     for line_number, record in read_json_lines(path):
         counts["read"] += 1
         accessions = record.get("protein_accession", record.get("accession"))
         if isinstance(accessions, str):
             accessions = [accessions]
-        if not isinstance(accessions, list) or not isinstance(record.get("question"), str) \
-                or not isinstance(record.get("answer"), str):
+        if (
+            not isinstance(accessions, list)
+            or not isinstance(record.get("question"), str)
+            or not isinstance(record.get("answer"), str)
+        ):
             raise DataFormatError(
                 f"{path}:{line_number}: needs `protein_accession` (list or string), `question`, `answer`"
             )
@@ -122,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     sequences = read_sequences(args.sequences)
     first_pass: Counter = Counter()
-    split_of = assign_splits([seq for _, seq, _ in _resolved(args.input, sequences, first_pass)], args.seed)
+    split_of = assign_splits(
+        [seq for _, seq, _ in _resolved(args.input, sequences, first_pass)], args.seed
+    )
     for split, path in zip(SPLITS, outputs, strict=True):
         counts: Counter = Counter()
 
@@ -131,8 +140,13 @@ def run(args: argparse.Namespace) -> int:
                 if split_of[sequence] != split:
                     continue
                 counts[kind] += 1
-                yield QARecord(id=f"uniprot:{raw['_accession']}:{raw['_line']}", question=raw["question"],
-                               answer=raw["answer"].strip(), system=PROTEIN_SYSTEM, proteins=[sequence])
+                yield QARecord(
+                    id=f"uniprot:{raw['_accession']}:{raw['_line']}",
+                    question=raw["question"],
+                    answer=raw["answer"].strip(),
+                    system=PROTEIN_SYSTEM,
+                    proteins=[sequence],
+                )
 
         write_records(records(), path, counts, desc=split)
         counts["proteins"] = sum(1 for s in split_of.values() if s == split)

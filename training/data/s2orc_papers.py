@@ -28,7 +28,9 @@ _DROPPED_SECTION = re.compile(
 # A split after ., ! or ? followed by space and an upper-case letter, digit or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 # "et al." and single-letter initials should not end a sentence.
-_NOT_AN_END = re.compile(r"(\bet al\.|\b[A-Z]\.|\b(e\.g|i\.e|Fig|Figs|Eq|Eqs|No|vs|Dr|Mr|Mrs|Ms|Prof|approx|ca|cf)\.)$")
+_NOT_AN_END = re.compile(
+    r"(\bet al\.|\b[A-Z]\.|\b(e\.g|i\.e|Fig|Figs|Eq|Eqs|No|vs|Dr|Mr|Mrs|Ms|Prof|approx|ca|cf)\.)$"
+)
 
 
 @dataclass
@@ -65,12 +67,16 @@ def read_id_list(lines: Iterable[str]) -> set[str]:
 def _paragraph_text(paragraph: dict) -> str:
     """The paragraph with citation markers ('[12]', '(Smith et al., 2019)') cut out."""
     text = str(paragraph.get("text") or "")
-    spans = sorted(paragraph.get("cite_spans") or [], key=lambda span: span.get("start", 0), reverse=True)
+    spans = sorted(
+        paragraph.get("cite_spans") or [], key=lambda span: span.get("start", 0), reverse=True
+    )
     for span in spans:
         start, end = span.get("start"), span.get("end")
         if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text):
             text = text[:start] + text[end:]
-    text = re.sub(r"\s+([.,;:])", r"\1", text)  # the space a removed marker leaves before punctuation
+    text = re.sub(
+        r"\s+([.,;:])", r"\1", text
+    )  # the space a removed marker leaves before punctuation
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
@@ -98,7 +104,8 @@ def clean_paragraphs(record: dict) -> list[str]:
 def has_full_text(record: dict) -> bool:
     parse = record.get("pdf_parse") if isinstance(record.get("pdf_parse"), dict) else record
     return any(
-        isinstance(p, dict) and str(p.get("text") or "").strip() for p in parse.get("body_text") or []
+        isinstance(p, dict) and str(p.get("text") or "").strip()
+        for p in parse.get("body_text") or []
     )
 
 

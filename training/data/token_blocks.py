@@ -18,9 +18,7 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype("<u2") if vocab_size <= 2**16 else np.dtype("<u4")
 
 
-def sentence_chunks(
-    sentences: Iterable[list[int]], max_tokens: int
-) -> Iterator[list[int]]:
+def sentence_chunks(sentences: Iterable[list[int]], max_tokens: int) -> Iterator[list[int]]:
     """Group tokenized sentences into chunks of at most `max_tokens`, breaking between sentences.
 
     A sentence longer than `max_tokens` on its own is cut into `max_tokens` pieces.
@@ -80,7 +78,9 @@ class TokenBlocks:
             n_blocks = int(part["n_blocks"])
             if n_blocks == 0:
                 continue
-            array = np.memmap(folder / part["file"], dtype=dtype, mode="r", shape=(n_blocks, self.block_size))
+            array = np.memmap(
+                folder / part["file"], dtype=dtype, mode="r", shape=(n_blocks, self.block_size)
+            )
             self._parts.append(array)
             self._starts.append(total)
             total += n_blocks

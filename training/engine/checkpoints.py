@@ -57,16 +57,28 @@ def _restore_rng(state: dict) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
-def save_checkpoint(root: Path, step: int, model, optimizer, scheduler, trainer_state: dict,
-                    process: ProcessInfo, keep: int) -> Path:
+def save_checkpoint(
+    root: Path,
+    step: int,
+    model,
+    optimizer,
+    scheduler,
+    trainer_state: dict,
+    process: ProcessInfo,
+    keep: int,
+) -> Path:
     folder = checkpoint_dir(root, step)
     model_state, optim_state = get_state_dict(model, optimizer, options=_OPTIONS)
     dcp.save({"model": model_state, "optim": optim_state}, checkpoint_id=str(folder))
     torch.save(_rng_state(), folder / f"rng-rank{process.rank}.pt")
     dist.barrier()
     if process.is_main:
-        payload = {**trainer_state, "step": step, "world_size": process.world_size,
-                   "scheduler": scheduler.state_dict()}
+        payload = {
+            **trainer_state,
+            "step": step,
+            "world_size": process.world_size,
+            "scheduler": scheduler.state_dict(),
+        }
         (folder / "trainer_state.json").write_text(json.dumps(payload, indent=2))
         (folder / COMPLETE_MARKER).write_text("")
         finished = sorted(p for p in Path(root).glob("step-*") if (p / COMPLETE_MARKER).is_file())
@@ -88,8 +100,13 @@ def load_checkpoint(folder: Path, model, optimizer, scheduler, process: ProcessI
     model_state, optim_state = get_state_dict(model, optimizer, options=_OPTIONS)
     loaded = {"model": model_state, "optim": optim_state}
     dcp.load(loaded, checkpoint_id=str(folder))
-    set_state_dict(model, optimizer, model_state_dict=loaded["model"], optim_state_dict=loaded["optim"],
-                   options=StateDictOptions(ignore_frozen_params=True, strict=False))
+    set_state_dict(
+        model,
+        optimizer,
+        model_state_dict=loaded["model"],
+        optim_state_dict=loaded["optim"],
+        options=StateDictOptions(ignore_frozen_params=True, strict=False),
+    )
     scheduler.load_state_dict(state["scheduler"])
     _restore_rng(torch.load(folder / f"rng-rank{process.rank}.pt", weights_only=True))
     return state

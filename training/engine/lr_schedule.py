@@ -7,7 +7,9 @@ import math
 import torch
 
 
-def lr_multiplier(step: int, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float) -> float:
+def lr_multiplier(
+    step: int, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float
+) -> float:
     """Multiplier of the base lr for optimizer step `step` (0-based)."""
     if warmup_steps and step < warmup_steps:
         return (step + 1) / warmup_steps
@@ -22,7 +24,9 @@ def lr_multiplier(step: int, total_steps: int, warmup_steps: int, schedule: str,
     return min_ratio + (1.0 - min_ratio) * decay
 
 
-def build_scheduler(optimizer, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float):
+def build_scheduler(
+    optimizer, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float
+):
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_multiplier(step, total_steps, warmup_steps, schedule, min_ratio)
     )

@@ -95,7 +95,9 @@ def _set_gradient_sync(model: nn.Module, enabled: bool) -> None:
         model.set_requires_gradient_sync(enabled)
 
 
-def evaluate(model: nn.Module, data: TrainingData, config: StageConfig, process: ProcessInfo) -> float | None:
+def evaluate(
+    model: nn.Module, data: TrainingData, config: StageConfig, process: ProcessInfo
+) -> float | None:
     """Mean loss per target token over the first items of `data`, split evenly across ranks."""
     micro, world = config.batch.micro_batch_size, process.world_size
     count = min(len(data), config.data.valid_batches * micro * world)
@@ -108,7 +110,7 @@ def evaluate(model: nn.Module, data: TrainingData, config: StageConfig, process:
     model.eval()
     with torch.no_grad():
         for start in range(0, len(mine), micro):
-            batch = data.collate(mine[start:start + micro])
+            batch = data.collate(mine[start : start + micro])
             loss_sum += float(model(batch))
             targets += data.target_count(batch)
     model.train()
@@ -133,11 +135,19 @@ def run_training(
     steps = total_steps(config, len(data))
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
-        parameters, lr=config.optim.lr, betas=tuple(config.optim.betas), eps=config.optim.eps,
+        parameters,
+        lr=config.optim.lr,
+        betas=tuple(config.optim.betas),
+        eps=config.optim.eps,
         weight_decay=config.optim.weight_decay,
     )
-    scheduler = build_scheduler(optimizer, steps, config.optim.warmup_steps, config.optim.schedule,
-                                config.optim.min_lr_ratio)
+    scheduler = build_scheduler(
+        optimizer,
+        steps,
+        config.optim.warmup_steps,
+        config.optim.schedule,
+        config.optim.min_lr_ratio,
+    )
     start_step, tokens_seen = 0, 0
     resume_from = latest_checkpoint(checkpoint_root)
     if resume_from is not None:
@@ -157,7 +167,7 @@ def run_training(
     for step in range(start_step, steps):
         first = step * global_batch + process.rank * per_rank
         mine = [order(first + i) for i in range(per_rank)]
-        batches = [data.collate(mine[i:i + micro]) for i in range(0, per_rank, micro)]
+        batches = [data.collate(mine[i : i + micro]) for i in range(0, per_rank, micro)]
         local_targets = sum(data.target_count(b) for b in batches)
         local_tokens = sum(data.token_count(b) for b in batches)
         global_targets, global_tokens = _all_reduce([local_targets, local_tokens])
@@ -183,15 +193,31 @@ def run_training(
         if done % config.train.log_every == 0 or done == steps:
             elapsed = time.perf_counter() - interval_start
             (peak,) = _all_reduce([_peak_memory_mb(process.device)], op=dist.ReduceOp.MAX)
-            log({"step": done, "loss": last_loss, "lr": scheduler.get_last_lr()[0], "grad_norm": grad_norm,
-                 "tokens_seen": tokens_seen, "tokens_per_s": interval_tokens / max(elapsed, 1e-9),
-                 "peak_memory_mb_per_process": peak})
+            log(
+                {
+                    "step": done,
+                    "loss": last_loss,
+                    "lr": scheduler.get_last_lr()[0],
+                    "grad_norm": grad_norm,
+                    "tokens_seen": tokens_seen,
+                    "tokens_per_s": interval_tokens / max(elapsed, 1e-9),
+                    "peak_memory_mb_per_process": peak,
+                }
+            )
             interval_start, interval_tokens = time.perf_counter(), 0
         if valid_data is not None and ((eval_every and done % eval_every == 0) or done == steps):
             log({"step": done, "valid_loss": evaluate(model, valid_data, config, process)})
         if (save_every and done % save_every == 0) or done == steps:
-            save_checkpoint(checkpoint_root, done, model, optimizer, scheduler, {"tokens_seen": tokens_seen},
-                            process, keep=config.train.keep_checkpoints)
+            save_checkpoint(
+                checkpoint_root,
+                done,
+                model,
+                optimizer,
+                scheduler,
+                {"tokens_seen": tokens_seen},
+                process,
+                keep=config.train.keep_checkpoints,
+            )
             if exit_after and done == exit_after:
                 os._exit(17)
     return LoopResult(final_step=steps, last_loss=last_loss)

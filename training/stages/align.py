@@ -14,5 +14,7 @@ __all__ = ["build_stage", "export_final_model"]
 
 def build_stage(config: StageConfig) -> multimodal.MultimodalStage:
     if config.model.trainable.llm:
-        raise ConfigError("model.trainable.llm: the align stage keeps the LM frozen; use finetune to train it")
+        raise ConfigError(
+            "model.trainable.llm: the align stage keeps the LM frozen; use finetune to train it"
+        )
     return multimodal.build_stage(config)

@@ -80,7 +80,9 @@ def build_llm(config: StageConfig) -> nn.Module:
     path = Path(model.path)
     if not (path / "config.json").is_file():
         raise ConfigError(f"model.path {path} is not a Hugging Face LM folder (no config.json)")
-    return LlamaForCausalLM.from_pretrained(str(path), dtype=torch.float32, attn_implementation=config.runtime.attention)
+    return LlamaForCausalLM.from_pretrained(
+        str(path), dtype=torch.float32, attn_implementation=config.runtime.attention
+    )
 
 
 def build_stage(config: StageConfig) -> LMStage:
@@ -90,12 +92,16 @@ def build_stage(config: StageConfig) -> LMStage:
     vocab = llm.get_input_embeddings().weight.shape[0]
     for name, data in (("train", train), ("valid", valid)):
         if data is not None and len(data) and int(data.blocks[0].max()) >= vocab:
-            raise ConfigError(f"data.{name}: token ids exceed the LM vocabulary ({vocab}); "
-                              "prepare the corpus with this model's tokenizer")
+            raise ConfigError(
+                f"data.{name}: token ids exceed the LM vocabulary ({vocab}); "
+                "prepare the corpus with this model's tokenizer"
+            )
     if len(train) == 0:
         raise ConfigError(f"data.train: {config.data.train[0]} holds no blocks")
     tokenizer = None
-    spec = config.model.tokenizer or (config.model.path if config.model.init == "pretrained" else None)
+    spec = config.model.tokenizer or (
+        config.model.path if config.model.init == "pretrained" else None
+    )
     if spec:
         from training.text_tokenizer import load_text_tokenizer
 

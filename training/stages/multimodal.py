@@ -45,8 +45,12 @@ def load_model(config: StageConfig) -> LoadedModel:
 
     path = Path(config.model.path)
     if not path.is_dir():
-        raise ConfigError(f"model.path {path} is not a folder; give a BioMedGPT.save_pretrained folder")
-    loaded = BioMedGPT.from_pretrained(path, dtype="fp32")  # fp32 master weights; FSDP casts for compute
+        raise ConfigError(
+            f"model.path {path} is not a folder; give a BioMedGPT.save_pretrained folder"
+        )
+    loaded = BioMedGPT.from_pretrained(
+        path, dtype="fp32"
+    )  # fp32 master weights; FSDP casts for compute
     return LoadedModel(loaded.model, loaded.text_tokenizer, path, path / "esm")
 
 
@@ -66,7 +70,9 @@ def build_sized_tiny_model(preset: str, sizes: dict, seed: int) -> nn.Module:
             values.pop("head_dim", None)  # derived from the new sizes
         unknown = sorted(set(changes) - set(values) - {"head_dim"})
         if unknown:
-            raise ConfigError(f"model.sizes.{name}.{unknown[0]} is not a field of {type(sub).__name__}")
+            raise ConfigError(
+                f"model.sizes.{name}.{unknown[0]} is not a field of {type(sub).__name__}"
+            )
         parts[name] = type(sub)(**{**values, **changes})
     torch.manual_seed(seed)
     return BioMedGPTForConditionalGeneration(BioMedGPTConfig(**parts))
@@ -92,15 +98,20 @@ class QAData:
         from biomedgpt_tools.model.prompt import Conversation, Molecule, Protein, Turn
 
         inputs = [Molecule(s) for s in record.molecules] + [Protein(p) for p in record.proteins]
-        return Conversation(turns=[Turn(question=record.question, inputs=inputs)], system=record.system)
+        return Conversation(
+            turns=[Turn(question=record.question, inputs=inputs)], system=record.system
+        )
 
     def collate(self, indices: list[int]):
         from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 
         records = [self.records[i] for i in indices]
         batch = build_multimodal_batch(
-            [self.conversation(r) for r in records], self.segment_encoder, self.pad_token_id,
-            answers=[r.answer for r in records], eos_token_id=self.eos_token_id,
+            [self.conversation(r) for r in records],
+            self.segment_encoder,
+            self.pad_token_id,
+            answers=[r.answer for r in records],
+            eos_token_id=self.eos_token_id,
         )
         for record, length in zip(records, batch.prompt_lengths, strict=True):
             if length > self.max_length:
@@ -172,8 +183,11 @@ def apply_trainable(model: nn.Module, config: StageConfig) -> list[str]:
     trainable = config.model.trainable
     model.requires_grad_(False)
     parts = {
-        "llm": trainable.llm, "proj_mol": trainable.proj_mol, "proj_prot": trainable.proj_prot,
-        "mol_structure_encoder": trainable.mol_encoder, "prot_structure_encoder": trainable.prot_encoder,
+        "llm": trainable.llm,
+        "proj_mol": trainable.proj_mol,
+        "proj_prot": trainable.proj_prot,
+        "mol_structure_encoder": trainable.mol_encoder,
+        "prot_structure_encoder": trainable.prot_encoder,
     }
     for name, enabled in parts.items():
         if enabled:
@@ -183,13 +197,20 @@ def apply_trainable(model: nn.Module, config: StageConfig) -> list[str]:
 
         lora = trainable.prot_lora
         inject_adapter_in_model(
-            LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                       target_modules=list(lora.target_modules), bias="none"),
+            LoraConfig(
+                r=lora.r,
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                target_modules=list(lora.target_modules),
+                bias="none",
+            ),
             model.prot_structure_encoder,
         )
         for name, parameter in model.prot_structure_encoder.named_parameters():
             parameter.requires_grad_("lora_" in name)
-    frozen = [name for name in ("mol_structure_encoder", "prot_structure_encoder") if not parts[name]]
+    frozen = [
+        name for name in ("mol_structure_encoder", "prot_structure_encoder") if not parts[name]
+    ]
     return frozen
 
 
@@ -222,11 +243,17 @@ def build_stage(config: StageConfig) -> MultimodalStage:
     train = QAData(config.data.train, loaded.tokenizer, config.data.max_length)
     if len(train) == 0:
         raise ConfigError(f"data.train: {config.data.train} hold no QA records")
-    valid = QAData(config.data.valid, loaded.tokenizer, config.data.max_length) if config.data.valid else None
+    valid = (
+        QAData(config.data.valid, loaded.tokenizer, config.data.max_length)
+        if config.data.valid
+        else None
+    )
     return MultimodalStage(MultimodalObjective(loaded.model, frozen), train, valid, loaded)
 
 
-def export_final_model(stage: MultimodalStage, full_state: dict, config: StageConfig, out: Path) -> None:
+def export_final_model(
+    stage: MultimodalStage, full_state: dict, config: StageConfig, out: Path
+) -> None:
     """Rank 0: a `BioMedGPT.save_pretrained` folder (what `biomedgpt generate --model` loads)."""
     from biomedgpt_tools.model.api import BioMedGPT
     from biomedgpt_tools.model.modeling_biomedgpt import BioMedGPTForConditionalGeneration
@@ -240,6 +267,10 @@ def export_final_model(stage: MultimodalStage, full_state: dict, config: StageCo
     merge_lora(fresh)
     fresh.requires_grad_(True)
     fresh.eval()
-    facade = BioMedGPT.from_components(fresh, stage.loaded.llm_dir, stage.loaded.esm_dir,
-                                       model_id=f"biomedgpt-{config.stage}-{Path(config.output.run_dir).name}")
+    facade = BioMedGPT.from_components(
+        fresh,
+        stage.loaded.llm_dir,
+        stage.loaded.esm_dir,
+        model_id=f"biomedgpt-{config.stage}-{Path(config.output.run_dir).name}",
+    )
     facade.save_pretrained(out)

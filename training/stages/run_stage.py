@@ -69,13 +69,23 @@ def train_stage(config: StageConfig, process: ProcessInfo) -> RunFolder:
     if process.is_main:
         trainable = sum(p.numel() for p in root.parameters() if p.requires_grad)
         total = sum(p.numel() for p in root.parameters())
-        log({"event": "start", "stage": config.stage, "world_size": process.world_size,
-             "compute_dtype": str(dtype).removeprefix("torch."), "trainable_parameters": trainable,
-             "parameters": total, "train_items": len(stage.train_data)})
+        log(
+            {
+                "event": "start",
+                "stage": config.stage,
+                "world_size": process.world_size,
+                "compute_dtype": str(dtype).removeprefix("torch."),
+                "trainable_parameters": trainable,
+                "parameters": total,
+                "train_items": len(stage.train_data),
+            }
+        )
     run_training(root, stage.train_data, stage.valid_data, config, process, folder.checkpoints, log)
 
     if config.output.save_final_model:
-        full_state = get_model_state_dict(root, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        full_state = get_model_state_dict(
+            root, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+        )
         if process.is_main:
             stage_module.export_final_model(stage, full_state, config, folder.final_model)
             log({"event": "final_model", "path": str(folder.final_model)})
@@ -88,11 +98,12 @@ def train_stage(config: StageConfig, process: ProcessInfo) -> RunFolder:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     if config.stage != args.command:
-        raise ConfigError(f"{args.config} is a `{config.stage}` config; run `python -m training {config.stage}`")
+        raise ConfigError(
+            f"{args.config} is a `{config.stage}` config; run `python -m training {config.stage}`"
+        )
     process = start_process_group()
     try:
         train_stage(config, process)
     finally:
         stop_process_group()
     return 0
-

@@ -86,7 +86,9 @@ class ResolverTestServer:
         self._throttling: str | None = None
         self._pubchem_responses = 0
         self.pubchem_rate_limit: int | None = None  # if set, more requests per window get 503
-        self.pubchem_rate_window = 1.0  # seconds; tests widen it so a slow machine cannot pass the limit
+        self.pubchem_rate_window = (
+            1.0  # seconds; tests widen it so a slow machine cannot pass the limit
+        )
         self._httpd = _ListeningServer((host, port), _make_handler(self))
         self.host, self.port = self._httpd.server_address[:2]
         origin = f"http://{self.host}:{self.port}"

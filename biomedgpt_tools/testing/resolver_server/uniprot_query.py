@@ -125,7 +125,9 @@ def _term(field: str, value: str) -> Matcher:
     if field in ("organism_name", "taxonomy_name"):
         return lambda p: _contains_words(value, _organism_text(p))
     if field == "protein_name":  # recommended and alternative names, as UniProt searches them
-        return lambda p: any(_contains_words(value, n) for n in [p.protein_name, *p.alternative_names])
+        return lambda p: any(
+            _contains_words(value, n) for n in [p.protein_name, *p.alternative_names]
+        )
     if field == "accession":
         return lambda p: any(_equals(value, a) for a in [p.accession, *p.secondary_accessions])
     if field == "sec_acc":

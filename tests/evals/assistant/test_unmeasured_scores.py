@@ -84,9 +84,9 @@ def test_resolver_scores_separate_wrong_not_found_and_errors():
 
 
 def test_resolver_case_from_mapping():
-    assert case_from_mapping({"kind": "molecule", "query": "CID 2244", "expected": 2244}, "x") == ResolverCase(
-        "molecule", "CID 2244", "2244"
-    )
+    assert case_from_mapping(
+        {"kind": "molecule", "query": "CID 2244", "expected": 2244}, "x"
+    ) == ResolverCase("molecule", "CID 2244", "2244")
     with pytest.raises(ValueError, match="kind molecule|protein"):
         case_from_mapping({"kind": "gene", "query": "TP53"}, "gold.jsonl:3")
 
@@ -96,7 +96,9 @@ def test_gold_set_loads_and_names_bad_lines(tmp_path):
     assert len(cases) >= 40 and {c.kind for c in cases} == {"molecule", "protein"}
     assert any(c.expected is None for c in cases)  # queries that must not resolve
     bad = tmp_path / "gold.jsonl"
-    bad.write_text('{"kind": "molecule", "query": "aspirin", "expected": "2244"}\n{"kind": "gene"}\n')
+    bad.write_text(
+        '{"kind": "molecule", "query": "aspirin", "expected": "2244"}\n{"kind": "gene"}\n'
+    )
     with pytest.raises(DataFormatError, match="gold.jsonl:2"):
         load_gold_set(bad)
 
@@ -125,7 +127,9 @@ def test_resolver_accuracy_against_the_resolver_test_server(resolver_test_server
     assert scores.accuracy >= 0.9, scores.failures
 
 
-def test_resolvers_cli_reads_endpoints_from_the_environment(resolver_test_server, tmp_path, monkeypatch, capsys):
+def test_resolvers_cli_reads_endpoints_from_the_environment(
+    resolver_test_server, tmp_path, monkeypatch, capsys
+):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(
         '{"kind": "molecule", "query": "CID 2244", "expected": "2244"}\n'
@@ -135,12 +139,16 @@ def test_resolvers_cli_reads_endpoints_from_the_environment(resolver_test_server
     monkeypatch.setenv("BIOMEDGPT_UNIPROT_URL", resolver_test_server.uniprot_url)
     assert main(["resolvers", "--gold", str(gold), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
-    assert scores["accuracy"] == 0.5 and scores["wrong"] == 1  # the second case expects another protein
+    assert (
+        scores["accuracy"] == 0.5 and scores["wrong"] == 1
+    )  # the second case expects another protein
     assert scores["failures"][0]["got"] == "P69905"
 
 
 ASPIRIN, CAFFEINE, ETHANOL = (
-    "BSYNRYMUTXBXSQ-UHFFFAOYSA-N", "RYYVLZVUVIJVGH-UHFFFAOYSA-N", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
+    "BSYNRYMUTXBXSQ-UHFFFAOYSA-N",
+    "RYYVLZVUVIJVGH-UHFFFAOYSA-N",
+    "LFQSCWFLJHTTHZ-UHFFFAOYSA-N",
 )  # the store keys molecules by InChIKey
 
 
@@ -173,14 +181,24 @@ def test_memory_hit_rate_and_staleness_on_the_annotation_store(tmp_path):
                              created_at=now - timedelta(days=400)),
         ])  # fmt: skip
         lookups = [
-            MemoryLookup("molecule", ASPIRIN, "describe  it.", "biomedgpt-10b", "r1", now),  # hit (question normalised)
-            MemoryLookup("molecule", CAFFEINE, "Describe it.", "biomedgpt-10b", "r1", now),  # stale hit
-            MemoryLookup("molecule", ASPIRIN, "Describe it.", "biomedgpt-10b", "r2", now),  # other revision: miss
-            MemoryLookup("molecule", ETHANOL, "Describe it.", "biomedgpt-10b", "r1", now),  # never stored: miss
+            MemoryLookup(
+                "molecule", ASPIRIN, "describe  it.", "biomedgpt-10b", "r1", now
+            ),  # hit (question normalised)
+            MemoryLookup(
+                "molecule", CAFFEINE, "Describe it.", "biomedgpt-10b", "r1", now
+            ),  # stale hit
+            MemoryLookup(
+                "molecule", ASPIRIN, "Describe it.", "biomedgpt-10b", "r2", now
+            ),  # other revision: miss
+            MemoryLookup(
+                "molecule", ETHANOL, "Describe it.", "biomedgpt-10b", "r1", now
+            ),  # never stored: miss
         ]
         scores = score_memory(lookups, store_recall(store), max_age=timedelta(days=180))
     finally:
         store.close()
     assert scores.hit_rate == 0.5
     assert scores.stale_rate == 0.25 and scores.stale_share_of_hits == 0.5
-    assert scores.median_age_days == pytest.approx(201) and scores.max_age_days == pytest.approx(400)
+    assert scores.median_age_days == pytest.approx(201) and scores.max_age_days == pytest.approx(
+        400
+    )

@@ -16,7 +16,9 @@ from evals.tasks.model import BioMedGPTTaskModel
 from evals.tasks.prompts import request_for
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-ITEM = CaptionItem("c1", "Please describe the molecule.", "ref", (ModalityInput("molecule", "CCO"),))
+ITEM = CaptionItem(
+    "c1", "Please describe the molecule.", "ref", (ModalityInput("molecule", "CCO"),)
+)
 
 
 def test_molecule_input_modes_shape_the_request():
@@ -86,8 +88,12 @@ def test_retrieval_run_directory_rescores_to_its_metrics(tmp_path, shared_data):
     vocab = str(shared_data / "scibert_scivocab_uncased")
     result = run_retrieval(train, test, tmp_path / "run", vocab, progress=False)
     assert result["n_items"] == 10 and result["scoring"] == "retrieval"
-    details = [json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()]
-    assert all(d["tanimoto"] == 1.0 and d["output"] == d["reference"] for d in details[:5])  # in both splits
+    details = [
+        json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()
+    ]
+    assert all(
+        d["tanimoto"] == 1.0 and d["output"] == d["reference"] for d in details[:5]
+    )  # in both splits
     completed = subprocess.run(
         [sys.executable, "-m", "evals", "caption", "--predictions", str(tmp_path / "run" / "predictions.tsv"),
          "--vocab", vocab, "--json", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,

@@ -67,7 +67,9 @@ def _medmcqa_record(i, cop):
 
 
 def test_medmcqa_one_based_cop_is_detected(tmp_path):
-    path = _jsonl(tmp_path / "dev.json", [_medmcqa_record(i, cop) for i, cop in enumerate([1, 4, 2])])
+    path = _jsonl(
+        tmp_path / "dev.json", [_medmcqa_record(i, cop) for i, cop in enumerate([1, 4, 2])]
+    )
     items, base = medmcqa_items(path)
     assert base == 1
     assert [i.answer for i in items] == ["A", "D", "B"]
@@ -75,14 +77,18 @@ def test_medmcqa_one_based_cop_is_detected(tmp_path):
 
 
 def test_medmcqa_zero_based_cop_is_detected(tmp_path):
-    path = _jsonl(tmp_path / "dev.json", [_medmcqa_record(i, cop) for i, cop in enumerate([0, 3, "2"])])
+    path = _jsonl(
+        tmp_path / "dev.json", [_medmcqa_record(i, cop) for i, cop in enumerate([0, 3, "2"])]
+    )
     items, base = medmcqa_items(path)
     assert base == 0
     assert [i.answer for i in items] == ["A", "D", "C"]
 
 
 def test_medmcqa_ambiguous_cop_warns_and_assumes_one_based(tmp_path):
-    path = _jsonl(tmp_path / "dev.json", [_medmcqa_record(i, cop) for i, cop in enumerate([1, 2, 3])])
+    path = _jsonl(
+        tmp_path / "dev.json", [_medmcqa_record(i, cop) for i, cop in enumerate([1, 2, 3])]
+    )
     with pytest.warns(UserWarning, match="assuming the original release's 1-based"):
         items, base = medmcqa_items(path)
     assert base == 1 and [i.answer for i in items] == ["A", "B", "C"]
@@ -130,12 +136,17 @@ def test_fixing_a_bad_line_keeps_every_other_items_id(tmp_path):
     after = medqa_items(path, line_errors=[])
     assert [(i.item_id, i.question) for i in before] == [("1", "Question 0?"), ("3", "Question 2?")]
     assert [(i.item_id, i.question) for i in after] == [
-        ("1", "Question 0?"), ("2", "Question 1?"), ("3", "Question 2?")
+        ("1", "Question 0?"),
+        ("2", "Question 1?"),
+        ("3", "Question 2?"),
     ]
 
 
 def test_medmcqa_ids_follow_the_lines_too(tmp_path):
-    records = [{k: v for k, v in _medmcqa_record(i, c).items() if k != "id"} for i, c in enumerate([1, 4, 4])]
+    records = [
+        {k: v for k, v in _medmcqa_record(i, c).items() if k != "id"}
+        for i, c in enumerate([1, 4, 4])
+    ]
     path = tmp_path / "dev.json"
     path.write_text("\n".join([json.dumps(records[0]), "not json", json.dumps(records[2])]) + "\n")
     items, _ = medmcqa_items(path, line_errors=[])
@@ -157,7 +168,10 @@ def test_medqa_answer_text_must_match_answer_idx(tmp_path):
 
 # -- UniProtQA --------------------------------------------------------------------------------
 
-SEQUENCES = {"P69905": "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYF", "P01308": "MALWMRLLPLLALLALWGPDPAAA"}
+SEQUENCES = {
+    "P69905": "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYF",
+    "P01308": "MALWMRLLPLLALLALWGPDPAAA",
+}
 QUESTIONS = {
     "function": "What is the function of this protein?",
     "official name": "What is the official name of this protein?",
@@ -196,13 +210,17 @@ def test_uniprotqa_believed_shape_with_json_sequence_map(tmp_path, layout):
 
 def test_uniprotqa_fasta_and_tsv_maps_and_string_accessions(tmp_path):
     fasta = tmp_path / "seqs.fasta"
-    fasta.write_text(">sp|P69905|HBA_HUMAN Hemoglobin\nMVLSPADKTN\nVKAAWGKVGA\n>P01308\nMALWMRLLPL\n")
+    fasta.write_text(
+        ">sp|P69905|HBA_HUMAN Hemoglobin\nMVLSPADKTN\nVKAAWGKVGA\n>P01308\nMALWMRLLPL\n"
+    )
     assert read_sequence_map(fasta) == {"P69905": "MVLSPADKTNVKAAWGKVGA", "P01308": "MALWMRLLPL"}
     tsv = tmp_path / "seqs.tsv"
     tsv.write_text("P69905\tMVLS\n")
     assert read_sequence_map(tsv) == {"P69905": "MVLS"}
     records = tmp_path / "r.jsonl"
-    _jsonl(records, [{"protein_accession": "P69905", "question": QUESTIONS["function"], "answer": "x"}])
+    _jsonl(
+        records, [{"protein_accession": "P69905", "question": QUESTIONS["function"], "answer": "x"}]
+    )
     (item,) = uniprotqa_items(records, tsv)
     assert item.inputs[0].value == "MVLS"
 
@@ -216,7 +234,9 @@ def test_uniprotqa_inline_sequence_and_declared_type(tmp_path):
 
 
 def test_uniprotqa_missing_sequence_names_accession_and_option(tmp_path):
-    records = _jsonl(tmp_path / "r.jsonl", [{"protein_accession": ["Q99999"], "question": "q?", "answer": "a"}])
+    records = _jsonl(
+        tmp_path / "r.jsonl", [{"protein_accession": ["Q99999"], "question": "q?", "answer": "a"}]
+    )
     with pytest.raises(DataFormatError, match="Q99999; pass --sequences"):
         uniprotqa_items(records)
 

@@ -18,7 +18,12 @@ TABLE = [
     ("ANSWER: D", "medmcqa", "D", "D"),
     ("Output: A", "medmcqa", "A", "A"),
     ("The answer is c.", "medmcqa", "C", "C"),
-    ("The answer is b", "medmcqa", None, "B"),  # LMFlow: a bare letter needs "." or a space after it
+    (
+        "The answer is b",
+        "medmcqa",
+        None,
+        "B",
+    ),  # LMFlow: a bare letter needs "." or a space after it
     ("B and C", "medmcqa", "B", "B"),  # several letters: the first one
     ("", "medmcqa", None, None),
     ("I am not sure.", "medmcqa", None, None),
@@ -45,7 +50,12 @@ TABLE = [
     ("Answer: (yes)", "yes_no_maybe", "yes", "yes"),
     ("yes", "yes_no_maybe", None, "yes"),  # LMFlow: nothing after the final word
     ("Yes.", "yes_no_maybe", "yes", "yes"),
-    ("No, the results do not support this.", "yes_no_maybe", None, "no"),  # LMFlow: "," is not "." or space
+    (
+        "No, the results do not support this.",
+        "yes_no_maybe",
+        None,
+        "no",
+    ),  # LMFlow: "," is not "." or space
     ("Maybe. The evidence is limited", "yes_no_maybe", "maybe", "maybe"),
     ("The piano is loud.", "yes_no_maybe", "no", None),  # LMFlow: the "no" of "piano"
     ("Our eyes see.", "yes_no_maybe", "yes", None),  # LMFlow: the "yes" of "eyes"

@@ -51,7 +51,9 @@ def test_ten_row_example_reproduces_reference_values(shared_data, vocab):
 @pytest.mark.needs_shared_data
 def test_shuffled_predictions_joined_to_chebi20_by_smiles(shared_data, vocab, tmp_path):
     """Row order must not matter: references come from ChEBI-20 test by SMILES."""
-    lines = (shared_data / "molt5-predictions" / "smiles2caption_example.txt").read_text().splitlines()
+    lines = (
+        (shared_data / "molt5-predictions" / "smiles2caption_example.txt").read_text().splitlines()
+    )
     header, rows = lines[0], lines[1:]
     random.Random(7).shuffle(rows)
     # Blank the file's own ground truth: the numbers can only come out right through the join.
@@ -66,7 +68,9 @@ def test_shuffled_predictions_joined_to_chebi20_by_smiles(shared_data, vocab, tm
 
 @pytest.mark.needs_shared_data
 def test_leading_cls_is_stripped_from_outputs(shared_data, vocab, tmp_path):
-    lines = (shared_data / "molt5-predictions" / "smiles2caption_example.txt").read_text().splitlines()
+    lines = (
+        (shared_data / "molt5-predictions" / "smiles2caption_example.txt").read_text().splitlines()
+    )
     prefixed = [lines[0]] + [
         "\t".join([*row.split("\t")[:2], "[CLS] " + row.split("\t")[2]]) for row in lines[1:]
     ]
@@ -94,7 +98,9 @@ def test_bare_vocab_file_is_refused(vocab):
 def test_vocab_that_maps_everything_to_unk_is_refused(tmp_path):
     folder = tmp_path / "bad_vocab"
     folder.mkdir()
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]) + "\n")
+    (folder / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]) + "\n"
+    )
     with pytest.raises(TokenizerUnavailableError, match=r"\[UNK\]"):
         load_scibert_tokenizer(str(folder))
 

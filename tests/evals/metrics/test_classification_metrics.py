@@ -20,7 +20,9 @@ def test_random_predictions_match_scikit_learn(seed):
     scores = score_choices(gold, predicted, LABELS)
     as_strings = [p if p is not None else "N/A" for p in predicted]
     assert scores.accuracy == pytest.approx(accuracy_score(gold, as_strings))
-    assert scores.macro_f1 == pytest.approx(f1_score(gold, as_strings, labels=list(LABELS), average="macro"))
+    assert scores.macro_f1 == pytest.approx(
+        f1_score(gold, as_strings, labels=list(LABELS), average="macro")
+    )
     assert scores.unmatched_rate == pytest.approx(predicted.count(None) / 200)
 
 
@@ -49,7 +51,9 @@ def test_bad_inputs_are_refused():
 
 @pytest.mark.needs_shared_data
 @pytest.mark.parametrize("seed", [0, 1])
-def test_pubmedqa_predictions_file_matches_the_official_definition(shared_data, tmp_path, capsys, seed):
+def test_pubmedqa_predictions_file_matches_the_official_definition(
+    shared_data, tmp_path, capsys, seed
+):
     """PubMedQA's evaluation.py: accuracy_score and f1_score(average="macro") over the test PMIDs."""
     import json
 
@@ -60,7 +64,19 @@ def test_pubmedqa_predictions_file_matches_the_official_definition(shared_data, 
     predictions = {pmid: rng.choice(LABELS) for pmid in reversed(list(truth))}  # any key order
     path = tmp_path / "predictions.json"
     path.write_text(json.dumps(predictions))
-    assert main(["pubmedqa", "--predictions", str(path), "--data", str(shared_data / "pubmedqa"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "pubmedqa",
+                "--predictions",
+                str(path),
+                "--data",
+                str(shared_data / "pubmedqa"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     scores = json.loads(capsys.readouterr().out)
     gold = [truth[p] for p in truth]
     guessed = [predictions[p] for p in truth]

@@ -15,7 +15,9 @@ LEXNAMES_MAN_PAGE = Path("/usr/share/man/man5/lexnames.5WN.gz")
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("install_wordnet", REPO_ROOT / "scripts" / "install_wordnet.py")
+    spec = importlib.util.spec_from_file_location(
+        "install_wordnet", REPO_ROOT / "scripts" / "install_wordnet.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -37,7 +39,9 @@ def test_lexnames_has_45_tab_separated_lines_in_file_number_order():
     assert lines[44] == "44\tadj.ppl\t3"
 
 
-@pytest.mark.skipif(not LEXNAMES_MAN_PAGE.is_file(), reason="wordnet-base's lexnames(5WN) man page not installed")
+@pytest.mark.skipif(
+    not LEXNAMES_MAN_PAGE.is_file(), reason="wordnet-base's lexnames(5WN) man page not installed"
+)
 def test_lexnames_matches_the_man_page_table():
     text = gzip.decompress(LEXNAMES_MAN_PAGE.read_bytes()).decode()
     rows = re.findall(r"^(\d\d)\t([a-z]+\.[A-Za-z]+) *\t", text, flags=re.M)
@@ -77,16 +81,23 @@ def test_install_replaces_an_old_symlinked_install(tmp_path):
 
 
 def test_missing_debian_package_gives_the_apt_command(tmp_path, capsys):
-    assert install_wordnet.main(["--dest", str(tmp_path / "out"), "--source", str(tmp_path / "none")]) == 1
+    assert (
+        install_wordnet.main(["--dest", str(tmp_path / "out"), "--source", str(tmp_path / "none")])
+        == 1
+    )
     assert "apt-get install -y wordnet-base wordnet-sense-index" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not (DEBIAN_WORDNET / "data.noun").is_file(), reason="Debian's wordnet-base is not installed")
+@pytest.mark.skipif(
+    not (DEBIAN_WORDNET / "data.noun").is_file(), reason="Debian's wordnet-base is not installed"
+)
 def test_nltk_reads_the_installed_copy(tmp_path, monkeypatch):
     import nltk.data
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])  # nltk only opens files under its data roots
+    monkeypatch.setattr(
+        nltk.data, "path", [str(tmp_path)]
+    )  # nltk only opens files under its data roots
     dest = tmp_path / "corpora" / "wordnet"
     install_wordnet.install_wordnet(dest)
     reader = WordNetCorpusReader(str(dest), None)

@@ -43,20 +43,35 @@ def test_batched_scores_equal_one_at_a_time_scores(tiny):
     ]
     options = [["yes", "no", "maybe"], ["The answer is A", "B"]]
     scores = option_log_likelihoods(
-        model, encoder, tokenizer.pad_token_id, tokenizer.eos_token_id, conversations, options, batch_size=3
+        model,
+        encoder,
+        tokenizer.pad_token_id,
+        tokenizer.eos_token_id,
+        conversations,
+        options,
+        batch_size=3,
     )
     assert [len(s) for s in scores] == [3, 2]
     for conversation, texts, row in zip(conversations, options, scores, strict=True):
         for text, score in zip(texts, row, strict=True):
-            assert score == pytest.approx(_manual_score(model, encoder, conversation, text), abs=1e-4)
+            assert score == pytest.approx(
+                _manual_score(model, encoder, conversation, text), abs=1e-4
+            )
             assert score < 0
 
 
 def test_molecule_conversations_can_be_scored(tiny):
     model, tokenizer, encoder = tiny
-    conversation = Conversation(turns=[Turn(question="Is it an acid?", inputs=[Molecule("CC(=O)O")])])
+    conversation = Conversation(
+        turns=[Turn(question="Is it an acid?", inputs=[Molecule("CC(=O)O")])]
+    )
     (scores,) = option_log_likelihoods(
-        model, encoder, tokenizer.pad_token_id, tokenizer.eos_token_id, [conversation], [["yes", "no"]]
+        model,
+        encoder,
+        tokenizer.pad_token_id,
+        tokenizer.eos_token_id,
+        [conversation],
+        [["yes", "no"]],
     )
     assert len(scores) == 2 and all(s < 0 for s in scores)
 

@@ -43,7 +43,13 @@ class ScriptedModel:
 def _items(n: int) -> list[ChoiceItem]:
     labels = ["yes", "no", "maybe"]
     return [
-        ChoiceItem(f"pmid{i}", f"Question number {i}?", {k: k for k in labels}, labels[i % 3], context="ctx")
+        ChoiceItem(
+            f"pmid{i}",
+            f"Question number {i}?",
+            {k: k for k in labels},
+            labels[i % 3],
+            context="ctx",
+        )
         for i in range(n)
     ]
 
@@ -63,8 +69,15 @@ def test_scores_from_extracted_answers(tmp_path):
     # items 0, 3: gold yes, answer yes; items 1, 4: gold no, "No." -> no; items 2, 5: "hmm" unmatched.
     assert overall["accuracy"] == pytest.approx(4 / 6)
     assert overall["unmatched_rate"] == pytest.approx(2 / 6)
-    assert result["metrics"]["extraction"] == {"rules": "lmflow", "keyed": 2, "bare": 2, "unmatched": 2}
-    details = [json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()]
+    assert result["metrics"]["extraction"] == {
+        "rules": "lmflow",
+        "keyed": 2,
+        "bare": 2,
+        "unmatched": 2,
+    }
+    details = [
+        json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()
+    ]
     assert [d["predicted"] for d in details] == ["yes", "no", None] * 2
 
 
@@ -93,7 +106,9 @@ def test_a_cached_prediction_for_another_question_is_asked_again(tmp_path):
         run_task(task_spec("pubmedqa"), LoadedTask(shifted), tmp_path / "data.json", resumed,
                  tmp_path / "run", RunOptions(batch_size=2, progress=False))  # fmt: skip
     assert sorted(resumed.asked) == sorted(ANSWERS)  # every item asked about its new question
-    details = [json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()]
+    details = [
+        json.loads(line) for line in (tmp_path / "run" / "details.jsonl").read_text().splitlines()
+    ]
     # pmid0 now asks question 1, whose scripted answer is "No."
     assert details[0]["output"] == "No."
     unchanged = ScriptedModel(ANSWERS)
@@ -125,10 +140,16 @@ def test_a_refused_input_does_not_sink_its_batch(tmp_path):
     assert result["n_refused"] == 1
     # Items 0 and 1 share a batch: 0 is answered one at a time after the batch was refused.
     assert result["metrics"]["overall"]["accuracy"] == pytest.approx(3 / 6)
-    cache = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    cache = [
+        json.loads(line)
+        for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()
+    ]
     refused = {"item_id": "pmid1", "error": "request 0: cannot parse Question number 1?"}
     assert refused in [{k: v for k, v in r.items() if k != "question_digest"} for r in cache]
-    details = {d["item_id"]: d for d in map(json.loads, (tmp_path / "run" / "details.jsonl").read_text().splitlines())}
+    details = {
+        d["item_id"]: d
+        for d in map(json.loads, (tmp_path / "run" / "details.jsonl").read_text().splitlines())
+    }
     assert details["pmid1"]["rule"] == "refused" and details["pmid0"]["predicted"] == "yes"
     assert "1 refused" in write_report(tmp_path / "run").read_text()
 

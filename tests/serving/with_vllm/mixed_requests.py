@@ -23,17 +23,29 @@ def mixed_requests() -> list[GenerationRequest]:
     return [
         GenerationRequest("Please describe the molecule.", [Molecule(ASPIRIN)]),
         GenerationRequest("What is the function of this protein?", [Protein(UBIQUITIN)]),
-        GenerationRequest("Does this molecule bind to this protein?", [Molecule(CAFFEINE), Protein(INSULIN_B)]),
+        GenerationRequest(
+            "Does this molecule bind to this protein?", [Molecule(CAFFEINE), Protein(INSULIN_B)]
+        ),
         GenerationRequest("Is the compound toxic to the liver?", [Molecule(ETHANOL)]),
-        GenerationRequest("What is the subcellular location of this protein?", [Protein(SHORT_PEPTIDE)]),
+        GenerationRequest(
+            "What is the subcellular location of this protein?", [Protein(SHORT_PEPTIDE)]
+        ),
         GenerationRequest("How soluble is it in water?", [Molecule(GLYCINE)]),
         GenerationRequest("Compare these two molecules.", [Molecule(ASPIRIN), Molecule(CAFFEINE)]),
-        GenerationRequest("Which enzymes metabolize this drug?", [Protein(INSULIN_B), Molecule(ASPIRIN)]),
-        GenerationRequest("What is the protein family that this protein belongs to?", [Protein(INSULIN_B)]),
+        GenerationRequest(
+            "Which enzymes metabolize this drug?", [Protein(INSULIN_B), Molecule(ASPIRIN)]
+        ),
+        GenerationRequest(
+            "What is the protein family that this protein belongs to?", [Protein(INSULIN_B)]
+        ),
         GenerationRequest("Describe its mechanism of action.", [Molecule(CAFFEINE)]),
         GenerationRequest(
             "Is it toxic?",
-            history=[Turn("Please describe the molecule.", [Molecule(ETHANOL)], "It is a primary alcohol.")],
+            history=[
+                Turn(
+                    "Please describe the molecule.", [Molecule(ETHANOL)], "It is a primary alcohol."
+                )
+            ],
         ),
         GenerationRequest(
             "Where is it located?",

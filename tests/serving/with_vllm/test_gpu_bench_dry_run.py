@@ -26,7 +26,9 @@ def test_the_gpu_benchmark_dry_run_measures_both_engines_at_each_concurrency(tmp
     assert "layout: LM hidden 32 x 2 layers" in out
     for level in (1, 3):
         assert re.search(rf"^transformers, +{level} requests: +[0-9.]+ tokens/s", out, re.M), out
-        match = re.search(rf"^vLLM, +{level} requests: .* same greedy tokens on (\d+)/{level}$", out, re.M)
+        match = re.search(
+            rf"^vLLM, +{level} requests: .* same greedy tokens on (\d+)/{level}$", out, re.M
+        )
         assert match, out
         assert int(match.group(1)) == level  # fp32 on the CPU: both engines agree exactly
     assert (tmp_path / "lm" / "config.json").is_file()  # the LM folder was derived from the layout

@@ -39,7 +39,9 @@ def test_greedy_tokens_equal_in_process_generate_on_concurrent_mixed_requests(
         return await asyncio.gather(*(collect(vllm_engine.engine, r) for r in engine_requests))
 
     answers = vllm_engine.run(all_at_once())
-    for index, (reference, (tokens, reason, steps)) in enumerate(zip(expected, answers, strict=True)):
+    for index, (reference, (tokens, reason, steps)) in enumerate(
+        zip(expected, answers, strict=True)
+    ):
         assert tokens == reference.token_ids, f"request {index}: {requests[index]}"
         assert reason == ("stop" if reference.finished else "length")
         assert steps > 1  # streamed as decoded, not handed over at the end

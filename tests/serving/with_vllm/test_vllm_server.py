@@ -40,7 +40,9 @@ def test_concurrent_greedy_answers_equal_in_process_generate(vllm_model_server, 
 
     def ask(request):
         body = chat_request_body(as_question(request))
-        response = httpx.post(f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300)
+        response = httpx.post(
+            f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -58,7 +60,9 @@ def test_streamed_deltas_join_to_the_in_process_answer(vllm_model_server, servin
     want = serving_biomedgpt.generate([request], max_new_tokens=MAX_NEW_TOKENS)[0]
     body = chat_request_body(as_question(request), stream=True)
     text, token_ids, chunks = "", None, 0
-    with httpx.stream("POST", f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300) as response:
+    with httpx.stream(
+        "POST", f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300
+    ) as response:
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
@@ -77,7 +81,9 @@ def test_a_client_that_disconnects_mid_stream_stops_its_generation(vllm_model_se
     aborted_before = vllm_model_server.metric("biomedgpt_requests_aborted_total")
     body = chat_request_body(as_question(mixed_requests()[1]), stream=True)
     body["max_tokens"] = 1500
-    with httpx.stream("POST", f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300) as response:
+    with httpx.stream(
+        "POST", f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data: ") and '"content"' in line:
                 break  # a first piece came; leaving the block closes the connection
