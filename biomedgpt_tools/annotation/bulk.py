@@ -333,7 +333,7 @@ class BulkAnnotator:
         pending_all = [a for a in accessions if a not in done]
         todo = shard.select(pending_all)
         summary = RunSummary(skipped=len(accessions) - len(pending_all))
-        if store == "services":
+        if store in ("services", "toolkit"):  # "toolkit": its name before the services split
             store = self.services.memory.open()
         identity = self.identity()
         notes: list[str] = []

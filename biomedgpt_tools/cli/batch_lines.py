@@ -227,6 +227,8 @@ def answer_lines(lines: list[BatchLine], biomedgpt, batch_size: int, options: di
                         )[0]
                     except ValueError as error:
                         line.fail(str(error).removeprefix("request 0: "))
+            for line in good:
+                line.row = None  # answered: a large batch file need not keep every row
         for line in chunk_lines:
             yield line, results.get(line.number)
 

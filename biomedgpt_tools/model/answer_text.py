@@ -21,6 +21,7 @@ answer is stripped) and a tail that could still grow into a marker (`#`, `### Hu
 
 from __future__ import annotations
 
+import logging
 import re
 
 from .prompt import ASSISTANT_ROLE, HUMAN_ROLE, SEPARATOR
@@ -36,6 +37,7 @@ _OPENING = re.compile(rf"\s*(?:{_SEPARATOR}\s*)?{_ASSISTANT}")
 _NEXT_TURN = re.compile(rf"{_SEPARATOR}\s*{_HUMAN}|(?:{_SEPARATOR}\s*)?{_ASSISTANT}")
 # a separator at the end that may still grow into `### Human:` or `### Assistant:`
 _SEPARATOR_AT_END = re.compile(rf"{_SEPARATOR}\s*([A-Za-z]*)\Z")
+_log = logging.getLogger(__name__)
 
 
 def cut_answer(text: str) -> str:
@@ -104,3 +106,23 @@ class AnswerCutter:
         assert answer.startswith(self.text), (answer, self.text)
         delta, self.text = answer[len(self.text) :], answer
         return delta
+
+
+def missing_tail(streamed: str, final: str) -> str:
+    """What a stream that sent `streamed` still owes so that it ends on `final`, the answer cut
+    from the whole decoded text (the truth: results and memory use it).
+
+    Streams pass on text only while decoding the tokens so far extends what was sent; a
+    tokenizer that rewrites earlier text (spacing clean-up) would otherwise end the stream, and
+    the answer, early. When `final` does not extend `streamed` nothing can be sent without
+    taking text back: that is logged, and the caller still returns `final`.
+    """
+    if final.startswith(streamed):
+        return final[len(streamed) :]
+    _log.warning(
+        "the streamed answer (%d characters) is not a prefix of the final answer (%d): "
+        "decoding rewrote text already sent; the final answer is returned",
+        len(streamed),
+        len(final),
+    )
+    return ""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .answer_text import AnswerCutter, cut_answer
+from .answer_text import AnswerCutter, cut_answer, missing_tail
 from .generation import GeneratedTokens, GenerationOptions, generate_batch, stream_generation
 from .modeling_biomedgpt import (
     BioMedGPTForConditionalGeneration,
@@ -128,13 +128,15 @@ class StreamedAnswer:
     """Iterate for the answer's text as it is generated; `result` is set once iteration ends.
 
     The pieces are deltas of the answer (answer_text.py cuts it out of the decoded text as
-    it grows): joined, they are exactly `result.text`, and none is ever taken back.
+    it grows): joined, they are exactly `result.text`, and none is ever taken back. The one
+    exception: a tokenizer that rewrites text already sent; `result.text`, cut from the whole
+    decode, then wins and a warning is logged (answer_text.missing_tail).
     """
 
     def __init__(
         self,
         decoded: Iterator[str],
-        finish: Callable[[str], GenerationResult],
+        finish: Callable[[], GenerationResult],
         stop: Callable[[], None] | None = None,
     ):
         self._decoded = decoded
@@ -149,7 +151,10 @@ class StreamedAnswer:
                 yield delta
         if delta := cutter.finish():
             yield delta
-        self.result = self._finish(cutter.text)
+        result = self._finish()
+        if tail := missing_tail(cutter.text, result.text):
+            yield tail  # text the decode-prefix check held back (see missing_tail)
+        self.result = result
 
     def close(self) -> None:
         """Stop generating early; returns once the model is no longer busy with this answer."""
@@ -367,7 +372,7 @@ class BioMedGPT:
         )
         return StreamedAnswer(
             iter(streamed),
-            lambda answer: self._result(prompt, streamed.tokens, answer),
+            lambda: self._result(prompt, streamed.tokens),
             stop=streamed.close,
         )
 
@@ -394,14 +399,11 @@ class BioMedGPT:
                     "attach fewer or shorter inputs, shorten the history, or lower max_new_tokens"
                 )
 
-    def _result(
-        self, prompt: str, tokens: GeneratedTokens, answer: str | None = None
-    ) -> GenerationResult:
-        """`answer`: the text a stream already cut out as it went (None: cut it here)."""
+    def _result(self, prompt: str, tokens: GeneratedTokens) -> GenerationResult:
         raw = self.segments.decode(tokens.token_ids)
         return GenerationResult(
             prompt=prompt,
-            text=cut_answer(raw) if answer is None else answer,
+            text=cut_answer(raw),
             token_ids=tokens.token_ids,
             finished=tokens.finished,
             raw_text=raw,
@@ -418,7 +420,9 @@ class BioMedGPT:
                 f"request {index} is a {type(request).__name__}; build a GenerationRequest"
             )
         try:
-            return build_multimodal_row(request.conversation(), self.segments, self._pad_token_id)
+            return build_multimodal_row(
+                request.conversation(), self.segments, self._pad_token_id, index=index
+            )
         except ValueError as error:
             raise ValueError(f"request {index}: {error}") from error
 

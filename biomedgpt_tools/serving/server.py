@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from biomedgpt_tools.inference.wire import ChatRequest
-from biomedgpt_tools.model.answer_text import AnswerCutter
+from biomedgpt_tools.model.answer_text import AnswerCutter, cut_answer, missing_tail
 from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
 from biomedgpt_tools.model.modeling_biomedgpt import collate_rows
 from biomedgpt_tools.serving.engine import Engine, EngineRequest
@@ -261,7 +261,9 @@ class ModelServer:
             prepared.prompt_tokens, len(text.token_ids), time.perf_counter() - started
         )
         raw = model.segments.decode(text.token_ids)
-        return Generated(text.token_ids, finish_reason, raw, cutter.text)
+        answer = cut_answer(raw)
+        answer_delta(missing_tail(cutter.text, answer))
+        return Generated(text.token_ids, finish_reason, raw, answer)
 
     async def encode_proteins(self, sequences: list[str]) -> list[list[float]]:
         """Mean-pooled ESM vectors (the store's similarity search); ValueError for bad sequences."""

@@ -8,8 +8,8 @@ The async path resolves with the resolvers' async API and runs the blocking rest
 model) in a worker thread, so an event loop serving other agents keeps running.
 
 While the model generates, its text is sent to the run's callbacks as LangChain custom events
-named `TOKEN_EVENT` (`{"text": delta, "tool": name}`: deltas of the answer, which join to the
-answer the tool returns; see `backend.TextSink`), which `astream_events` and callback
+named `TOKEN_EVENT` (`{"text": delta, "tool": name}`: deltas of the model's answer, which join
+to it; BiomedQA with options returns that answer after its chosen option; see `backend.TextSink`), which `astream_events` and callback
 handlers receive. With no handler
 listening the model answers whole. Memory hits and answers without a model send none.
 """

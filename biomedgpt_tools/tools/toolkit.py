@@ -84,7 +84,9 @@ class BioMedGPTToolkit(BaseToolkit):
 
     @settings.setter
     def settings(self, settings: ToolkitSettings) -> None:
-        """Reconfigure in place (e.g. memory off): the services and their memory read the new ones."""
+        """New settings for what reads them per call (memory on/off before the store opens,
+        max_new_tokens, on_too_long); the backend and resolvers already built are kept, so a new
+        model path, server URL or resolver setting needs a new toolkit."""
         self.services.settings = settings
         self.services.memory.settings = settings
 

@@ -1,6 +1,7 @@
 """Dependencies point one way: the library never imports the apps (agents/, training/, evals/)
 or the test suite, and the apps, benchmarks and scripts never import the test suite (what they
-share with the tests lives in biomedgpt_tools.testing). Function-level imports count."""
+share with the tests lives in biomedgpt_tools.testing); inside the library, model code imports
+no LangChain and resolvers and the inference boundary no torch. Function-level imports count."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ FORBIDDEN = {
     "evals": ("tests",),
     "benchmarks": ("tests",),
     "scripts": ("tests",),
+    # inside the library (docs/architecture.md): the model never needs LangChain, resolvers and
+    # the inference boundary never need torch, the services sit below the LangChain tools
+    "biomedgpt_tools/model": ("langchain", "langchain_core", "langgraph"),
+    "biomedgpt_tools/resolvers": ("torch", "transformers"),
+    "biomedgpt_tools/inference": ("torch", "transformers", "langchain", "langchain_core"),
+    "biomedgpt_tools/services": ("langchain", "langchain_core", "langgraph"),
 }
 
 

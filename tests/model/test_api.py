@@ -76,6 +76,40 @@ def test_a_second_turn_in_the_generated_text_is_cut_alike_streamed_or_not(tiny_a
     assert len(deltas) > 1 and not any("#" in delta or "Assis" in delta for delta in deltas)
 
 
+def _decode_by_length(monkeypatch, model, texts):
+    """The first n new tokens decode to texts[n - 1]: a tokenizer whose later text can rewrite
+    earlier text, as spacing clean-up does."""
+    monkeypatch.setattr(model.segments, "decode", lambda ids: texts[len(list(ids)) - 1])
+    monkeypatch.setattr(model.segments, "_byte_fallback_ids", frozenset(), raising=False)
+
+
+def test_a_decode_that_rewrites_sent_text_does_not_cut_the_answer_short(tiny_assets, monkeypatch):
+    """At 4 tokens the text no longer extends what was sent ("x ." became "x."): the stream
+    sends the rest once generation ends, and the result is the whole answer."""
+    texts = ("It", "It is", "It is x ", "It is x. Yes", "It is x. Yes indeed")
+    model = BioMedGPT.from_components(build_tiny_model(seed=0), *tiny_assets)
+    _decode_by_length(monkeypatch, model, texts)
+    request = requests()[0]
+    whole = model.generate(request, max_new_tokens=len(texts))[0]
+    streamed = model.stream(request, max_new_tokens=len(texts))
+    deltas = list(streamed)
+    assert whole.text == streamed.result.text == "It is x. Yes indeed"
+    assert "".join(deltas) == streamed.result.text
+
+
+def test_a_stream_that_cannot_end_on_the_answer_says_so_and_returns_it(
+    tiny_assets, monkeypatch, caplog
+):
+    texts = ("It", "It is", "It is x", "Itis x y", "Itis x y z")
+    model = BioMedGPT.from_components(build_tiny_model(seed=0), *tiny_assets)
+    _decode_by_length(monkeypatch, model, texts)
+    streamed = model.stream(requests()[0], max_new_tokens=len(texts))
+    deltas = list(streamed)
+    assert streamed.result.text == "Itis x y z"  # the truth, not what happened to be sent
+    assert "".join(deltas) == "It is x"  # what was sent before the rewrite, never taken back
+    assert "decoding rewrote text already sent" in caplog.text
+
+
 def test_stream_text_survives_byte_fallback_runs(tiny_assets):
     """Seed 5 answers with a run of byte pieces that is not UTF-8: the decoder rewrites a
     byte that alone read as a space, so text released early would be wrong."""
