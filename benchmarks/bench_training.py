@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,31 +22,20 @@ from pathlib import Path
 
 import numpy as np
 
+from biomedgpt_tools.testing.ports import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # the apps run from the repository root
+
+from training.data.token_blocks import write_token_blocks  # noqa: E402
+
 CONFIG = REPO_ROOT / "training" / "configs" / "lm_small.yaml"
 
 
 def write_random_corpus(folder: Path, n_blocks: int, block_size: int, vocab: int) -> Path:
     """Random token blocks in prepare-corpus's layout (content does not matter for speed)."""
-    folder.mkdir(parents=True)
-    rows = np.random.default_rng(0).integers(0, vocab, size=(n_blocks, block_size), dtype=np.uint16)
-    rows.astype("<u2").tofile(folder / "part-00000.bin")
-    (folder / "index.json").write_text(
-        json.dumps(
-            {
-                "block_size": block_size,
-                "dtype": "<u2",
-                "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}],
-            }
-        )
-    )
-    return folder
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    rows = np.random.default_rng(0).integers(0, vocab, size=(n_blocks, block_size))
+    return write_token_blocks(folder, rows)
 
 
 def run(processes: int, corpus: Path, run_dir: Path, steps: int, cores: int) -> dict:

@@ -29,6 +29,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+from biomedgpt_tools.testing.chromium import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -38,16 +41,6 @@ QUESTIONS = (
     "What is the subcellular location of P0CG47?",
     "Please describe the molecule CC(=O)OC1=CC=CC=C1C(=O)O.",
 )
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Submits the question and records, in page time, when model text and the answer appear.
 SUBMIT_AND_WATCH = """(question) => {

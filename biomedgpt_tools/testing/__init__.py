@@ -1,1 +1,1 @@
-"""Helpers that write files for tests and benchmarks (never imported by the library itself)."""
+"""Helpers for tests and benchmarks: checkpoint writers, local servers, machine description (never imported by the library itself)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from biomedgpt_tools.testing.ports import free_port
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(300)
 ASSISTANT = "biomedgpt_assistant"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_environment(resolver_server, home: Path) -> dict[str, str]:

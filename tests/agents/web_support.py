@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from biomedgpt_tools.testing.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.agents.conftest import make_toolkit
 
-CHROMIUM = os.environ.get("BIOMEDGPT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Text a hostile PubChem record carries: if any of it ran, window.__pwned would be set.
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Evilium<script>window.__pwned=2</script>'
 HOSTILE_SYNONYM = "evilium"

@@ -13,6 +13,7 @@ import psutil
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from biomedgpt_tools.testing.ports import free_port as _free_port
 from tests.mcp_server.conftest import text_of
 
 SERVER_COMMAND = [sys.executable, "-m", "biomedgpt_tools", "mcp"]
@@ -57,12 +58,6 @@ def test_stdio_server_exits_cleanly_at_end_of_input(resolver_env):
     _, stderr = server.communicate(input=b"", timeout=120)  # the timeout only guards a hang
     assert server.returncode == 0, stderr.decode(errors="replace")
     assert b"Traceback" not in stderr
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, timeout_s: float = 60.0) -> None:

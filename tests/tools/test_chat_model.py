@@ -8,9 +8,14 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion, NoModelBackend
+from biomedgpt_tools.inference.backend import (
+    ModelAnswer,
+    ModelIdentity,
+    ModelQuestion,
+    NoModelBackend,
+)
+from biomedgpt_tools.inference.in_process import InProcessBackend
 from biomedgpt_tools.tools.chat_model import ChatBioMedGPT, conversation_from_messages
-from biomedgpt_tools.tools.in_process_backend import InProcessBackend
 
 CONVERSATION = [
     SystemMessage("You are a careful biochemist."),

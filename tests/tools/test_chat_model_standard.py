@@ -6,8 +6,8 @@ import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
+from biomedgpt_tools.inference.in_process import InProcessBackend
 from biomedgpt_tools.tools.chat_model import ChatBioMedGPT
-from biomedgpt_tools.tools.in_process_backend import InProcessBackend
 
 
 class _Capabilities:

@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, NoModelBackend
+from biomedgpt_tools.inference.backend import ModelAnswer, ModelIdentity, NoModelBackend
 from biomedgpt_tools.tools.qa_tool import TOKEN_EVENT
 from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, script_decoding
 

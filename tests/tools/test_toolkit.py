@@ -8,8 +8,13 @@ import threading
 import time
 from collections.abc import Sequence
 
-from biomedgpt_tools.tools.backend import ModelAnswer, ModelIdentity, ModelQuestion, NoModelBackend
-from biomedgpt_tools.tools.in_process_backend import InProcessBackend
+from biomedgpt_tools.inference.backend import (
+    ModelAnswer,
+    ModelIdentity,
+    ModelQuestion,
+    NoModelBackend,
+)
+from biomedgpt_tools.inference.in_process import InProcessBackend
 from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 from tests.local_services import make_toolkit
 

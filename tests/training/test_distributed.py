@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from biomedgpt_tools.testing.ports import free_port
+from training.data.token_blocks import write_token_blocks
 from training.engine.training_loop import EXIT_AFTER_CHECKPOINT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,27 +29,8 @@ pytestmark = pytest.mark.slow
 
 def write_blocks(folder: Path, n_blocks: int = 16, block_size: int = 32) -> Path:
     """A corpus with a learnable pattern (arithmetic sequences), in prepare-corpus's layout."""
-    folder.mkdir(parents=True)
-    rows = np.array(
-        [(np.arange(block_size) * (i % 3 + 1) + i) % 128 for i in range(n_blocks)], dtype="<u2"
-    )
-    rows.tofile(folder / "part-00000.bin")
-    (folder / "index.json").write_text(
-        json.dumps(
-            {
-                "block_size": block_size,
-                "dtype": "<u2",
-                "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}],
-            }
-        )
-    )
-    return folder
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    rows = np.array([(np.arange(block_size) * (i % 3 + 1) + i) % 128 for i in range(n_blocks)])
+    return write_token_blocks(folder, rows)
 
 
 def launch(

@@ -94,3 +94,18 @@ class TokenBlocks:
             raise IndexError(f"block {index} out of range for {self._length} blocks")
         part = int(np.searchsorted(self._starts, index, side="right")) - 1
         return np.asarray(self._parts[part][index - self._starts[part]], dtype=np.int64)
+
+
+def write_token_blocks(folder: Path, rows: np.ndarray) -> Path:
+    """A one-part corpus in this layout from `rows` (n_blocks, block_size) of token ids, for
+    tests and benchmarks that need a corpus without running prepare-corpus."""
+    folder.mkdir(parents=True)
+    n_blocks, block_size = rows.shape
+    rows.astype("<u2").tofile(folder / "part-00000.bin")
+    index = {
+        "block_size": block_size,
+        "dtype": "<u2",
+        "parts": [{"file": "part-00000.bin", "n_blocks": n_blocks}],
+    }
+    (folder / "index.json").write_text(json.dumps(index))
+    return folder
