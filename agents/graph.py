@@ -40,9 +40,9 @@ def build_graph() -> StateGraph:
 
 def default_threads_path() -> Path:
     """$BIOMEDGPT_HOME/agent/threads.sqlite (the toolkit's home, next to the annotation store)."""
-    from biomedgpt_tools.services.settings import default_home
+    from biomedgpt_tools.environment import biomedgpt_home
 
-    return default_home() / "agent" / "threads.sqlite"
+    return biomedgpt_home() / "agent" / "threads.sqlite"
 
 
 def sqlite_checkpointer(path: str | os.PathLike[str] | None = None):

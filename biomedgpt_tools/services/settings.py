@@ -43,9 +43,6 @@ def _server_url_from_env() -> str | None:
     return env_url("BIOMEDGPT_SERVER_URL", None)
 
 
-default_home = biomedgpt_home  # the toolkit's name for the one home folder
-
-
 @dataclass(frozen=True)
 class ToolkitSettings:
     """Everything the services need to build their backend, resolvers and store."""
@@ -56,7 +53,7 @@ class ToolkitSettings:
     server_url: str | None = field(default_factory=lambda: _server_url_from_env())
     server_concurrency: int = 16  # requests a remote backend keeps in flight for one batch
     device: str | None = None
-    home: Path | None = None  # None: default_home()
+    home: Path | None = None  # None: biomedgpt_home()
     chroma_url: str | None = None
     memory: bool = True
     max_new_tokens: int = 255
@@ -73,7 +70,7 @@ class ToolkitSettings:
         values: dict[str, object] = {
             "model_path": env_folder("BIOMEDGPT_MODEL"),
             "device": _env_choice("BIOMEDGPT_DEVICE", _DEVICE_RE, "cpu, cuda, cuda:N or mps"),
-            "home": default_home(),
+            "home": biomedgpt_home(),
             "chroma_url": env_url("BIOMEDGPT_CHROMA_URL", None),
             "memory": env_flag("BIOMEDGPT_MEMORY", True),
             "on_too_long": _env_choice(
@@ -105,7 +102,7 @@ class ToolkitSettings:
 
     @property
     def store_path(self) -> Path:
-        return (self.home if self.home is not None else default_home()) / "annotations"
+        return (self.home if self.home is not None else biomedgpt_home()) / "annotations"
 
 
 def _env_choice(name: str, allowed: re.Pattern[str], described: str) -> str | None:
