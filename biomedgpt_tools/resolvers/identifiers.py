@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from biomedgpt_tools.resolvers.cache_keys import molecule_key, protein_key
 from biomedgpt_tools.resolvers.outcomes import InvalidQueryError
 from biomedgpt_tools.resolvers.smiles import canonical_smiles, parse_smiles, smiles_of
 
@@ -118,9 +119,14 @@ class MoleculeQuery:
     text: str  # what the user typed
 
     @property
+    def key_value(self) -> str:
+        """The value as cached: names ignore case (PubChem's name search does)."""
+        return self.value.casefold() if self.kind == "name" else self.value
+
+    @property
     def cache_key(self) -> str:
-        value = self.value.casefold() if self.kind == "name" else self.value
-        return f"molecule:{self.kind}:{value}"
+        """Where a negative answer to this query is cached (records add a detail level)."""
+        return molecule_key(self.kind, self.key_value)
 
     @property
     def described(self) -> str:
@@ -149,15 +155,16 @@ class ProteinQuery:
 
     @property
     def cache_key(self) -> str:
+        """Where this query's answer is cached: the value normalised as UniProt compares it."""
         if self.kind == "sequence":
-            return f"protein:sequence:{self.value}"
+            return protein_key("sequence", self.value)
         organism = self.taxon_id if self.taxon_id is not None else (self.organism_name or "")
         value = self.isoform or self.value
         if self.kind == "protein_name":
             value = " ".join(value.casefold().split())
         elif self.kind == "gene":  # UniProt's gene field ignores case (Kras = KRAS = kras)
             value = value.casefold() + (":or-name" if self.name_fallback else "")
-        return f"protein:{self.kind}:{value}:{str(organism).casefold()}"
+        return protein_key(self.kind, value, str(organism).casefold())
 
 
 def _strip_prefix(text: str, prefixes: tuple[str, ...]) -> tuple[str | None, str]:

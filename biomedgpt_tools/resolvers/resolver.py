@@ -14,6 +14,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from biomedgpt_tools.resolvers.cache import ResolverCache
+from biomedgpt_tools.resolvers.cache_keys import (
+    accession_key,
+    cid_key,
+    cid_lookup_keys,
+    molecule_key,
+    molecule_lookup_keys,
+)
 from biomedgpt_tools.resolvers.exchange import Exchange, run_async, run_sync
 from biomedgpt_tools.resolvers.identifiers import (
     ACCESSION_RE,
@@ -232,8 +239,7 @@ class Resolver:
     # --- exchanges (run by run_sync / run_async) ----------------------------------------------
     def _molecule_exchange(self, text: str, details: bool) -> Exchange[MoleculeRecord]:
         query: MoleculeQuery = detect_molecule_query(text)
-        full_key, basic_key = f"{query.cache_key}:full", f"{query.cache_key}:basic"
-        keys = [full_key, query.cache_key] if details else [basic_key, full_key, query.cache_key]
+        keys = molecule_lookup_keys(query.kind, query.key_value, details)
         cached = self._cached(keys, MoleculeRecord, text)
         if cached is not None:
             return cached
@@ -252,8 +258,8 @@ class Resolver:
         except UnavailableError as error:
             return self._snapshot_fallback(self.snapshot.find_molecule, query, error)
         level = "full" if details else "basic"
-        aliases = [f"molecule:cid:{record.cid}:{level}"] if record.cid is not None else []
-        self._remember(full_key if details else basic_key, record, aliases)
+        aliases = [cid_key(record.cid, level)] if record.cid is not None else []
+        self._remember(molecule_key(query.kind, query.key_value, level), record, aliases)
         return record
 
     def _protein_exchange(self, text: str) -> Exchange[ProteinRecord]:
@@ -289,7 +295,7 @@ class Resolver:
             return self._snapshot_fallback(self.snapshot.find_protein, query, error)
         aliases = []
         if record.accession and not query.isoform:
-            aliases.append(f"protein:accession:{record.accession}:")
+            aliases.append(accession_key(record.accession))
         self._remember(query.cache_key, record, aliases)
         return record
 
@@ -303,19 +309,10 @@ class Resolver:
         cache = self.cache
         hits = {}
         if cache is not None:
-            keys = [f"molecule:cid:{c}{level}" for c in wanted for level in (":basic", ":full", "")]
-            hits = cache.get_many(keys)
+            hits = cache.get_many([key for c in wanted for key in cid_lookup_keys(c)])
         for cid in wanted:
             entry = next(
-                (
-                    hits[k]
-                    for k in (
-                        f"molecule:cid:{cid}:basic",
-                        f"molecule:cid:{cid}:full",
-                        f"molecule:cid:{cid}",
-                    )
-                    if k in hits
-                ),
+                (hits[k] for k in cid_lookup_keys(cid) if k in hits),
                 None,
             )
             if entry is None:
@@ -341,7 +338,7 @@ class Resolver:
             if cache is not None:
                 cache.put_many(
                     [
-                        (f"molecule:cid:{c}:basic", "found", r.model_dump(mode="json"))
+                        (cid_key(c, "basic"), "found", r.model_dump(mode="json"))
                         for c, r in fetched.items()
                     ],
                     self.settings.positive_ttl_s,
@@ -350,7 +347,7 @@ class Resolver:
                 cache.put_many(
                     [
                         (
-                            f"molecule:cid:{c}",
+                            cid_key(c),
                             "not_found",
                             NotFoundError(
                                 f"PubChem has no compound with CID {c}; check the number",
@@ -372,7 +369,7 @@ class Resolver:
         missing: list[str] = []
         for accession in wanted:
             try:
-                hit = self._cached([f"protein:accession:{accession}:"], ProteinRecord, accession)
+                hit = self._cached([accession_key(accession)], ProteinRecord, accession)
             except ResolverError:
                 hit = None
             if hit is not None:
@@ -387,7 +384,7 @@ class Resolver:
         elif missing:
             fetched = yield from batch_entries_exchange(missing, self.settings.uniprot_batch_size)
             for accession, record in fetched.items():
-                self._remember(f"protein:accession:{accession}:", record)
+                self._remember(accession_key(accession), record)
                 found[accession] = record
             for accession in missing:
                 if accession in found:
