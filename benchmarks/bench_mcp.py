@@ -34,6 +34,8 @@ os.environ.setdefault("BIOMEDGPT_EMBED_THREADS", "1")
 from mcp import Client  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
+from biomedgpt_tools.testing.ports import free_port  # noqa: E402
+from biomedgpt_tools.testing.processes import stop_process  # noqa: E402
 from biomedgpt_tools.testing.resolver_server import ResolverTestServer  # noqa: E402
 
 ARGUMENTS = {"molecule": "aspirin"}
@@ -99,9 +101,7 @@ async def over_stdio(repeats: int) -> list[float]:
 
 
 async def over_http(repeats: int) -> list[float]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [*SERVER_COMMAND, "--transport", "streamable-http", "--port", str(port)],
         stdin=subprocess.DEVNULL,
@@ -120,12 +120,7 @@ async def over_http(repeats: int) -> list[float]:
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             return await time_calls(lambda: _mcp_call(client), repeats)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def main() -> int:

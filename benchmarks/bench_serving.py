@@ -60,6 +60,7 @@ from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest  # noqa: E402
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch  # noqa: E402
 from biomedgpt_tools.model.tiny import build_tiny_biomedgpt  # noqa: E402
 from biomedgpt_tools.serving.engine import EngineRequest  # noqa: E402
+from biomedgpt_tools.testing.ports import free_port  # noqa: E402
 
 FIXED_BATCH = 8
 POISSON_RATES = (4.0, 16.0)  # requests/s
@@ -127,14 +128,11 @@ class ServerSide:
     time to first token is the client's); the same interface as VLLMSide."""
 
     def __init__(self, model_dir: Path, log_path: Path, max_concurrency: int):
-        import socket
         import subprocess
 
         import httpx
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in close()
         started = time.perf_counter()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biomedgpt_tools.testing.ports import free_port
+from biomedgpt_tools.testing.processes import python_command, run_captured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # the apps run from the repository root
@@ -49,23 +48,10 @@ def run(processes: int, corpus: Path, run_dir: Path, steps: int, cores: int) -> 
     ]
     training = ["-m", "training", "lm", "--config", str(CONFIG), *overrides]
     threads = max(1, cores // processes)
-    if processes == 1:
-        command = [sys.executable, *training, f"runtime.num_threads={threads}"]
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc-per-node",
-            str(processes),
-            "--master-port",
-            str(free_port()),
-            *training,
-            f"runtime.num_threads={threads}",
-        ]
+    command = python_command([*training, f"runtime.num_threads={threads}"], processes)
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPO_ROOT)}
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True)
+    result = run_captured(command, cwd=REPO_ROOT, env=environment, timeout=None)
     wall = time.perf_counter() - started
     if result.returncode != 0:
         print(result.stderr[-3000:], file=sys.stderr)

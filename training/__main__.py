@@ -28,6 +28,17 @@ PREPARATION_COMMANDS = {
         "stage 3b: MedMCQA JSON lines -> QA records",
     ),
 }
+# commands over whole models, each a module with add_arguments(parser) and run(args)
+MODEL_COMMANDS = {
+    "assemble": (
+        "training.assemble",
+        "stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
+    ),
+    "reproduce-mini": (
+        "training.reproduce_mini",
+        "the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
+    ),
+}
 STAGE_COMMANDS = {
     "lm": "stage 1: continued causal-LM training of the Llama model",
     "align": "stage 2: LM frozen, projections (and optionally encoders / ESM LoRA) trained",
@@ -35,13 +46,18 @@ STAGE_COMMANDS = {
 }
 
 
+def _add_module_command(commands, name: str, module: str, help_text: str) -> None:
+    """A subcommand whose module declares its own arguments and runs them."""
+    sub = commands.add_parser(name, help=help_text, description=help_text)
+    importlib.import_module(module).add_arguments(sub)
+    sub.set_defaults(module=module)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in PREPARATION_COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module).add_arguments(sub)
-        sub.set_defaults(module=module)
+        _add_module_command(commands, name, module, help_text)
     for name, help_text in STAGE_COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--config", required=True, help="YAML config (see training/configs/)")
@@ -52,20 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="e.g. optim.lr=1e-4 train.max_steps=10",
         )
         sub.set_defaults(module="training.stages.run_stage")
-    assemble = commands.add_parser(
-        "assemble",
-        help="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
-        description="stage-2 starting folder from an LM folder, a GIN state dict and ESM-2",
-    )
-    importlib.import_module("training.assemble").add_arguments(assemble)
-    assemble.set_defaults(module="training.assemble")
-    mini = commands.add_parser(
-        "reproduce-mini",
-        help="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
-        description="the paper's ChEBI-20 table in miniature: 3 stages, baselines, report",
-    )
-    importlib.import_module("training.reproduce_mini").add_arguments(mini)
-    mini.set_defaults(module="training.reproduce_mini")
+    for name, (module, help_text) in MODEL_COMMANDS.items():
+        _add_module_command(commands, name, module, help_text)
     demo = commands.add_parser("demo-model", help="train (or reuse) the small demo model")
     demo.add_argument("--out", help="model folder (default: the cache's demo-model folder)")
     demo.add_argument("--force", action="store_true", help="retrain even if a cached model exists")

@@ -79,32 +79,38 @@ def protein_pairs(protein: dict) -> list[tuple[str, str]]:
     return pairs
 
 
+def _qa_records(id_prefix: str, pairs, system: str, **structures: list[str]) -> list[QARecord]:
+    """One record per (question, answer) pair about one molecule or protein, numbered in order."""
+    return [
+        QARecord(
+            id=f"{id_prefix}:{number}",
+            question=question,
+            answer=answer,
+            system=system,
+            **structures,
+        )
+        for number, (question, answer) in enumerate(pairs)
+    ]
+
+
 def demo_records(snapshot_dir: Path = SNAPSHOT_DIR) -> list[QARecord]:
     molecules, proteins = load_snapshot(snapshot_dir)
     system = _system_text()
     records = []
     for molecule in molecules:
-        for number, (question, answer) in enumerate(molecule_pairs(molecule)):
-            records.append(
-                QARecord(
-                    id=f"demo:cid{molecule['cid']}:{number}",
-                    question=question,
-                    answer=answer,
-                    system=system,
-                    molecules=[molecule["smiles"]],
-                )
-            )
+        records += _qa_records(
+            f"demo:cid{molecule['cid']}",
+            molecule_pairs(molecule),
+            system,
+            molecules=[molecule["smiles"]],
+        )
     for protein in proteins:
-        for number, (question, answer) in enumerate(protein_pairs(protein)):
-            records.append(
-                QARecord(
-                    id=f"demo:{protein['accession']}:{number}",
-                    question=question,
-                    answer=answer,
-                    system=system,
-                    proteins=[protein["sequence"]],
-                )
-            )
+        records += _qa_records(
+            f"demo:{protein['accession']}",
+            protein_pairs(protein),
+            system,
+            proteins=[protein["sequence"]],
+        )
     identity = IDENTITY_ANSWER.format(molecules=len(molecules), proteins=len(proteins))
     for number, question in enumerate(IDENTITY_QUESTIONS):
         records.append(

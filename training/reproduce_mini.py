@@ -73,6 +73,15 @@ class Size:
     swap_records: int = 128  # test molecules for the molecule-swap test
 
 
+# every toy stage: three steps of four blocks, one thread
+_TOY_STEPS = [
+    "train.max_steps=3",
+    "train.epochs=null",
+    "batch.global_batch_size=4",
+    "batch.micro_batch_size=2",
+    "train.log_every=1",
+    "runtime.num_threads=1",
+]
 SIZES = {
     # The real run: sized for ~60 min on 2 quiet CPU cores (see docs/training.md).
     "mini": Size(
@@ -101,29 +110,10 @@ SIZES = {
             "model.llm_config.intermediate_size=64",
             "model.llm_config.num_hidden_layers=2",
             "model.llm_config.max_position_embeddings=1024",
-            "train.max_steps=3",
-            "train.epochs=null",
-            "batch.global_batch_size=4",
-            "batch.micro_batch_size=2",
-            "train.log_every=1",
-            "runtime.num_threads=1",
+            *_TOY_STEPS,
         ],
-        align=[
-            "train.max_steps=3",
-            "train.epochs=null",
-            "batch.global_batch_size=4",
-            "batch.micro_batch_size=2",
-            "train.log_every=1",
-            "runtime.num_threads=1",
-        ],
-        finetune=[
-            "train.max_steps=3",
-            "train.epochs=null",
-            "batch.global_batch_size=4",
-            "batch.micro_batch_size=2",
-            "train.log_every=1",
-            "runtime.num_threads=1",
-        ],
+        align=[*_TOY_STEPS],
+        finetune=[*_TOY_STEPS],
     ),  # fmt: skip
 }
 

@@ -11,21 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-TOOL_CHOICES = (
-    "molecule_qa",
-    "protein_qa",
-    "biomed_qa",
-    "resolve_molecule",
-    "resolve_protein",
-    "search_memory",
-)  # mcp_server.TOOL_NAMES, repeated so `biomedgpt --help` imports no MCP code
+from biomedgpt_tools.mcp_server.tool_names import TOOL_NAMES  # no MCP SDK import
 
 
 def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:  # `--tools ","` must not mean "every tool"
         raise argparse.ArgumentTypeError(
-            f"{text!r} names no tool; give comma-separated names from {', '.join(TOOL_CHOICES)}"
+            f"{text!r} names no tool; give comma-separated names from {', '.join(TOOL_NAMES)}"
         )
     return names
 
@@ -68,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_names,
         default=None,
         metavar="NAMES",
-        help=f"comma-separated tools to expose (default all: {', '.join(TOOL_CHOICES)})",
+        help=f"comma-separated tools to expose (default all: {', '.join(TOOL_NAMES)})",
     )
     parser.add_argument(
         "--exclude-tools",

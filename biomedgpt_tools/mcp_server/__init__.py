@@ -1,10 +1,26 @@
 """BioMedGPT's tools, resolvers and memory over the Model Context Protocol (`biomedgpt mcp`).
 
 Built on the official Python SDK (`mcp` 2.x, `MCPServer`); needs the `mcp` extra. The package
-is named `mcp_server` so it never shadows the SDK's `mcp`. See docs/mcp.md.
+is named `mcp_server` so it never shadows the SDK's `mcp`. See docs/mcp.md. Names are exported
+lazily: `tool_names` must import without the SDK.
 """
 
-from biomedgpt_tools.mcp_server.server import TRANSPORTS, build_server, run_server, select_tools
-from biomedgpt_tools.mcp_server.tools import TOOL_NAMES
+from __future__ import annotations
 
-__all__ = ["TOOL_NAMES", "TRANSPORTS", "build_server", "run_server", "select_tools"]
+import importlib
+
+_EXPORTS = {
+    "TOOL_NAMES": "tool_names",
+    "TRANSPORTS": "server",
+    "build_server": "server",
+    "run_server": "server",
+    "select_tools": "server",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

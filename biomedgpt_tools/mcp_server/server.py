@@ -25,7 +25,8 @@ from biomedgpt_tools.mcp_server.resources import (
     DEPICTION_TEMPLATE,
     BioMedGPTResources,
 )
-from biomedgpt_tools.mcp_server.tools import TOOL_NAMES, BioMedGPTTools, error_result
+from biomedgpt_tools.mcp_server.tool_names import TOOL_NAMES
+from biomedgpt_tools.mcp_server.tools import BioMedGPTTools, error_result
 from biomedgpt_tools.tools.qa_tool import explain_validation_error
 
 SERVER_NAME = "biomedgpt"

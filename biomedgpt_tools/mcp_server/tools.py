@@ -45,15 +45,6 @@ from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, DEFAULT_PRO
 if TYPE_CHECKING:
     from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 
-TOOL_NAMES = (
-    "molecule_qa",
-    "protein_qa",
-    "biomed_qa",
-    "resolve_molecule",
-    "resolve_protein",
-    "search_memory",
-)
-
 RESOLVE_MOLECULE_DESCRIPTION = (
     "Look up ONE molecule in PubChem without asking the model: returns its identifiers (CID, "
     "InChIKey, SMILES, formula, weight), synonyms, PubChem's description as quoted data and a "

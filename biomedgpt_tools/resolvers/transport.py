@@ -320,21 +320,31 @@ class ServiceTransport:
             try:
                 with self.limiter.slot():
                     self.requests_sent += 1
-                    response = client.request(
-                        request.method,
-                        self._url(request),
-                        params=request.params,
-                        data=request.form,
-                        timeout=self._timeout(deadline - time.monotonic()),
-                    )
+                    response = client.request(**self._request_arguments(request, deadline))
                 return self._interpret(request, response)
             except (_Failure, httpx.TransportError) as error:
                 caught = _as_failure(error)
-            delay = self._next_delay(attempt, caught, deadline)
+            self._sleep(self._retry_delay(request, caught, attempt, deadline))
             attempt += 1
-            if delay is None:
-                raise self._give_up(request, caught, attempt)
-            self._sleep(delay)
+
+    def _request_arguments(self, request: HttpRequest, deadline: float) -> dict[str, Any]:
+        """httpx's request() arguments for one attempt, its timeout cut to the time left."""
+        return {
+            "method": request.method,
+            "url": self._url(request),
+            "params": request.params,
+            "data": request.form,
+            "timeout": self._timeout(deadline - time.monotonic()),
+        }
+
+    def _retry_delay(
+        self, request: HttpRequest, caught: _Failure, attempt: int, deadline: float
+    ) -> float:
+        """The pause before the next attempt; raises the resolver error once retrying is pointless."""
+        delay = self._next_delay(attempt, caught, deadline)
+        if delay is None:
+            raise self._give_up(request, caught, attempt + 1)
+        return delay
 
     # --- async -----------------------------------------------------------------------------
     async def send_async(self, request: HttpRequest) -> HttpResponse:
@@ -346,21 +356,12 @@ class ServiceTransport:
             try:
                 async with self.limiter.slot_async():
                     self.requests_sent += 1
-                    response = await client.request(
-                        request.method,
-                        self._url(request),
-                        params=request.params,
-                        data=request.form,
-                        timeout=self._timeout(deadline - time.monotonic()),
-                    )
+                    response = await client.request(**self._request_arguments(request, deadline))
                 return self._interpret(request, response)
             except (_Failure, httpx.TransportError) as error:
                 caught = _as_failure(error)
-            delay = self._next_delay(attempt, caught, deadline)
+            await self._async_sleep(self._retry_delay(request, caught, attempt, deadline))
             attempt += 1
-            if delay is None:
-                raise self._give_up(request, caught, attempt)
-            await self._async_sleep(delay)
 
 
 def _fault_message(response: httpx.Response) -> str:

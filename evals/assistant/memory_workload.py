@@ -22,7 +22,6 @@ replay of the same lookups against the store (`evals.assistant.memory_metrics.sc
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 import uuid
@@ -32,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from evals.assistant.gold_rows import gold_rows
 from evals.assistant.memory_metrics import MemoryLookup, score_memory, store_recall
 from evals.loaders.errors import DataFormatError
 
@@ -64,22 +64,15 @@ class WorkloadItem:
 
 def load_memory_workload(path: str | Path = MEMORY_WORKLOAD) -> list[WorkloadItem]:
     """The workload, checked: known tools and relations, repeats pointing back to a first question."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"{path}: memory workload not found")
     items: list[WorkloadItem] = []
     by_id: dict[str, WorkloadItem] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
+    for where, row in gold_rows(path, "memory workload"):
         try:
-            row = json.loads(line)
             item = WorkloadItem(
                 id=str(row["id"]), tool=row["tool"], entity=row.get("entity"), question=row["question"],
                 relation=row["relation"], repeat_of=row.get("repeat_of"),
             )  # fmt: skip
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (KeyError, TypeError) as error:
             raise DataFormatError(
                 f'{where}: expected {{"id", "tool", "entity", "question", "relation", "repeat_of"}} ({error})'
             ) from None

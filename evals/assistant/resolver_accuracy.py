@@ -9,12 +9,12 @@ when nothing matches; any other exception counts as an error, not as a wrong ans
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from evals.assistant.gold_rows import gold_rows
 from evals.loaders.errors import DataFormatError
 
 ResolveFunction = Callable[[str, str], str]
@@ -86,17 +86,10 @@ GOLD_SET = Path(__file__).resolve().parents[1] / "data" / "resolver_gold.jsonl"
 
 
 def load_gold_set(path: str | Path = GOLD_SET) -> list[ResolverCase]:
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"{path}: resolver gold set not found")
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for where, row in gold_rows(path, "resolver gold set"):
         try:
-            cases.append(case_from_mapping(json.loads(line), f"{path}:{number}"))
-        except json.JSONDecodeError as error:
-            raise DataFormatError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+            cases.append(case_from_mapping(row, where))
         except ValueError as error:
             raise DataFormatError(str(error)) from None
     if not cases:

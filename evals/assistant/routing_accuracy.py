@@ -14,11 +14,11 @@ bundled snapshot, where names outside the snapshot are not confirmed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from evals.assistant.gold_rows import gold_rows
 from evals.loaders.errors import DataFormatError
 
 ROUTING_SET = Path(__file__).resolve().parents[1] / "data" / "routing_set.jsonl"
@@ -48,15 +48,9 @@ class RoutingScores:
 
 
 def load_routing_set(path: str | Path = ROUTING_SET) -> list[RoutingCase]:
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"{path}: routing set not found")
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for where, row in gold_rows(path, "routing set"):
         try:
-            row = json.loads(line)
             cases.append(
                 RoutingCase(
                     row["question"],
@@ -65,9 +59,9 @@ def load_routing_set(path: str | Path = ROUTING_SET) -> list[RoutingCase]:
                     str(row.get("split", "dev")),
                 )
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (KeyError, TypeError) as error:
             raise DataFormatError(
-                f'{path}:{number}: expected {{"question", "tools": [...], "entities": [...]}} ({error})'
+                f'{where}: expected {{"question", "tools": [...], "entities": [...]}} ({error})'
             ) from None
     if not cases:
         raise DataFormatError(f"{path}: no routing cases")

@@ -22,12 +22,12 @@ Scores:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.assistant.gold_rows import gold_rows
 from evals.loaders.errors import DataFormatError
 
 ASSISTANT_SET = Path(__file__).resolve().parents[1] / "data" / "assistant_set.jsonl"
@@ -60,22 +60,15 @@ class TurnRecord:
 
 
 def load_assistant_set(path: str | Path = ASSISTANT_SET) -> list[GoldTurn]:
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"{path}: assistant gold set not found")
     turns: list[GoldTurn] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
+    for where, row in gold_rows(path, "assistant gold set"):
         try:
-            row = json.loads(line)
             calls = tuple((call["name"], call.get("entity")) for call in row["tool_calls"])
             turn = GoldTurn(
                 id=str(row["id"]), thread=str(row["thread"]), question=row["question"],
                 tool_calls=calls, sources=tuple(row.get("sources", [])), kind=row.get("kind", ""),
             )  # fmt: skip
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (KeyError, TypeError) as error:
             raise DataFormatError(
                 f'{where}: expected {{"id", "thread", "question", "tool_calls": [{{"name", "entity"}}], '
                 f'"sources": ["pubchem:CID" | "uniprot:ACCESSION"]}} ({error})'

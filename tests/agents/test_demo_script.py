@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+from biomedgpt_tools.testing.processes import run_captured
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,13 +15,10 @@ def test_demo_runs_offline_without_a_model_and_says_so(tmp_path):
     # An empty BIOMEDGPT_HOME has no demo model, and BIOMEDGPT_MODEL is unset: the "none" backend.
     env = {k: v for k, v in os.environ.items() if k != "BIOMEDGPT_MODEL"}
     env.update({"BIOMEDGPT_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"})
-    result = subprocess.run(
+    result = run_captured(
         [sys.executable, "scripts/demo.py", "--home", str(tmp_path / "demo-home")],
         cwd=REPO_ROOT,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout

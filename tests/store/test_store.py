@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import subprocess
 
 import pytest
 
@@ -17,6 +16,7 @@ from biomedgpt_tools.store import (
     StoreError,
     StoreUnavailableError,
 )
+from biomedgpt_tools.testing.processes import run_captured
 from tests.store.conftest import ASPIRIN, BRCA1, CAFFEINE, PYTHON, REPO_ROOT, TP53
 from tests.store.hashing_embedder import HashingTextEmbedder
 
@@ -289,14 +289,10 @@ def test_same_process_may_open_a_store_twice_but_another_process_may_not(tmp_pat
         "except StoreBusyError as error:\n"
         "    print(error); sys.exit(3)\n"
     )
-    run = lambda: subprocess.run(  # noqa: E731
-        [PYTHON, "-c", probe],
-        cwd=REPO_ROOT,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def run():
+        return run_captured([PYTHON, "-c", probe], cwd=REPO_ROOT, env=subprocess_env, timeout=120)
+
     first.close()
     refused = run()  # `second` still holds the store
     assert refused.returncode == 3, refused.stderr
@@ -317,14 +313,7 @@ def test_store_core_never_imports_langchain(tmp_path, subprocess_env):
         "    s.search('q'); s.stats()\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain', 'torch')))\n"
     )
-    done = subprocess.run(
-        [PYTHON, "-c", script],
-        cwd=REPO_ROOT,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_captured([PYTHON, "-c", script], cwd=REPO_ROOT, env=subprocess_env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 

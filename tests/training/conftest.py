@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+
+from biomedgpt_tools.testing.ports import free_port
 
 
 @pytest.fixture
 def single_process(monkeypatch):
     """RANK/WORLD_SIZE/... for a one-process group, restored after the test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     for key, value in {
         "RANK": "0",
         "WORLD_SIZE": "1",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from biomedgpt_tools.testing.ports import free_port
+from biomedgpt_tools.testing.processes import python_command, run_captured
 from training.data.token_blocks import write_token_blocks
 from training.engine.training_loop import EXIT_AFTER_CHECKPOINT_ENV
 
@@ -47,25 +46,10 @@ def launch(
         "train.max_steps=4",
         "train.save_every=2",
     ]
-    if processes == 1:
-        command = [sys.executable, *training]
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc-per-node",
-            str(processes),
-            "--master-port",
-            str(free_port()),
-            *training,
-        ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     if exit_after is not None:
         environment[EXIT_AFTER_CHECKPOINT_ENV] = str(exit_after)
-    return subprocess.run(
-        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300
-    )
+    return run_captured(python_command(training, processes), cwd=REPO_ROOT, env=environment)
 
 
 def losses(run_dir: Path) -> dict[int, float]:
@@ -159,32 +143,16 @@ def test_align_on_two_processes_with_different_modalities_per_rank(tmp_path):
         "output.save_final_model=false",
     ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run(
-        [sys.executable, *training, f"output.run_dir={tmp_path / 'one'}"],
+    one = run_captured(
+        python_command([*training, f"output.run_dir={tmp_path / 'one'}"]),
         cwd=REPO_ROOT,
         env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc-per-node",
-            "2",
-            "--master-port",
-            str(free_port()),
-            *training,
-            f"output.run_dir={tmp_path / 'two'}",
-        ],
+    two = run_captured(
+        python_command([*training, f"output.run_dir={tmp_path / 'two'}"], processes=2),
         cwd=REPO_ROOT,
         env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert two.returncode == 0, two.stderr[-3000:]
     single, sharded = losses(tmp_path / "one"), losses(tmp_path / "two")

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT
+from biomedgpt_tools.testing.ports import free_port
 from training.config import load_config
 
 CONFIG = "training/configs/finetune_tiny.yaml"
@@ -52,7 +53,6 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def trained_model(tmp_path_factory):
     import os
-    import socket
 
     from training.engine.process_group import start_process_group, stop_process_group
     from training.stages.run_stage import train_stage
@@ -63,9 +63,7 @@ def trained_model(tmp_path_factory):
     config = load_config(
         CONFIG, [f"data.train=[{data}]", f"output.run_dir={root / 'run'}", "train.max_steps=100"]
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     saved = {
         k: os.environ.get(k)
         for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
