@@ -18,10 +18,11 @@ import time
 
 import torch
 
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+from biomedgpt_tools.model.api import BioMedGPT
 from biomedgpt_tools.model.generation import trim_at_eos
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 from biomedgpt_tools.model.prompt import Molecule, Protein, Turn
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
 
 MOLECULES = [

@@ -53,8 +53,9 @@ def current_rss_mib() -> float:
 def run_child(kind: str, folder: Path, dtype: str) -> None:
     import torch
 
-    from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+    from biomedgpt_tools.model.api import BioMedGPT
     from biomedgpt_tools.model.prompt import Molecule, Protein
+    from biomedgpt_tools.model.requests import GenerationRequest
 
     torch.set_num_threads(1)
     before = current_rss_mib()

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -56,8 +57,9 @@ if __name__ == "__main__":
 import torch  # noqa: E402
 
 from benchmarks.bench_generation import mixed_requests, reference_loop  # noqa: E402
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest  # noqa: E402
+from biomedgpt_tools.model.api import BioMedGPT  # noqa: E402
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch  # noqa: E402
+from biomedgpt_tools.model.requests import GenerationRequest  # noqa: E402
 from biomedgpt_tools.model.tiny import build_tiny_biomedgpt  # noqa: E402
 from biomedgpt_tools.serving.engine import EngineRequest  # noqa: E402
 from biomedgpt_tools.testing.ports import free_port  # noqa: E402
@@ -169,16 +171,11 @@ class ServerSide:
     async def answer(self, request: GenerationRequest, max_new_tokens: int) -> dict:
         import json
 
-        from biomedgpt_tools.inference.backend import ModelQuestion
         from biomedgpt_tools.inference.wire import chat_request_body
 
-        question = ModelQuestion(
-            question=request.question, inputs=tuple(request.inputs), history=tuple(request.history),
-            system=request.system, max_new_tokens=max_new_tokens,
-        )  # fmt: skip
         started = time.perf_counter()
         first, tokens = None, None
-        body = chat_request_body(question, stream=True)
+        body = chat_request_body(replace(request, max_new_tokens=max_new_tokens), stream=True)
         async with self.client.stream(
             "POST", f"{self.url}/v1/chat/completions", json=body
         ) as response:

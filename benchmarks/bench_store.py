@@ -233,7 +233,7 @@ def minilm_costs(folder: Path, inserts: int, queries: int) -> float:
 def memory_hit_vs_model(folder: Path, repeats: int, max_new_tokens: int) -> None:
     print(f"\n[memory hit vs tiny model] {repeats} runs")
     try:
-        from biomedgpt_tools.model.api import GenerationRequest
+        from biomedgpt_tools.model.requests import GenerationRequest
         from biomedgpt_tools.model.tiny import build_tiny_biomedgpt
     except ImportError as error:
         print(f"  not measured: the tiny model is not available ({error})")

@@ -50,7 +50,8 @@ def is_cached(out: Path, fingerprint: str) -> bool:
 
 def exact_answers(model_dir: Path, records) -> list[tuple[str, str, str]]:
     """(question id, expected, generated) for every record, generated greedily."""
-    from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+    from biomedgpt_tools.model.api import BioMedGPT
+    from biomedgpt_tools.model.requests import GenerationRequest
     from training.stages.multimodal import QAData
 
     model = BioMedGPT.from_pretrained(model_dir, dtype="fp32")

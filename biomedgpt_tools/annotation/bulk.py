@@ -233,18 +233,19 @@ class BulkAnnotator:
         self, wanted: list[tuple[str, str]], records: dict[str, Any]
     ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         """One batched model call for every wanted answer; on failure, one call each to isolate it."""
-        from biomedgpt_tools.inference.backend import ModelQuestion, ModelUnavailableError
+        from biomedgpt_tools.inference.backend import ModelUnavailableError
         from biomedgpt_tools.model.prompt import Protein
+        from biomedgpt_tools.model.requests import GenerationRequest
 
         if not wanted:
             return {}, {}
         max_new_tokens = self.services.settings.max_new_tokens
 
-        def question(accession: str, name: str) -> ModelQuestion:
+        def question(accession: str, name: str) -> GenerationRequest:
             sequence = records[accession].sequence[:ESM_MAX_RESIDUES]
-            return ModelQuestion(
+            return GenerationRequest(
                 question=QUESTION_TYPES[name],
-                inputs=(Protein(sequence),),
+                inputs=[Protein(sequence)],
                 max_new_tokens=max_new_tokens,
             )
 

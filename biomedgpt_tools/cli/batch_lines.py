@@ -108,7 +108,7 @@ def _raw_lines(path: Path):
 def _parse_line(
     number: int, raw: bytes | None, *, system: str | None, on_too_long: str
 ) -> BatchLine:
-    from biomedgpt_tools.model.api import GenerationRequest
+    from biomedgpt_tools.model.requests import GenerationRequest
 
     line = BatchLine(number)
     if raw is None:

@@ -248,7 +248,7 @@ def _check_decoding_arguments(args: argparse.Namespace) -> None:
 
 def _read_request(args: argparse.Namespace):
     """The one request of --question/--molecule/--protein, validated, and its truncation notes."""
-    from biomedgpt_tools.model.api import GenerationRequest
+    from biomedgpt_tools.model.requests import GenerationRequest
 
     if args.question is None or not args.question.strip():
         raise CommandError("no question: give --question TEXT (or --batch FILE.jsonl)")

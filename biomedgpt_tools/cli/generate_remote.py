@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from . import CommandError
@@ -88,14 +89,9 @@ def _run_batch(args: argparse.Namespace, backend) -> int:
 
 def _ask(backend, request, args: argparse.Namespace) -> dict:
     """{"prompt", "text", "token_ids"} of one request, decoded as the flags say."""
-    from biomedgpt_tools.inference.backend import ModelQuestion
     from biomedgpt_tools.inference.wire import chat_request_body
 
-    question = ModelQuestion(
-        question=request.question, inputs=tuple(request.inputs), history=tuple(request.history),
-        system=request.system, max_new_tokens=args.max_new_tokens,
-    )  # fmt: skip
-    body = chat_request_body(question)
+    body = chat_request_body(replace(request, max_new_tokens=args.max_new_tokens))
     if args.sample:
         body.update(temperature=args.temperature, top_p=args.top_p)
     if args.seed is not None:

@@ -1,82 +1,26 @@
 """The one small interface the tools, ChatBioMedGPT, bulk annotation and evals use to reach a model.
 
 It sits below the tools and imports neither LangChain nor torch, so a client of a model server
-needs neither. Questions are built from the model's own prompt types (`Molecule`, `Protein`,
-`Turn` of model/prompt.py). Three implementations: `InProcessBackend` (in_process.py: the
-model in this process, loaded once, lazily), `RemoteBackend` (remote.py: a `biomedgpt serve`
-process over HTTP) and `NoModelBackend` (no model configured: the tools still resolve and
-answer from memory or from the resolved record, and say that no model answered).
+needs neither. Questions and answers are the model's own types: `GenerationRequest` and
+`GenerationResult` (model/requests.py, torch-free), with `Molecule`, `Protein` and `Turn`
+(model/prompt.py); a backend fills each result's `identity` and `seconds`.
+
+Three implementations: `InProcessBackend` (in_process.py: the model in this process, loaded
+once, lazily), `RemoteBackend` (remote.py: a `biomedgpt serve` process over HTTP) and
+`NoModelBackend` (no model configured: the tools still resolve and answer from memory or
+from the resolved record, and say that no model answered).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
-from biomedgpt_tools.model.prompt import (
-    Conversation,
-    ModalInput,
-    Molecule,
-    Protein,
-    Turn,
-    conversation_from_inputs,
-)
+from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 
 
 class ModelUnavailableError(RuntimeError):
     """No model can answer: none configured, the configured one failed to load, or its server is down."""
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """Which model answers: what the memory is keyed on, so another checkpoint never hits."""
-
-    model_id: str
-    revision: str
-
-
-def structure_input(kind: str, value: str) -> ModalInput:
-    """A `Molecule` (SMILES) or `Protein` (sequence) from its kind's name."""
-    if kind == "molecule":
-        return Molecule(value)
-    if kind == "protein":
-        return Protein(value)
-    raise ValueError(f"unknown structure kind {kind!r}; use 'molecule' or 'protein'")
-
-
-def structure_value(item: ModalInput) -> str:
-    """The SMILES of a molecule, the sequence of a protein."""
-    return item.smiles if isinstance(item, Molecule) else item.sequence
-
-
-@dataclass(frozen=True)
-class ModelQuestion:
-    """A question for the model: structures in prompt order, earlier answered turns, a system text.
-
-    `history` holds `Turn`s with their answers (and their own inputs, if any); `system` None
-    means the model's default system text.
-    """
-
-    question: str
-    inputs: tuple[ModalInput, ...] = ()
-    history: tuple[Turn, ...] = ()
-    system: str | None = None
-    max_new_tokens: int | None = None
-
-    def conversation(self) -> Conversation:
-        return conversation_from_inputs(self.question, self.inputs, self.system, self.history)
-
-
-@dataclass(frozen=True)
-class ModelAnswer:
-    """The model's text, the exact prompt it saw, and the seconds generation took."""
-
-    text: str
-    prompt: str
-    identity: ModelIdentity
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 TextSink = Callable[[str], None]
@@ -99,17 +43,17 @@ class ModelBackend(ABC):
         """The answering model's id and checkpoint revision; raises ModelUnavailableError."""
 
     @abstractmethod
-    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+    def answer(self, questions: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """Answer a batch; raises ModelUnavailableError when no model can answer."""
 
     @abstractmethod
-    def stream(self, question: ModelQuestion) -> Iterator[str]:
+    def stream(self, question: GenerationRequest) -> Iterator[str]:
         """Yield the answer's text piece by piece; raises ModelUnavailableError."""
 
-    def answer_streaming(self, question: ModelQuestion, sink: TextSink) -> ModelAnswer:
+    def answer_streaming(self, question: GenerationRequest, sink: TextSink) -> GenerationResult:
         """Answer one question, passing its text to `sink` as it is generated.
 
-        The pieces join to the returned `ModelAnswer.text`. A backend that cannot stream
+        The pieces join to the returned `GenerationResult.text`. A backend that cannot stream
         (this default) answers whole and passes the text as one piece.
         """
         answer = self.answer([question])[0]
@@ -117,7 +61,7 @@ class ModelBackend(ABC):
             sink(answer.text)
         return answer
 
-    def render_prompt(self, question: ModelQuestion) -> str:
+    def render_prompt(self, question: GenerationRequest) -> str:
         """The exact prompt text the model would see (structures as placeholders)."""
         from biomedgpt_tools.model.prompt import render_prompt
 
@@ -157,11 +101,11 @@ class NoModelBackend(ModelBackend):
     def identity(self) -> ModelIdentity:
         raise ModelUnavailableError(self.reason)
 
-    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+    def answer(self, questions: Sequence[GenerationRequest]) -> list[GenerationResult]:
         raise ModelUnavailableError(self.reason)
 
-    def stream(self, question: ModelQuestion) -> Iterator[str]:
+    def stream(self, question: GenerationRequest) -> Iterator[str]:
         raise ModelUnavailableError(self.reason)
 
-    def render_prompt(self, question: ModelQuestion) -> str:
+    def render_prompt(self, question: GenerationRequest) -> str:
         raise ModelUnavailableError(self.reason)

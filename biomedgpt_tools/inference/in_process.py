@@ -13,29 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from biomedgpt_tools.inference.backend import (
-    ModelAnswer,
-    ModelBackend,
-    ModelIdentity,
-    ModelQuestion,
-    ModelUnavailableError,
-    TextSink,
-)
-
-
-def _request(question: ModelQuestion):
-    """The model facade's request for one of our questions."""
-    from biomedgpt_tools.model.api import GenerationRequest
-
-    return GenerationRequest(
-        question=question.question,
-        inputs=list(question.inputs),
-        system=question.system,
-        history=list(question.history),
-    )
+from biomedgpt_tools.inference.backend import ModelBackend, ModelUnavailableError, TextSink
+from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 
 
 class InProcessBackend(ModelBackend):
@@ -122,38 +105,28 @@ class InProcessBackend(ModelBackend):
         model = self.model()
         return ModelIdentity(model_id=model.model_id, revision=model.revision)
 
-    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+    def answer(self, questions: Sequence[GenerationRequest]) -> list[GenerationResult]:
         if not questions:
             return []
         model = self.model()
         identity = self.identity()
-        requests = [_request(question) for question in questions]
         limits = {q.max_new_tokens for q in questions if q.max_new_tokens is not None}
         options = {"max_new_tokens": max(limits)} if limits else {}
         with self._generate_lock:
             started = time.perf_counter()
-            results = model.generate(requests, **options)
+            results = model.generate(list(questions), **options)
             seconds = time.perf_counter() - started
             self._answer_calls += len(questions)
-        return [
-            ModelAnswer(
-                text=result.text,
-                prompt=result.prompt,
-                identity=identity,
-                seconds=seconds,
-                extra={"finished": result.finished, "new_tokens": len(result.token_ids)},
-            )
-            for result in results
-        ]
+        return [replace(result, identity=identity, seconds=seconds) for result in results]
 
-    def answer_streaming(self, question: ModelQuestion, sink: TextSink) -> ModelAnswer:
+    def answer_streaming(self, question: GenerationRequest, sink: TextSink) -> GenerationResult:
         """One answer, generated token by token; its text goes to `sink` as it grows."""
         model = self.model()
         identity = self.identity()
         options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
         with self._generate_lock:
             started = time.perf_counter()
-            streamed = model.stream(_request(question), **options)
+            streamed = model.stream(question, **options)
             try:
                 for delta in streamed:
                     sink(delta)
@@ -164,21 +137,14 @@ class InProcessBackend(ModelBackend):
                 raise
             seconds = time.perf_counter() - started
             self._answer_calls += 1
-        result = streamed.result
-        return ModelAnswer(
-            text=result.text,
-            prompt=result.prompt,
-            identity=identity,
-            seconds=seconds,
-            extra={"finished": result.finished, "new_tokens": len(result.token_ids)},
-        )
+        return replace(streamed.result, identity=identity, seconds=seconds)
 
-    def stream(self, question: ModelQuestion) -> Iterator[str]:
+    def stream(self, question: GenerationRequest) -> Iterator[str]:
         model = self.model()
         options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
         with self._generate_lock:
             self._answer_calls += 1
-            streamed = model.stream(_request(question), **options)
+            streamed = model.stream(question, **options)
             try:
                 yield from streamed
             finally:  # a reader that stops early must not leave the model generating

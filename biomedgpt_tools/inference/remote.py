@@ -24,15 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from biomedgpt_tools.inference.backend import (
-    ModelAnswer,
-    ModelBackend,
-    ModelIdentity,
-    ModelQuestion,
-    ModelUnavailableError,
-    TextSink,
-)
+from biomedgpt_tools.inference.backend import ModelBackend, ModelUnavailableError, TextSink
 from biomedgpt_tools.inference.wire import chat_request_body
+from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 
 RETRIED_STATUSES = frozenset({429, 503})
 
@@ -107,7 +101,7 @@ class RemoteBackend(ModelBackend):
         return self._identity
 
     # -- answers ---------------------------------------------------------------------------------
-    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+    def answer(self, questions: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """Every question as its own request, up to `concurrency` in flight; input order kept."""
         if not questions:
             return []
@@ -120,14 +114,14 @@ class RemoteBackend(ModelBackend):
         """One non-streaming chat completion with this backend's retries; the response JSON."""
         return self._request("POST", "/v1/chat/completions", json=body).json()
 
-    def _complete(self, question: ModelQuestion) -> ModelAnswer:
+    def _complete(self, question: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()
         data = self.chat(chat_request_body(question))
         with self._count_lock:
             self._answer_calls += 1
         return self._answer(data["choices"][0]["message"]["content"] or "", data, started)
 
-    def answer_streaming(self, question: ModelQuestion, sink: TextSink) -> ModelAnswer:
+    def answer_streaming(self, question: GenerationRequest, sink: TextSink) -> GenerationResult:
         """One answer streamed as server-sent events; its text goes to `sink` as it grows."""
         started = time.perf_counter()
         body = chat_request_body(question, stream=True)
@@ -150,7 +144,7 @@ class RemoteBackend(ModelBackend):
             self._answer_calls += 1
         return self._answer(text, final, started)
 
-    def stream(self, question: ModelQuestion) -> Iterator[str]:
+    def stream(self, question: GenerationRequest) -> Iterator[str]:
         """The answer's text in deltas, as the server streams them."""
         body = chat_request_body(question, stream=True)
         with self._open_stream(body) as response:
@@ -174,20 +168,19 @@ class RemoteBackend(ModelBackend):
         self._client.close()
 
     # -- HTTP ------------------------------------------------------------------------------------
-    def _answer(self, text: str, data: dict, started: float) -> ModelAnswer:
+    def _answer(self, text: str, data: dict, started: float) -> GenerationResult:
         extension = data.get("biomedgpt") or {}
         identity = self.identity()
         if extension.get("model_id") and extension.get("revision"):
             identity = ModelIdentity(str(extension["model_id"]), str(extension["revision"]))
-        token_ids = list(extension.get("token_ids") or [])
-        return ModelAnswer(
-            text=text,
+        return GenerationResult(
             prompt=str(extension.get("prompt", "")),
+            text=text,
+            token_ids=list(extension.get("token_ids") or []),
+            finished=bool(extension.get("finished")),
             identity=identity,
             seconds=time.perf_counter() - started,
-            extra={"finished": bool(extension.get("finished")), "new_tokens": len(token_ids),
-                   "token_ids": token_ids},
-        )  # fmt: skip
+        )
 
     def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
         """One call with retries on 429/503; errors become ModelUnavailableError / ValueError."""

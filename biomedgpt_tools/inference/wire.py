@@ -16,10 +16,9 @@ greedily, so 0 is the default here, unlike OpenAI's 1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.model.prompt import (
     SYSTEM_TEXT,
     Conversation,
@@ -28,6 +27,7 @@ from biomedgpt_tools.model.prompt import (
     Protein,
     Turn,
 )
+from biomedgpt_tools.model.requests import GenerationRequest
 
 DEFAULT_MAX_TOKENS = 255  # the reference's max_new_tokens
 PART_TYPES = ("text", "molecule", "protein")
@@ -56,7 +56,7 @@ class ChatRequest:
 
 
 # -- client side ----------------------------------------------------------------------------------
-def user_content(question: str, inputs: tuple[ModalInput, ...] | list[ModalInput]) -> str | list:
+def user_content(question: str, inputs: Sequence[ModalInput]) -> str | list:
     """A user message's content: plain text, or the structures' parts and then the text."""
     if not inputs:
         return question
@@ -69,7 +69,7 @@ def user_content(question: str, inputs: tuple[ModalInput, ...] | list[ModalInput
     return parts + [{"type": "text", "text": question}]
 
 
-def chat_request_body(question: ModelQuestion, *, stream: bool = False) -> dict:
+def chat_request_body(question: GenerationRequest, *, stream: bool = False) -> dict:
     """The chat-completions body asking `question` greedily."""
     messages: list[dict] = []
     if question.system is not None:

@@ -11,8 +11,9 @@ import importlib
 
 _EXPORTS = {
     "BioMedGPT": "api",
-    "GenerationRequest": "api",
-    "GenerationResult": "api",
+    "GenerationRequest": "requests",
+    "GenerationResult": "requests",
+    "ModelIdentity": "requests",
     "BioMedGPTConfig": "configuration_biomedgpt",
     "MoleculeEncoderConfig": "configuration_biomedgpt",
     "BioMedGPTForConditionalGeneration": "modeling_biomedgpt",

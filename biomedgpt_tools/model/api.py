@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -28,100 +27,14 @@ from .modeling_biomedgpt import (
 )
 from .official_checkpoint import load_official_model
 from .placement import choose_placement
-from .prompt import (
-    Conversation,
-    ModalInput,
-    Molecule,
-    Protein,
-    SegmentEncoder,
-    Turn,
-    conversation_from_inputs,
-    load_text_tokenizer,
-    render_prompt,
-)
+from .prompt import SegmentEncoder, load_text_tokenizer, render_prompt
 from .protein_sequence import ESM_VOCAB, protein_token_ids, write_esm_vocab
+from .requests import GenerationRequest, GenerationResult
 
 ESM_VOCAB_FOLDER = "esm"
 # The weights' fingerprint, written by save_pretrained so tools can name the model (and
 # recall its past answers) without loading it.
 REVISION_FILE = "biomedgpt_revision.txt"
-
-
-@dataclass
-class GenerationRequest:
-    """A question about molecules (SMILES) and proteins (sequences), in prompt order.
-
-    `history` holds earlier answered turns of a multi-turn conversation; `system`
-    defaults to the system text used with the released weights.
-    """
-
-    question: str
-    inputs: list[ModalInput] = field(default_factory=list)
-    system: str | None = None
-    history: list[Turn] = field(default_factory=list)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping) -> GenerationRequest:
-        """From the JSON shape of `biomedgpt generate --batch`: `question`, optional `system`,
-        and `molecule` / `protein` (one string) or `inputs` ([{"molecule": ...} | {"protein": ...}])."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a request must be a JSON object, not {type(data).__name__}")
-        known = {"question", "system", "molecule", "protein", "inputs"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown request field(s) {unknown}; allowed: {sorted(known)}")
-        if "inputs" in data and ("molecule" in data or "protein" in data):
-            raise ValueError("give either 'inputs' or 'molecule'/'protein', not both")
-        inputs: list[ModalInput] = []
-        if "inputs" in data:
-            if not isinstance(data["inputs"], list):
-                raise ValueError(
-                    '\'inputs\' must be a list of {"molecule": SMILES} / {"protein": SEQUENCE}'
-                )
-            for item in data["inputs"]:
-                if (
-                    not isinstance(item, Mapping)
-                    or len(item) != 1
-                    or not set(item) <= {"molecule", "protein"}
-                ):
-                    raise ValueError(
-                        f'each entry of \'inputs\' must be {{"molecule": SMILES}} or {{"protein": SEQUENCE}}, not {item!r}'
-                    )
-                inputs.append(_modal_input(*next(iter(item.items()))))
-        else:
-            for kind in ("molecule", "protein"):
-                if kind in data:
-                    inputs.append(_modal_input(kind, data[kind]))
-        question = data.get("question")
-        if not isinstance(question, str):
-            raise ValueError("a request needs a 'question' string")
-        system = data.get("system")
-        if system is not None and not isinstance(system, str):
-            raise ValueError("'system' must be a string")
-        return cls(question=question, inputs=inputs, system=system)
-
-    def conversation(self) -> Conversation:
-        return conversation_from_inputs(self.question, self.inputs, self.system, self.history)
-
-
-def _modal_input(kind: str, value) -> ModalInput:
-    if not isinstance(value, str):
-        raise ValueError(f"a {kind} must be given as a string, not {type(value).__name__}")
-    return Molecule(value) if kind == "molecule" else Protein(value)
-
-
-@dataclass
-class GenerationResult:
-    """One answer: the exact prompt (placeholders included), the answer text, the new tokens."""
-
-    prompt: str
-    text: str
-    token_ids: list[int]  # new tokens, ending with eos when the model stopped by itself
-    finished: bool  # False when max_new_tokens cut the answer
-    raw_text: str  # all new tokens decoded, before the answer is cut out of them
-
-    def to_json(self) -> dict:
-        return {"prompt": self.prompt, "text": self.text, "token_ids": self.token_ids}
 
 
 class StreamedAnswer:

@@ -91,6 +91,20 @@ class Protein:
 ModalInput = Molecule | Protein
 
 
+def structure_input(kind: str, value: str) -> ModalInput:
+    """A `Molecule` (SMILES) or `Protein` (sequence) from its kind's name."""
+    if kind == "molecule":
+        return Molecule(value)
+    if kind == "protein":
+        return Protein(value)
+    raise ValueError(f"unknown structure kind {kind!r}; use 'molecule' or 'protein'")
+
+
+def structure_value(item: ModalInput) -> str:
+    """The SMILES of a molecule, the sequence of a protein."""
+    return item.smiles if isinstance(item, Molecule) else item.sequence
+
+
 @dataclass
 class Turn:
     """One Human message (its attached inputs, in order, then the question) and the answer, if any."""

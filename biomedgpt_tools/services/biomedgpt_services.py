@@ -17,8 +17,8 @@ from biomedgpt_tools.services.resolution import ResolvedMolecule
 from biomedgpt_tools.services.settings import ToolkitSettings
 
 if TYPE_CHECKING:
-    from biomedgpt_tools.inference.backend import ModelAnswer, ModelIdentity
     from biomedgpt_tools.model.api import BioMedGPT
+    from biomedgpt_tools.model.requests import GenerationResult, ModelIdentity
     from biomedgpt_tools.resolvers.records import ProteinRecord
     from biomedgpt_tools.resolvers.resolver import Resolver
     from biomedgpt_tools.store.store import AnnotationStore
@@ -117,6 +117,6 @@ class BioMedGPTServices:
         """The stored answer of this model (or, with no model, of any), and a note if memory failed."""
         return self.memory.recall(kind, key, question, identity)
 
-    def save_answer(self, entry: AnswerToRemember, answer: ModelAnswer) -> Saved:
+    def save_answer(self, entry: AnswerToRemember, answer: GenerationResult) -> Saved:
         """Save this backend's answer; returns (annotation id, note if saving failed)."""
         return self.memory.save(entry, answer, self.backend)

@@ -16,7 +16,8 @@ from biomedgpt_tools.store.errors import StoreError
 from biomedgpt_tools.store.record import AnnotationRecord, ExtraValue, normalize_question
 
 if TYPE_CHECKING:
-    from biomedgpt_tools.inference.backend import ModelAnswer, ModelBackend, ModelIdentity
+    from biomedgpt_tools.inference.backend import ModelBackend
+    from biomedgpt_tools.model.requests import GenerationResult, ModelIdentity
     from biomedgpt_tools.services.settings import ToolkitSettings
     from biomedgpt_tools.store.store import AnnotationStore
 
@@ -104,7 +105,9 @@ class AnnotationMemory:
         except StoreError as error:
             return None, f"memory lookup failed: {error}"
 
-    def save(self, entry: AnswerToRemember, answer: ModelAnswer, backend: ModelBackend) -> Saved:
+    def save(
+        self, entry: AnswerToRemember, answer: GenerationResult, backend: ModelBackend
+    ) -> Saved:
         """Save a model answer with its provenance; returns (annotation id, note if saving failed).
 
         A protein's embedding is kept as well (when the settings ask for it), so later

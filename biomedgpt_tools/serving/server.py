@@ -24,8 +24,9 @@ import torch
 
 from biomedgpt_tools.inference.wire import ChatRequest
 from biomedgpt_tools.model.answer_text import AnswerCutter, cut_answer, missing_tail
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+from biomedgpt_tools.model.api import BioMedGPT
 from biomedgpt_tools.model.modeling_biomedgpt import collate_rows
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.serving.engine import Engine, EngineRequest
 from biomedgpt_tools.serving.metrics import ServingMetrics
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from biomedgpt_tools.inference.backend import ModelQuestion
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.store.ids import text_key
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.schemas import BiomedQAInput
@@ -105,7 +105,7 @@ class BiomedQA(BioMedGPTQATool):
             kind="text",
             key=text_key(context, options),
             question=question,
-            model_question=ModelQuestion(
+            model_question=GenerationRequest(
                 question=render_question(question, options, context),
                 max_new_tokens=self.services.settings.max_new_tokens,
             ),

@@ -25,8 +25,9 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from biomedgpt_tools.inference.backend import ModelBackend, ModelQuestion
+from biomedgpt_tools.inference.backend import ModelBackend
 from biomedgpt_tools.model.prompt import Turn
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.services.backend_choice import build_backend
 from biomedgpt_tools.services.settings import ToolkitSettings
 
@@ -159,11 +160,11 @@ class ChatBioMedGPT(BaseChatModel):
             raise RuntimeError("ChatBioMedGPT has no backend; pass backend= or model_path=")
         return self.backend
 
-    def _question(self, messages: list[BaseMessage], **kwargs: Any) -> ModelQuestion:
+    def _question(self, messages: list[BaseMessage], **kwargs: Any) -> GenerationRequest:
         system, history, question = conversation_from_messages(messages, self.system)
-        return ModelQuestion(
+        return GenerationRequest(
             question=question,
-            history=history,
+            history=list(history),
             system=system,
             max_new_tokens=int(kwargs.get("max_new_tokens", self.max_new_tokens)),
         )

@@ -8,8 +8,8 @@ from typing import Any
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
 
-from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.model.prompt import Molecule
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import MoleculeRecord
 from biomedgpt_tools.services.errors import NoStructureKeyError
@@ -124,9 +124,9 @@ class MoleculeQA(BioMedGPTQATool):
             kind="molecule",
             key=key,
             question=question,
-            model_question=ModelQuestion(
+            model_question=GenerationRequest(
                 question=question,
-                inputs=(Molecule(smiles),),
+                inputs=[Molecule(smiles)],
                 max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,

@@ -8,9 +8,9 @@ from typing import Any, Literal
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
 
-from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.model.prompt import Protein
 from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_note
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import ProteinRecord
 from biomedgpt_tools.store.ids import sequence_key
@@ -125,9 +125,9 @@ class ProteinQA(BioMedGPTQATool):
             kind="protein",
             key=key,
             question=question,
-            model_question=ModelQuestion(
+            model_question=GenerationRequest(
                 question=question,
-                inputs=(Protein(sequence),),
+                inputs=[Protein(sequence)],
                 max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,

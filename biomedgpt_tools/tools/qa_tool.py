@@ -28,14 +28,9 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from biomedgpt_tools.inference.backend import (
-    ModelAnswer,
-    ModelIdentity,
-    ModelQuestion,
-    ModelUnavailableError,
-    TextSink,
-    structure_value,
-)
+from biomedgpt_tools.inference.backend import ModelUnavailableError, TextSink
+from biomedgpt_tools.model.prompt import structure_value
+from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
 from biomedgpt_tools.services.biomedgpt_services import BioMedGPTServices
 from biomedgpt_tools.services.memory import AnswerToRemember
@@ -68,7 +63,7 @@ class PreparedQuestion:
     kind: EntityKind
     key: str  # store key: InChIKey, UniProt accession, sequence key or text key
     question: str  # as asked (stored for display; the store compares it normalised)
-    model_question: ModelQuestion
+    model_question: GenerationRequest
     fresh: bool = False
     display_name: str = ""
     record: MoleculeRecord | ProteinRecord | None = None
@@ -319,7 +314,7 @@ class BioMedGPTQATool(BaseTool):
         self,
         prepared: PreparedQuestion,
         text: str,
-        answer: ModelAnswer,
+        answer: GenerationResult,
         annotation_id: str | None,
         timings: StepTimings,
         notes: list[str],

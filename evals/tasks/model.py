@@ -7,6 +7,7 @@ Runners only call `generate` (answers to requests, batched) and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from evals.tasks.option_likelihood import option_log_likelihoods
@@ -75,13 +76,7 @@ class RemoteTaskModel:
         self.name = f"{identity.model_id}@{identity.revision}"
 
     def generate(self, requests: Sequence, max_new_tokens: int) -> list[str]:
-        from biomedgpt_tools.inference.backend import ModelQuestion
-
-        questions = [
-            ModelQuestion(question=r.question, inputs=tuple(r.inputs), history=tuple(r.history),
-                          system=r.system, max_new_tokens=max_new_tokens)
-            for r in requests
-        ]  # fmt: skip
+        questions = [replace(request, max_new_tokens=max_new_tokens) for request in requests]
         return [answer.text for answer in self.backend.answer(questions)]
 
     def option_log_likelihoods(

@@ -10,8 +10,8 @@ cached predictions are never mixed across wordings.
 
 from __future__ import annotations
 
-from biomedgpt_tools.model.api import GenerationRequest
 from biomedgpt_tools.model.prompt import Molecule, Protein, question_with_smiles_text
+from biomedgpt_tools.model.requests import GenerationRequest
 from evals.tasks.items import CaptionItem, ChoiceItem
 
 PROMPT_VERSION = "2026-11-22.1"

@@ -6,14 +6,10 @@ import pytest
 import torch
 
 from biomedgpt_tools.model.answer_text import cut_answer
-from biomedgpt_tools.model.api import (
-    BioMedGPT,
-    GenerationRequest,
-    saved_revision,
-    weights_fingerprint,
-)
+from biomedgpt_tools.model.api import BioMedGPT, saved_revision, weights_fingerprint
 from biomedgpt_tools.model.placement import resolve_dtype
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT_BIOLOGY, Molecule, Protein, Turn
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.model.tiny import build_tiny_model
 from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, TWO_MORE_MARKERS, script_decoding
 

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from biomedgpt_tools.cli import main
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+from biomedgpt_tools.model.api import BioMedGPT
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT, Molecule, Protein
 from biomedgpt_tools.model.protein_sequence import truncation_note
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.model.tiny import build_tiny_model
 from biomedgpt_tools.testing.official_layout import write_official_checkpoint
 

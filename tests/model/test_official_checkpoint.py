@@ -8,7 +8,7 @@ import re
 import pytest
 import torch
 
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+from biomedgpt_tools.model.api import BioMedGPT
 from biomedgpt_tools.model.configuration_biomedgpt import BioMedGPTConfig
 from biomedgpt_tools.model.modeling_biomedgpt import (
     BioMedGPTForConditionalGeneration,
@@ -25,6 +25,7 @@ from biomedgpt_tools.model.official_checkpoint import (
 )
 from biomedgpt_tools.model.placement import default_dtype
 from biomedgpt_tools.model.prompt import Molecule, Protein
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.model.tiny import build_tiny_model
 from biomedgpt_tools.testing.official_layout import official_state_dict, write_official_checkpoint
 

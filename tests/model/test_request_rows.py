@@ -5,8 +5,8 @@ from __future__ import annotations
 from rdkit import Chem
 
 from biomedgpt_tools.model import molecule_graph
-from biomedgpt_tools.model.api import GenerationRequest
 from biomedgpt_tools.model.prompt import Molecule, SegmentEncoder
+from biomedgpt_tools.model.requests import GenerationRequest
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 

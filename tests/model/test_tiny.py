@@ -79,8 +79,8 @@ def test_presets():
 
 def test_tiny_biomedgpt_answers(tmp_path):
     model = build_tiny_biomedgpt(tmp_path, seed=0)
-    from biomedgpt_tools.model.api import GenerationRequest
     from biomedgpt_tools.model.prompt import Molecule
+    from biomedgpt_tools.model.requests import GenerationRequest
 
     result = model.generate(GenerationRequest("Describe it.", [Molecule("CCO")]), max_new_tokens=4)[
         0

@@ -17,14 +17,16 @@ import time
 import httpx
 import pytest
 
-from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.inference.remote import RemoteBackend
 from biomedgpt_tools.inference.wire import chat_request_body
 from biomedgpt_tools.model.prompt import Molecule
+from biomedgpt_tools.model.requests import GenerationRequest
 from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, TWO_MORE_MARKERS, script_decoding
 from tests.serving.models import build_serving_biomedgpt
 
-QUESTION = ModelQuestion("Describe it.", (Molecule("CCO"),), max_new_tokens=len(TWO_MORE_MARKERS))
+QUESTION = GenerationRequest(
+    "Describe it.", [Molecule("CCO")], max_new_tokens=len(TWO_MORE_MARKERS)
+)
 CHUNK_KEYS = {"id", "object", "created", "model", "choices"}
 HANG_GUARD_S = 120.0  # against a hang only: the waits below are for events
 

@@ -84,7 +84,7 @@ def test_remote_tool_answer_equals_the_in_process_one(
 
 
 def test_chat_model_streams_through_the_server(remote_env, serving_biomedgpt):
-    from biomedgpt_tools.model.api import GenerationRequest
+    from biomedgpt_tools.model.requests import GenerationRequest
     from biomedgpt_tools.tools.chat_model import ChatBioMedGPT
 
     chat = ChatBioMedGPT(max_new_tokens=10)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 
-from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.inference.wire import chat_request_body
-from biomedgpt_tools.model.api import GenerationRequest
 from biomedgpt_tools.model.prompt import Molecule, Protein, Turn
+from biomedgpt_tools.model.requests import GenerationRequest
 
 MAX_NEW_TOKENS = 24
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
@@ -45,11 +45,8 @@ def mixed_requests() -> list[GenerationRequest]:
     ]  # fmt: skip
 
 
-def as_question(request: GenerationRequest) -> ModelQuestion:
-    return ModelQuestion(
-        question=request.question, inputs=tuple(request.inputs), history=tuple(request.history),
-        system=request.system, max_new_tokens=MAX_NEW_TOKENS,
-    )  # fmt: skip
+def limited(request: GenerationRequest) -> GenerationRequest:
+    return replace(request, max_new_tokens=MAX_NEW_TOKENS)
 
 
 def test_concurrent_greedy_answers_equal_in_process_generate(model_server, serving_biomedgpt):
@@ -58,7 +55,7 @@ def test_concurrent_greedy_answers_equal_in_process_generate(model_server, servi
     expected = serving_biomedgpt.generate(requests, max_new_tokens=MAX_NEW_TOKENS)
 
     def ask(request: GenerationRequest) -> dict:
-        body = chat_request_body(as_question(request))
+        body = chat_request_body(limited(request))
         response = httpx.post(f"{model_server.url}/v1/chat/completions", json=body, timeout=120)
         assert response.status_code == 200, response.text
         return response.json()
@@ -77,7 +74,7 @@ def test_concurrent_greedy_answers_equal_in_process_generate(model_server, servi
 def test_streamed_deltas_join_to_the_in_process_answer(model_server, serving_biomedgpt):
     request = mixed_requests()[2]
     want = serving_biomedgpt.generate([request], max_new_tokens=MAX_NEW_TOKENS)[0]
-    body = chat_request_body(as_question(request), stream=True)
+    body = chat_request_body(limited(request), stream=True)
     text, final, usage = "", None, None
     import json
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from biomedgpt_tools.model.api import GenerationRequest
 from biomedgpt_tools.model.prompt import Molecule, Protein
+from biomedgpt_tools.model.requests import GenerationRequest
 
 PROTEIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 

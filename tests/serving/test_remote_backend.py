@@ -9,8 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from biomedgpt_tools.inference.backend import ModelQuestion, ModelUnavailableError
+from biomedgpt_tools.inference.backend import ModelUnavailableError
 from biomedgpt_tools.inference.remote import RemoteBackend
+from biomedgpt_tools.model.requests import GenerationRequest
 from tests.serving.conftest import free_port
 
 HEALTH = {"status": "ok", "engine": "transformers", "model": "m", "revision": "abcdef123456"}
@@ -82,17 +83,17 @@ def backend(url, **options):
 def test_busy_and_loading_answers_are_retried_then_answered(scripted):
     busy = {"error": {"message": "full"}}
     server = scripted((429, {"Retry-After": "0"}, busy), (503, {}, busy))
-    answer = backend(server.url).answer([ModelQuestion("What is it?")])[0]
+    answer = backend(server.url).answer([GenerationRequest("What is it?")])[0]
     assert server.posts == 3
     assert answer.text == "It is ethanol." and answer.prompt == "P"
     assert (answer.identity.model_id, answer.identity.revision) == ("m", "abcdef123456")
-    assert answer.extra["finished"] and answer.extra["new_tokens"] == 2
+    assert answer.finished and len(answer.token_ids) == 2
 
 
 def test_a_server_busy_past_the_retries_says_so(scripted):
     server = scripted(*[(503, {}, {"error": {"message": "loading"}})] * 3)
     with pytest.raises(ModelUnavailableError, match="busy or still loading"):
-        backend(server.url, max_retries=2).answer([ModelQuestion("What is it?")])
+        backend(server.url, max_retries=2).answer([GenerationRequest("What is it?")])
     assert server.posts == 3
 
 
@@ -101,9 +102,9 @@ def test_a_bad_request_is_a_value_error_and_a_refused_key_says_which_variable(sc
                       (401, {}, {"error": {"message": "missing or wrong API key"}}))  # fmt: skip
     remote = backend(server.url)
     with pytest.raises(ValueError, match="cannot parse SMILES"):
-        remote.answer([ModelQuestion("What is it?")])
+        remote.answer([GenerationRequest("What is it?")])
     with pytest.raises(ModelUnavailableError, match="BIOMEDGPT_API_KEY"):
-        remote.answer([ModelQuestion("What is it?")])
+        remote.answer([GenerationRequest("What is it?")])
 
 
 def test_nothing_listening_is_model_server_unavailable_naming_the_url():
@@ -125,9 +126,9 @@ def test_a_malformed_event_mid_stream_is_model_server_unavailable(scripted):
     server = scripted((200, {}, stream), (200, {}, stream))
     remote = backend(server.url)
     with pytest.raises(ModelUnavailableError, match="malformed data"):
-        remote.answer_streaming(ModelQuestion("What is it?"), lambda delta: None)
+        remote.answer_streaming(GenerationRequest("What is it?"), lambda delta: None)
     with pytest.raises(ModelUnavailableError, match="malformed data"):
-        list(remote.stream(ModelQuestion("What is it?")))
+        list(remote.stream(GenerationRequest("What is it?")))
 
 
 def test_a_key_over_plain_http_to_another_host_warns_once():

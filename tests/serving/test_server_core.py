@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from biomedgpt_tools.inference.backend import ModelQuestion
 from biomedgpt_tools.inference.wire import WireError, chat_request_body, parse_chat_request
 from biomedgpt_tools.model.prompt import SYSTEM_TEXT, Molecule, Protein, Turn, render_prompt
+from biomedgpt_tools.model.requests import GenerationRequest
 from tests.serving.models import build_serving_biomedgpt
 
 
@@ -20,7 +20,7 @@ def test_embeddings_survive_dropping_the_decoder(tmp_path):
     server = ModelServer(lambda: biomedgpt, lambda model: None, engine_name="test")
     server.model = biomedgpt
     chat = parse_chat_request(
-        chat_request_body(ModelQuestion("What is it?", (Molecule("CCO"), Protein("MKTAYI"))))
+        chat_request_body(GenerationRequest("What is it?", [Molecule("CCO"), Protein("MKTAYI")]))
     )
     assert isinstance(chat, ChatRequest)
     before = server._prepare(chat).engine_request.prompt_embeds
@@ -37,9 +37,9 @@ def test_embeddings_survive_dropping_the_decoder(tmp_path):
 
 
 def test_a_question_round_trips_through_the_wire_format():
-    question = ModelQuestion(
-        "And the protein?", (Protein("MKT"), Molecule("CCO")),
-        history=(Turn("What is it?", [Molecule("C")], "Methane."),), system="Be brief. ",
+    question = GenerationRequest(
+        "And the protein?", [Protein("MKT"), Molecule("CCO")],
+        history=[Turn("What is it?", [Molecule("C")], "Methane.")], system="Be brief. ",
         max_new_tokens=7,
     )  # fmt: skip
     chat = parse_chat_request(chat_request_body(question))

@@ -8,13 +8,9 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from biomedgpt_tools.inference.backend import (
-    ModelAnswer,
-    ModelIdentity,
-    ModelQuestion,
-    NoModelBackend,
-)
+from biomedgpt_tools.inference.backend import NoModelBackend
 from biomedgpt_tools.inference.in_process import InProcessBackend
+from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 from biomedgpt_tools.tools.chat_model import ChatBioMedGPT, conversation_from_messages
 
 CONVERSATION = [
@@ -41,7 +37,6 @@ def test_messages_become_the_spec_conversation_template(tiny_model):
 
 
 def test_invoke_is_the_model_answer_to_that_prompt(tiny_model):
-    from biomedgpt_tools.model.api import GenerationRequest
     from biomedgpt_tools.model.prompt import Turn
 
     chat = ChatBioMedGPT(backend=InProcessBackend(model=tiny_model), max_new_tokens=10)
@@ -111,9 +106,12 @@ class ScriptedTextBackend(NoModelBackend):
         return ModelIdentity("scripted", "r0")
 
     def answer(self, questions):
-        return [ModelAnswer("".join(self.pieces), "prompt", self.identity()) for _ in questions]
+        text = "".join(self.pieces)
+        return [
+            GenerationResult("prompt", text, [], True, identity=self.identity()) for _ in questions
+        ]
 
-    def stream(self, question: ModelQuestion) -> Iterator[str]:
+    def stream(self, question: GenerationRequest) -> Iterator[str]:
         for piece in self.pieces:
             self.pieces_sent += 1
             yield piece

@@ -6,7 +6,8 @@ from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from biomedgpt_tools.inference.backend import ModelAnswer, ModelIdentity, NoModelBackend
+from biomedgpt_tools.inference.backend import NoModelBackend
+from biomedgpt_tools.model.requests import GenerationResult, ModelIdentity
 from biomedgpt_tools.tools.qa_tool import TOKEN_EVENT
 from tests.scripted_decoding import ANSWER_OF_TWO_MORE_MARKERS, script_decoding
 
@@ -128,7 +129,10 @@ def test_a_backend_that_cannot_stream_sends_its_answer_as_one_piece():
             return ModelIdentity("whole", "r1")
 
         def answer(self, questions):
-            return [ModelAnswer("all at once", "prompt", self.identity()) for _ in questions]
+            return [
+                GenerationResult("prompt", "all at once", [], True, identity=self.identity())
+                for _ in questions
+            ]
 
     pieces: list[str] = []
     answer = WholeAnswers().answer_streaming(None, pieces.append)

@@ -8,13 +8,9 @@ import threading
 import time
 from collections.abc import Sequence
 
-from biomedgpt_tools.inference.backend import (
-    ModelAnswer,
-    ModelIdentity,
-    ModelQuestion,
-    NoModelBackend,
-)
+from biomedgpt_tools.inference.backend import NoModelBackend
 from biomedgpt_tools.inference.in_process import InProcessBackend
+from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 from biomedgpt_tools.tools.toolkit import BioMedGPTToolkit
 from tests.local_services import make_toolkit
 
@@ -126,20 +122,22 @@ class SlowBackend(NoModelBackend):
     def identity(self) -> ModelIdentity:
         return ModelIdentity("slow-test-model", "r1")
 
-    def answer(self, questions: Sequence[ModelQuestion]) -> list[ModelAnswer]:
+    def answer(self, questions: Sequence[GenerationRequest]) -> list[GenerationResult]:
         self.threads.append(threading.get_ident())
         time.sleep(self.seconds)
         return [
-            ModelAnswer(
-                text="slow answer",
+            GenerationResult(
                 prompt=q.question,
+                text="slow answer",
+                token_ids=[],
+                finished=True,
                 identity=self.identity(),
                 seconds=self.seconds,
             )
             for q in questions
         ]
 
-    def render_prompt(self, question: ModelQuestion) -> str:
+    def render_prompt(self, question: GenerationRequest) -> str:
         return question.question
 
 

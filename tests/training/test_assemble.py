@@ -94,8 +94,8 @@ def test_assembled_folder_holds_each_part_unchanged(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(model.mol_structure_encoder(graph), reference_gin.eval()(graph))
     # and the folder answers through the facade (the align stage's starting point)
-    from biomedgpt_tools.model.api import GenerationRequest
     from biomedgpt_tools.model.prompt import Molecule
+    from biomedgpt_tools.model.requests import GenerationRequest
 
     result = loaded.generate([GenerationRequest(question="What is it?", inputs=[Molecule("CCO")])],
                              max_new_tokens=3)  # fmt: skip

@@ -87,8 +87,9 @@ def trained_model(tmp_path_factory):
 
 
 def test_generate_answers_the_training_questions_exactly(trained_model):
-    from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+    from biomedgpt_tools.model.api import BioMedGPT
     from biomedgpt_tools.model.prompt import Molecule, Protein
+    from biomedgpt_tools.model.requests import GenerationRequest
 
     model = BioMedGPT.from_pretrained(trained_model.final_model)
     requests = [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from biomedgpt_tools.model.api import BioMedGPT, GenerationRequest
+from biomedgpt_tools.model.api import BioMedGPT
 from biomedgpt_tools.model.modeling_biomedgpt import build_multimodal_batch
 from biomedgpt_tools.model.prompt import Molecule, Protein, Turn
+from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.serving.engine import EngineRequest
 
 ASPIRIN = "CC(=O)OC1=CC=CC=C1C(=O)O"
