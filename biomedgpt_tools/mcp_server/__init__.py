@@ -7,7 +7,7 @@ lazily: `tool_names` must import without the SDK.
 
 from __future__ import annotations
 
-import importlib
+from biomedgpt_tools.lazy_exports import lazy_export
 
 _EXPORTS = {
     "TOOL_NAMES": "tool_names",
@@ -21,6 +21,4 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return lazy_export(__name__, _EXPORTS, name)

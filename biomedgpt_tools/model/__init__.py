@@ -7,7 +7,7 @@ torch and transformers.
 
 from __future__ import annotations
 
-import importlib
+from biomedgpt_tools.lazy_exports import lazy_export
 
 _EXPORTS = {
     "BioMedGPT": "api",
@@ -36,7 +36,4 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return lazy_export(__name__, _EXPORTS, name)

@@ -37,19 +37,26 @@ def build_record(**fields) -> AnnotationRecord:
     return AnnotationRecord(**values)
 
 
-def meaning_records(**protein_fields) -> list[AnnotationRecord]:
-    """Aspirin, caffeine and TP53 answers whose meanings differ: the semantic-search fixtures."""
+# answers about aspirin, caffeine and TP53 whose meanings differ (semantic-search fixtures)
+MEANING_ANSWERS = (
+    "Aspirin is a painkiller that reduces fever and inflammation.",
+    "Caffeine is a stimulant found in coffee.",
+    "A tumour suppressor that halts the cell cycle after DNA damage.",
+)
+
+
+def meaning_records(answers=MEANING_ANSWERS, **protein_fields) -> list[AnnotationRecord]:
+    """One aspirin, one caffeine and one TP53 record with these answers, in that order."""
+    aspirin, caffeine, tp53 = answers
     return [
-        build_record(answer="Aspirin is a painkiller that reduces fever and inflammation."),
-        build_record(
-            key=CAFFEINE, display_name="caffeine", answer="Caffeine is a stimulant found in coffee."
-        ),
+        build_record(answer=aspirin),
+        build_record(key=CAFFEINE, display_name="caffeine", answer=caffeine),
         build_record(
             kind="protein",
             key=TP53,
             display_name="TP53",
             question="What is the function of this protein?",
-            answer="A tumour suppressor that halts the cell cycle after DNA damage.",
+            answer=tp53,
             **protein_fields,
         ),
     ]

@@ -17,7 +17,15 @@ from biomedgpt_tools.store import (
     StoreUnavailableError,
 )
 from biomedgpt_tools.testing.processes import run_captured
-from tests.store.conftest import ASPIRIN, BRCA1, CAFFEINE, PYTHON, REPO_ROOT, TP53
+from tests.store.conftest import (
+    ASPIRIN,
+    BRCA1,
+    CAFFEINE,
+    PYTHON,
+    REPO_ROOT,
+    TP53,
+    meaning_records,
+)
 from tests.store.hashing_embedder import HashingTextEmbedder
 
 
@@ -102,21 +110,15 @@ def test_find_by_entity_lists_all_questions_and_models_newest_first(store, make_
     assert store.find("protein", TP53) == []
 
 
-def test_text_search_ranks_by_shared_words_and_filters(store, make_record):
+def test_text_search_ranks_by_shared_words_and_filters(store):
     store.add_many(
-        [
-            make_record(answer="Aspirin inhibits cyclooxygenase and reduces fever."),
-            make_record(
-                key=CAFFEINE, display_name="caffeine", answer="Caffeine blocks adenosine receptors."
-            ),
-            make_record(
-                kind="protein",
-                key=TP53,
-                display_name="TP53",
-                question="What is the function of this protein?",
-                answer="Tumour suppressor that binds DNA and arrests the cell cycle.",
-            ),
-        ]
+        meaning_records(
+            (
+                "Aspirin inhibits cyclooxygenase and reduces fever.",
+                "Caffeine blocks adenosine receptors.",
+                "Tumour suppressor that binds DNA and arrests the cell cycle.",
+            )
+        )
     )
     hits = store.search("blocks adenosine receptors", k=3)
     assert hits[0].record.key == CAFFEINE
