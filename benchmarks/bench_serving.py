@@ -63,6 +63,7 @@ from biomedgpt_tools.model.requests import GenerationRequest  # noqa: E402
 from biomedgpt_tools.model.tiny import build_tiny_biomedgpt  # noqa: E402
 from biomedgpt_tools.serving.engine import EngineRequest  # noqa: E402
 from biomedgpt_tools.testing.ports import free_port  # noqa: E402
+from biomedgpt_tools.testing.processes import stop_process, wait_until_healthy  # noqa: E402
 
 FIXED_BATCH = 8
 POISSON_RATES = (4.0, 16.0)  # requests/s
@@ -132,8 +133,6 @@ class ServerSide:
     def __init__(self, model_dir: Path, log_path: Path, max_concurrency: int):
         import subprocess
 
-        import httpx
-
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in close()
@@ -145,15 +144,7 @@ class ServerSide:
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "BIOMEDGPT_API_KEY": ""},
         )  # fmt: skip
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"biomedgpt serve exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+        wait_until_healthy(self.process, self.url, log_path, timeout_s=600)
         self.start_s = time.perf_counter() - started
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -197,11 +188,7 @@ class ServerSide:
     def close(self) -> None:
         self.run(self.client.aclose())
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except Exception:  # noqa: BLE001 - a stuck server is killed
-            self.process.kill()
+        stop_process(self.process, timeout=30)
         self._log.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -57,3 +58,26 @@ def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_until_healthy(
+    process: subprocess.Popen, url: str, log_path: Path, timeout_s: float = 120
+) -> float:
+    """Poll `url`/health until it answers 200; returns the seconds that took.
+
+    RuntimeError with the end of the server's log if it exits first or is not ready in time
+    (the process is then left to the caller to stop).
+    """
+    import httpx
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not become ready: {log_path.read_text()[-2000:]}")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from biomedgpt_tools.testing.ports import free_port
+from biomedgpt_tools.testing.processes import stop_process, wait_until_healthy
 from tests.serving.models import write_serving_model
 
 STARTUP_TIMEOUT_S = 120.0
@@ -38,20 +38,11 @@ class ServerProcess:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"biomedgpt serve exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(
-            f"biomedgpt serve did not become ready: {self.log_path.read_text()[-2000:]}"
-        )
+        try:
+            wait_until_healthy(self.process, self.url, self.log_path, self.startup_timeout_s)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def metric(self, name: str) -> float:
         """The sum of a metric's samples whose name and labels start with `name`."""
@@ -63,13 +54,7 @@ class ServerProcess:
         )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 
