@@ -56,7 +56,7 @@ def step_detail(payload: dict[str, Any]) -> str:
     """A one-line description of a step's custom event."""
     step = payload["step"]
     if step == "understand":
-        found = [f"{e.get('text')} ({e.get('kind')})" for e in payload.get("entities", [])]
+        found = [f"{e['text']} ({e['kind']})" for e in payload.get("entities", [])]
         return "entities: " + (", ".join(found) if found else "none named")
     if step == "route":
         calls = [
