@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.prompts import NO_MODEL_LINE
+from agents.records import MemoryRecord, ResolvedRecord, SourceRecord, ToolResultRecord
 
 PUBCHEM_COMPOUND_URL = "https://pubchem.ncbi.nlm.nih.gov/compound/{cid}"
 UNIPROT_ENTRY_URL = "https://www.uniprot.org/uniprotkb/{accession}/entry"
@@ -20,23 +21,27 @@ class SourceList:
     """Numbered sources, each listed once however many sections cite it."""
 
     def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
+        self.items: list[SourceRecord] = []
         self._numbers: dict[tuple, int] = {}
 
     def cite(self, source: dict[str, Any]) -> int:
+        """The source's number; `source` is a SourceRecord without its `n`."""
         identity = tuple(sorted((k, str(v)) for k, v in source.items() if k != "label"))
         if identity not in self._numbers:
-            self.items.append({"n": len(self.items) + 1, **source})
+            self.items.append(SourceRecord(n=len(self.items) + 1, **source))
             self._numbers[identity] = len(self.items)
         return self._numbers[identity]
 
 
-def record_sources(resolved: dict[str, Any]) -> list[dict[str, Any]]:
+def record_sources(resolved: ResolvedRecord) -> list[dict[str, Any]]:
     """The database entry a tool's structure came from (none for a structure used as given)."""
-    origin = resolved.get("record_source")
+    facts = resolved["record"]
+    if facts is None:
+        return []
+    origin = facts["record_source"]
     suffix = " (bundled offline snapshot)" if origin == "snapshot" else ""
-    if resolved.get("kind") == "molecule" and resolved.get("cid"):
-        cid = resolved["cid"]
+    if resolved["kind"] == "molecule" and facts["cid"]:
+        cid = facts["cid"]
         return [
             {
                 "type": "pubchem",
@@ -45,8 +50,8 @@ def record_sources(resolved: dict[str, Any]) -> list[dict[str, Any]]:
                 "label": f"PubChem CID {cid}{suffix}",
             }
         ]
-    if resolved.get("kind") == "protein" and resolved.get("accession") and origin != "sequence":
-        accession = resolved["accession"]
+    if resolved["kind"] == "protein" and facts["accession"] and origin != "sequence":
+        accession = facts["accession"]
         return [
             {
                 "type": "uniprot",
@@ -59,26 +64,34 @@ def record_sources(resolved: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def answer_source(artifact: dict[str, Any]) -> dict[str, Any] | None:
-    """Who produced a tool's answer text: the model now, or memory."""
-    revision = (artifact.get("revision") or "")[:12]
-    if artifact.get("answered_by") == "model":
+    """Who produced a tool's answer text (`artifact`: a QAArtifact's JSON, which has every
+    field): the model now, or memory."""
+    revision = (artifact["revision"] or "")[:12]
+    if artifact["answered_by"] == "model":
         return {
             "type": "model",
-            "model_id": artifact.get("model_id"),
+            "model_id": artifact["model_id"],
             "revision": revision,
-            "annotation_id": artifact.get("annotation_id"),
-            "label": f"BioMedGPT {artifact.get('model_id')} (revision {revision}), answered now",
+            "annotation_id": artifact["annotation_id"],
+            "label": f"BioMedGPT {artifact['model_id']} (revision {revision}), answered now",
         }
-    if artifact.get("answered_by") == "memory":
-        when = str(artifact.get("answered_at") or "")[:16].replace("T", " ")
+    if artifact["answered_by"] == "memory":
+        when = str(artifact["answered_at"] or "")[:16].replace("T", " ")
         return {
             "type": "memory",
-            "model_id": artifact.get("model_id"),
+            "model_id": artifact["model_id"],
             "revision": revision,
-            "annotation_id": artifact.get("annotation_id"),
-            "label": f"memory: {artifact.get('model_id')} (revision {revision}) answered on {when} UTC",
+            "annotation_id": artifact["annotation_id"],
+            "label": f"memory: {artifact['model_id']} (revision {revision}) answered on {when} UTC",
         }
     return None
+
+
+def _molecular_weight(resolved: ResolvedRecord) -> float | None:
+    facts = resolved["record"]
+    if resolved["kind"] != "molecule" or facts is None:
+        return None
+    return facts["molecular_weight"]
 
 
 def _marks(numbers: list[int]) -> str:
@@ -86,32 +99,33 @@ def _marks(numbers: list[int]) -> str:
 
 
 def compose_answer(
-    results: list[dict[str, Any]],
-    resolved: list[dict[str, Any]],
-    memories: list[dict[str, Any]],
-) -> tuple[str, list[dict[str, Any]]]:
+    results: list[ToolResultRecord],
+    resolved: list[ResolvedRecord],
+    memories: list[MemoryRecord],
+) -> tuple[str, list[SourceRecord]]:
     """(answer text, sources) from the tool results of one turn."""
     sources = SourceList()
     sections: list[str] = []
     any_model = False
     for result, entity in zip(results, resolved, strict=True):
-        artifact = result.get("artifact") or {}
         title = result["name"]
-        if entity.get("display"):
+        if entity["display"]:
             title = f"{entity['display']} ({result['name']})"
         if result["status"] == "error":
             sections.append(f"{title}: could not answer. {result['content']}")
             continue
         numbers = []
-        produced_by = answer_source(artifact)
-        if produced_by is not None:
+        artifact = result["artifact"]
+        produced_by = answer_source(artifact) if artifact is not None else None
+        if artifact is not None and produced_by is not None:
             any_model = True
             numbers.append(sources.cite(produced_by))
-            body = (artifact.get("answer") or "").strip() or "(the model gave an empty answer)"
+            body = (artifact["answer"] or "").strip() or "(the model gave an empty answer)"
         else:
             body = result["content"]
-            if entity.get("molecular_weight") is not None:
-                body += f"\nMolecular weight: {entity['molecular_weight']:g} g/mol (from the record, not the model)."
+            weight = _molecular_weight(entity)
+            if weight is not None:
+                body += f"\nMolecular weight: {weight:g} g/mol (from the record, not the model)."
         numbers.extend(sources.cite(source) for source in record_sources(entity))
         sections.append(f"{title}: {body} {_marks(numbers)}".rstrip())
     recalled = []

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from agents.records import EntityRecord, Modality
 from biomedgpt_tools.resolvers.identifiers import ORGANISM_TAXA, cas_check_digit
 
 # kinds, in the order a resolver needs them
@@ -32,11 +33,11 @@ class Entity:
     query: str | None = None  # the resolver query that confirmed it (verification.py), if any
 
     @property
-    def modality(self) -> str:
+    def modality(self) -> Modality:
         return "molecule" if self.kind in MOLECULE_KINDS else "protein"
 
-    def as_dict(self) -> dict:
-        data = {"kind": self.kind, "text": self.text, "modality": self.modality}
+    def as_dict(self) -> EntityRecord:
+        data = EntityRecord(kind=self.kind, text=self.text, modality=self.modality)
         if self.organism:
             data["organism"] = self.organism
         if self.query:
@@ -44,8 +45,8 @@ class Entity:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> Entity:
-        """Back from as_dict() (the state keeps dicts; spans are not kept)."""
+    def from_dict(cls, data: EntityRecord) -> Entity:
+        """Back from as_dict() (the state keeps records; spans are not kept)."""
         return cls(
             data["kind"],
             data["text"],

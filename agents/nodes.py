@@ -28,12 +28,22 @@ from agents.entities import Entity
 from agents.errors import InvalidQuestionError
 from agents.known_names import known_molecule_names
 from agents.prompts import FOLLOW_UP_HINT, ROUTER_SYSTEM_PROMPT
+from agents.records import (
+    FocusRecord,
+    MemoryRecord,
+    ResolvedRecord,
+    ToolCallRecord,
+    ToolResultRecord,
+    TurnLogRecord,
+)
 from agents.resolution import (
     ENTITY_ARGUMENT,
     candidate_payload,
     chosen_candidate,
     describe_record,
+    failed_lookup,
     resolve_call,
+    text_call,
 )
 from agents.routing import (
     LLMRouterError,
@@ -108,19 +118,21 @@ def _verifier(settings: AssistantContext):
 
 
 def understand(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:
-    """Find the entities the question names, names confirmed by PubChem/UniProt; clear the
-    previous turn's working fields."""
-    question = (state.get("question") or "").strip()
+    """Find the entities the question names, names confirmed by PubChem/UniProt (the only place
+    a turn looks for them: later steps read them from the state); clear the previous turn's
+    working fields."""
+    question = (state.get("question") or "").strip()  # a caller may send none
     if not question:
         raise InvalidQuestionError("the question is empty; ask something, e.g. 'Describe aspirin'")
-    entities, notes = understand_question(
+    found, notes = understand_question(
         question, known_molecule_names(), _verifier(settings_of(runtime))
     )
-    _emit({"step": "understand", "entities": [e.as_dict() for e in entities], "notes": notes})
+    entities = [e.as_dict() for e in found]
+    _emit({"step": "understand", "entities": entities, "notes": notes})
     return {
         "question": question,
         "notes": notes,
-        "entities": [e.as_dict() for e in entities],
+        "entities": entities,
         "tool_calls": [],
         "resolved": [],
         "memories": [],
@@ -145,16 +157,16 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
     """Plan the tool calls: a follow-up reuses the last entities; else the LLM or the rules."""
     settings = settings_of(runtime)
     question = state["question"]
-    known = known_molecule_names()
-    found = [Entity.from_dict(e) for e in state.get("entities") or []]  # verified in `understand`
-    notes = list(state.get("notes") or [])
+    found = [Entity.from_dict(e) for e in state["entities"]]  # found once, in `understand`
+    notes = list(state["notes"])
+    focus = state.get("focus", [])  # none before a turn that named an entity
 
     def by_rules():
         return route_entities(question, found, notes)
 
     decision = None
-    if not state.get("entities"):
-        decision = route_follow_up(question, state.get("focus") or [])
+    if not found:
+        decision = route_follow_up(question, focus)
     if decision is None and settings.router == "llm":
         chat_model, load_error = _chat_model_of(settings)
         if load_error is not None:
@@ -164,7 +176,6 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
             decision = by_rules()
             decision.router = "rules (no chat model given for the llm router)"
         else:
-            focus = state.get("focus") or []
             hint = (
                 FOLLOW_UP_HINT.format(entities=", ".join(f["query"] for f in focus))
                 if focus
@@ -177,7 +188,6 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
                     chat_model,
                     tools,
                     ROUTER_SYSTEM_PROMPT.format(follow_up=hint),
-                    known,
                     found,
                 )
             except LLMRouterError as error:
@@ -189,7 +199,7 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
     _emit({"step": "route", "router": decision.router, "tool_calls": calls})
     return {
         "tool_calls": calls,
-        "entities": [e.as_dict() for e in decision.entities] or state.get("entities", []),
+        "entities": [e.as_dict() for e in decision.entities] or state["entities"],
         "router": decision.router,
         "follow_up": decision.router == "follow-up",
     }
@@ -200,12 +210,14 @@ def resolve(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[s
     from biomedgpt_tools.resolvers.outcomes import AmbiguousError, ResolverError
 
     toolkit = settings_of(runtime).resolved_toolkit()
-    calls = [dict(call, args=dict(call["args"])) for call in state["tool_calls"]]
-    resolved = []
+    calls = [
+        ToolCallRecord(name=call["name"], args=dict(call["args"])) for call in state["tool_calls"]
+    ]
+    resolved: list[ResolvedRecord] = []
     for call in calls:
         argument = ENTITY_ARGUMENT.get(call["name"])
         if argument is None:
-            resolved.append({"tool": call["name"]})
+            resolved.append(text_call(call["name"]))
             continue
         query = call["args"][argument]
         try:
@@ -218,24 +230,13 @@ def resolve(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[s
             try:
                 record = resolve_call(toolkit.services.resolver, call["name"], choice)
             except ResolverError as again:
-                resolved.append(
-                    {"tool": call["name"], "arg": argument, "query": query, "error": again.message}
-                )
+                resolved.append(failed_lookup(call["name"], argument, query, again.message))
                 continue
         except ResolverError as error:  # not found, obsolete, offline: the tool explains it
-            resolved.append(
-                {"tool": call["name"], "arg": argument, "query": query, "error": error.message}
-            )
+            resolved.append(failed_lookup(call["name"], argument, query, error.message))
             continue
-        resolved.append(
-            {
-                "tool": call["name"],
-                "arg": argument,
-                "query": query,
-                **describe_record(call["name"], query, record),
-            }
-        )
-    _emit({"step": "resolve", "resolved": [r.get("display") or r.get("error") for r in resolved]})
+        resolved.append(describe_record(call["name"], argument, query, record))
+    _emit({"step": "resolve", "resolved": [r["display"] or r["error"] for r in resolved]})
     return {"tool_calls": calls, "resolved": resolved}
 
 
@@ -249,27 +250,29 @@ def recall(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[st
     if store is None:
         return {"memories": []}
     asked = normalize_question(state["question"]) if state["question"].strip() else ""
-    memories, seen = [], set()
-    for entity in state.get("resolved", []):
-        if not entity.get("key") or (entity["kind"], entity["key"]) in seen:
+    memories: list[MemoryRecord] = []
+    seen: set[tuple[str, str]] = set()
+    for entity in state["resolved"]:
+        kind, key = entity["kind"], entity["key"]
+        if kind is None or not key or (kind, key) in seen:
             continue
-        seen.add((entity["kind"], entity["key"]))
+        seen.add((kind, key))
         try:
-            records = store.find(entity["kind"], entity["key"], limit=settings.recall_limit + 1)
+            records = store.find(kind, key, limit=settings.recall_limit + 1)
         except StoreError:
             continue
         kept = [r for r in records if r.normalized_question != asked][: settings.recall_limit]
         memories.extend(
-            {
-                "display": entity.get("display") or entity["key"],
-                "key": r.key,
-                "question": r.question,
-                "answer": r.answer,
-                "model_id": r.model_id,
-                "model_revision": r.model_revision,
-                "created_at": r.created_at.isoformat(),
-                "id": r.id,
-            }
+            MemoryRecord(
+                display=entity["display"] or key,
+                key=r.key,
+                question=r.question,
+                answer=r.answer,
+                model_id=r.model_id,
+                model_revision=r.model_revision,
+                created_at=r.created_at.isoformat(),
+                id=r.id,
+            )
             for r in kept
         )
     _emit({"step": "recall", "memories": len(memories)})
@@ -292,8 +295,8 @@ class ModelTextRelay(BaseCallbackHandler):
 
 
 def _run_one(
-    tool, call: dict[str, Any], index: int, write: Callable[[dict[str, Any]], None]
-) -> dict[str, Any]:
+    tool, call: ToolCallRecord, index: int, write: Callable[[dict[str, Any]], None]
+) -> ToolResultRecord:
     message = tool.invoke(
         {
             "type": "tool_call",
@@ -304,20 +307,20 @@ def _run_one(
         config={"callbacks": [ModelTextRelay(index, call["name"], write)]},
     )
     artifact = getattr(message, "artifact", None)
-    result = {
-        "name": call["name"],
-        "args": call["args"],
-        "status": getattr(message, "status", "success"),
-        "content": str(message.content),
-        "artifact": artifact.model_dump(mode="json") if artifact is not None else None,
-    }
+    result = ToolResultRecord(
+        name=call["name"],
+        args=call["args"],
+        status=getattr(message, "status", "success"),
+        content=str(message.content),
+        artifact=artifact.model_dump(mode="json") if artifact is not None else None,
+    )
     write(
         {
             "step": "tool",
             "call": index,
             "name": result["name"],
             "status": result["status"],
-            "answered_by": (result["artifact"] or {}).get("answered_by"),
+            "answered_by": artifact.answered_by if artifact is not None else None,
         }
     )
     return result
@@ -345,8 +348,8 @@ def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict
 
 def compose(state: AssistantState) -> dict[str, Any]:
     """The answer, citing each source; sent whole to the "custom" stream."""
-    answer, sources = compose_answer(state["results"], state["resolved"], state.get("memories", []))
-    if state.get("notes"):
+    answer, sources = compose_answer(state["results"], state["resolved"], state["memories"])
+    if state["notes"]:
         answer += "\n\n" + "\n".join(f"Note: {note}" for note in state["notes"])
     _emit({"type": "answer", "text": answer})
     return {"answer": answer, "sources": sources}
@@ -358,29 +361,31 @@ def remember(state: AssistantState) -> dict[str, Any]:
     The tools have already stored every model answer in the annotation store; the sources
     carry those annotation ids.
     """
-    named = state.get("entities", [])
-    focus = []
-    for entity in state.get("resolved", []):
-        if not entity.get("arg") or entity.get("error"):
+    named = state["entities"]
+    focus: list[FocusRecord] = []
+    for entity in state["resolved"]:
+        if entity["arg"] is None or entity["query"] is None or entity["error"]:
             continue
+        # the mention the call came from (the LLM router names entities in its own words)
         mention = next((e for e in named if e["text"] and e["text"] in entity["query"]), None)
         focus.append(
-            {
-                "tool": entity["tool"],
-                "arg": entity["arg"],
-                "query": entity["query"],
-                "display": entity.get("display"),
-                "kind": entity.get("kind"),
-                "key": entity.get("key"),
-                "entity": mention,
-            }
+            FocusRecord(
+                tool=entity["tool"],
+                arg=entity["arg"],
+                query=entity["query"],
+                display=entity["display"],
+                kind=entity["kind"],
+                key=entity["key"],
+                entity=mention,
+            )
         )
-    update: dict[str, Any] = {"turns": [{"question": state["question"], "answer": state["answer"]}]}
+    turn = TurnLogRecord(question=state["question"], answer=state["answer"])
+    update: dict[str, Any] = {"turns": [turn]}
     if focus:
         update["focus"] = focus
     saved = [
         s["annotation_id"]
-        for s in state.get("sources", [])
+        for s in state["sources"]
         if s["type"] == "model" and s.get("annotation_id")
     ]
     _emit({"step": "remember", "focus": [f["query"] for f in focus], "saved_annotations": saved})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.records import MoleculeFacts, ProteinFacts, ResolvedRecord
 from agents.routing import MOLECULE_TOOL, PROTEIN_TOOL
 
 ENTITY_ARGUMENT = {MOLECULE_TOOL: "molecule", PROTEIN_TOOL: "protein"}
@@ -65,38 +66,68 @@ def chosen_candidate(payload: dict[str, Any], choice: Any) -> str:
     )
 
 
-def describe_record(tool: str, query: str, record) -> dict[str, Any]:
-    """What later steps need from a resolved record: memory key, display name, citation."""
-    if tool == MOLECULE_TOOL:
-        key = record.inchikey
-        if not key and (record.smiles or record.connectivity_smiles):
-            from biomedgpt_tools.resolvers.smiles import local_properties
+def text_call(tool: str) -> ResolvedRecord:
+    """The entry of a call that names no entity (BiomedQA)."""
+    return ResolvedRecord(
+        tool=tool, arg=None, query=None, kind=None, key=None, display=None, error=None, record=None
+    )
 
-            key = local_properties(record.smiles or record.connectivity_smiles)["inchikey"]
-        return {
-            "kind": "molecule",
-            "key": key,
-            "display": record.name or record.iupac_name or query,
-            "cid": record.cid,
-            "formula": record.formula,
-            "molecular_weight": record.molecular_weight,
-            "smiles": record.smiles or record.connectivity_smiles,  # the web page draws it
-            "inchikey": record.inchikey or key,
-            "record_source": record.source,
-            "source_url": record.source_url,
-        }
-    return {
-        "kind": "protein",
-        "key": record.isoform or record.accession,
-        "display": record.protein_name or record.entry_name or query,
-        "accession": record.isoform or record.accession,
-        "entry_name": record.entry_name,
-        "organism": record.organism,
-        "length": record.length,
-        "gene_names": list(record.gene_names),
-        "record_source": record.source,
-        "source_url": record.source_url,
-    }
+
+def failed_lookup(tool: str, argument: str, query: str, message: str) -> ResolvedRecord:
+    """The entry of a lookup that failed (not found, obsolete, offline): the tool explains it."""
+    return ResolvedRecord(
+        tool=tool,
+        arg=argument,
+        query=query,
+        kind=None,
+        key=None,
+        display=None,
+        error=message,
+        record=None,
+    )
+
+
+def describe_record(tool: str, argument: str, query: str, record) -> ResolvedRecord:
+    """What later steps need from a resolved record: the memory key and display name the tools
+    use (services.entity_names), and the facts the citation and the page's card show."""
+    from biomedgpt_tools.services.entity_names import display_name, memory_key
+    from biomedgpt_tools.services.errors import NoStructureKeyError
+
+    try:
+        key = memory_key(record)
+    except NoStructureKeyError:  # nothing to recall by; the tool says why when it runs
+        key = None
+    facts: MoleculeFacts | ProteinFacts
+    if tool == MOLECULE_TOOL:
+        facts = MoleculeFacts(
+            cid=record.cid,
+            formula=record.formula,
+            molecular_weight=record.molecular_weight,
+            smiles=record.smiles or record.connectivity_smiles,  # the web page draws it
+            inchikey=record.inchikey or key,
+            record_source=record.source,
+            source_url=record.source_url,
+        )
+    else:
+        facts = ProteinFacts(
+            accession=record.isoform or record.accession,
+            entry_name=record.entry_name,
+            organism=record.organism,
+            length=record.length,
+            gene_names=list(record.gene_names),
+            record_source=record.source,
+            source_url=record.source_url,
+        )
+    return ResolvedRecord(
+        tool=tool,
+        arg=argument,
+        query=query,
+        kind="molecule" if tool == MOLECULE_TOOL else "protein",
+        key=key,
+        display=display_name(record) or query,
+        error=None,
+        record=facts,
+    )
 
 
 def resolve_call(resolvers, tool: str, query: str):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from agents.entities import Entity, find_entities
+from agents.records import FocusRecord, ToolCallRecord
 
 MOLECULE_TOOL = "MoleculeQA"
 PROTEIN_TOOL = "ProteinQA"
@@ -22,8 +23,8 @@ class ToolCall:
     name: str
     args: dict
 
-    def as_dict(self) -> dict:
-        return {"name": self.name, "args": dict(self.args)}
+    def as_dict(self) -> ToolCallRecord:
+        return ToolCallRecord(name=self.name, args=dict(self.args))
 
 
 @dataclass
@@ -106,7 +107,7 @@ def is_follow_up(question: str) -> bool:
     return bool(FOLLOW_UP_CUE.search(question))
 
 
-def route_follow_up(question: str, focus: list[dict]) -> Route | None:
+def route_follow_up(question: str, focus: list[FocusRecord]) -> Route | None:
     """Tool calls for the previous turn's entities when the question points back; else None.
 
     `focus` holds the previous turn's tool calls (`{"tool", "arg", "query", "entity"}`).
@@ -126,14 +127,14 @@ def route_follow_up(question: str, focus: list[dict]) -> Route | None:
     ]
     entities = [
         Entity(
-            kind=item["entity"]["kind"],
-            text=item["entity"]["text"],
+            kind=mention["kind"],
+            text=mention["text"],
             start=-1,
             end=-1,
-            organism=item["entity"].get("organism"),
+            organism=mention.get("organism"),
         )
-        for item in wanted
-        if item.get("entity")
+        for mention in (item["entity"] for item in wanted)
+        if mention
     ]
     return Route(entities=entities, tool_calls=calls, router="follow-up")
 
@@ -148,22 +149,20 @@ def route_by_llm(
     chat_model,
     tools,
     system_prompt: str,
-    known_molecule_names: frozenset[str] = frozenset(),
-    entities: list[Entity] | None = None,
+    entities: list[Entity],
 ) -> Route:
     """Tool calls chosen by any LangChain chat model that supports `bind_tools`.
 
     The model only chooses; the tools still run here. Anything unusable (an exception, a
     reply without tool calls, a tool that does not exist, arguments that fail the tool's
     schema) raises LLMRouterError so the caller can fall back to the rules. `entities`:
-    what verification confirmed; the model is told their resolved queries.
+    what the turn found (and verification confirmed) once, before routing; the model is told
+    their resolved queries.
     """
     from langchain_core.messages import HumanMessage, SystemMessage
     from pydantic import ValidationError
 
     by_name = {tool.name: tool for tool in tools}
-    if entities is None:
-        entities = find_entities(question, known_molecule_names)
     if entities:
         system_prompt = system_prompt + "\n" + verified_entities_hint(entities)
     try:

@@ -16,6 +16,7 @@ from langgraph.types import Command
 from agents.context import AssistantContext
 from agents.errors import InvalidQuestionError
 from agents.graph import open_assistant
+from agents.records import EntityRecord, SourceRecord, ToolCallRecord
 from agents.resolution import chosen_candidate
 
 
@@ -25,9 +26,9 @@ class TurnOutcome:
 
     thread_id: str
     answer: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    entities: list[dict[str, Any]] = field(default_factory=list)
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    entities: list[EntityRecord] = field(default_factory=list)
+    sources: list[SourceRecord] = field(default_factory=list)
     router: str = ""
     interrupt: dict[str, Any] | None = None
 
@@ -114,7 +115,7 @@ class AssistantSession:
         paused = self.pending_interrupt()
         if paused is not None:
             return TurnOutcome(thread_id=self.thread_id, interrupt=paused)
-        values = self.graph.get_state(self.config).values
+        values = self.graph.get_state(self.config).values  # empty on a thread never asked
         return TurnOutcome(
             thread_id=self.thread_id,
             answer=values.get("answer", ""),

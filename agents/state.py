@@ -1,17 +1,29 @@
 """The assistant's state: what one turn works on, and what a thread keeps between turns.
 
-Per-turn fields are overwritten by the `understand` node at the start of every turn.
-`focus` and `turns` survive in the checkpointer, which is how "and what is its molecular
-weight?" finds the molecule of the previous turn. Everything is plain JSON-able data, so the
-SQLite checkpointer can store it and LangGraph Studio can show it.
+Per-turn fields are overwritten by the `understand` node at the start of every turn (so every
+node after it reads them as `state["field"]`). `focus` and `turns` survive in the
+checkpointer, which is how "and what is its molecular weight?" finds the molecule of the
+previous turn. Every record is a TypedDict of plain JSON (records.py), so the SQLite
+checkpointer can store it and LangGraph Studio can show it.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any
+from typing import Annotated
 
 from typing_extensions import NotRequired, TypedDict
+
+from agents.records import (
+    EntityRecord,
+    FocusRecord,
+    MemoryRecord,
+    ResolvedRecord,
+    SourceRecord,
+    ToolCallRecord,
+    ToolResultRecord,
+    TurnLogRecord,
+)
 
 
 class InputState(TypedDict):
@@ -22,27 +34,27 @@ class InputState(TypedDict):
 
 class OutputState(TypedDict):
     answer: str
-    sources: list[dict[str, Any]]
-    tool_calls: list[dict[str, Any]]
-    entities: list[dict[str, Any]]
+    sources: list[SourceRecord]
+    tool_calls: list[ToolCallRecord]
+    entities: list[EntityRecord]
     notes: NotRequired[list[str]]  # names that could not be checked (offline, outage, budget)
 
 
 class AssistantState(TypedDict):
     question: str
-    # -- this turn ---------------------------------------------------------------------------
-    entities: NotRequired[list[dict[str, Any]]]  # Entity.as_dict() of what the question names
-    tool_calls: NotRequired[list[dict[str, Any]]]  # [{"name", "args"}], in question order
+    # -- this turn (absent only before the first `understand`) -------------------------------
+    entities: NotRequired[list[EntityRecord]]  # what the question names, found once per turn
+    tool_calls: NotRequired[list[ToolCallRecord]]  # in question order
     notes: NotRequired[
         list[str]
     ]  # names that could not be checked against PubChem/UniProt, and why
     router: NotRequired[str]  # "rules", "llm", "follow-up" or "rules (llm failed: ...)"
     follow_up: NotRequired[bool]  # the turn reused the previous turn's entities
-    resolved: NotRequired[list[dict[str, Any]]]  # per tool call: kind, key, display name, record
-    memories: NotRequired[list[dict[str, Any]]]  # earlier stored answers about those entities
-    results: NotRequired[list[dict[str, Any]]]  # per tool call: content, artifact (JSON), error
+    resolved: NotRequired[list[ResolvedRecord]]  # per tool call: kind, key, display, record
+    memories: NotRequired[list[MemoryRecord]]  # earlier stored answers about those entities
+    results: NotRequired[list[ToolResultRecord]]  # per tool call: content, artifact, status
     answer: NotRequired[str]
-    sources: NotRequired[list[dict[str, Any]]]
+    sources: NotRequired[list[SourceRecord]]
     # -- the thread ----------------------------------------------------------------------------
-    focus: NotRequired[list[dict[str, Any]]]  # entities of the last turn that named any
-    turns: NotRequired[Annotated[list[dict[str, Any]], operator.add]]  # question/answer log
+    focus: NotRequired[list[FocusRecord]]  # entities of the last turn that named any
+    turns: NotRequired[Annotated[list[TurnLogRecord], operator.add]]  # question/answer log

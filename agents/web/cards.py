@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agents.composition import PUBCHEM_COMPOUND_URL, UNIPROT_ENTRY_URL
+from agents.records import ResolvedRecord
 
 log = logging.getLogger(__name__)
 
@@ -81,41 +82,42 @@ def protein_card(
     }
 
 
-def card_for_resolved(entry: dict[str, Any]) -> dict[str, Any] | None:
+def card_for_resolved(entry: ResolvedRecord) -> dict[str, Any] | None:
     """The card of one resolve-step entry (state["resolved"][i]); None for a text question."""
-    if entry.get("error"):
+    if entry["error"]:
         return {
             "kind": "error",
-            "query": entry.get("query"),
-            "tool": entry.get("tool"),
+            "query": entry["query"],
+            "tool": entry["tool"],
             "message": entry["error"],
         }
-    if entry.get("kind") == "molecule":
+    facts = entry["record"]
+    if facts is None:
+        return None
+    if entry["kind"] == "molecule":
         return molecule_card(
-            entry.get("display"),
-            entry.get("cid"),
-            entry.get("formula"),
-            entry.get("inchikey") or entry.get("key"),
-            entry.get("smiles"),
-            entry.get("molecular_weight"),
-            entry.get("record_source"),
+            entry["display"],
+            facts["cid"],
+            facts["formula"],
+            facts["inchikey"] or entry["key"],
+            facts["smiles"],
+            facts["molecular_weight"],
+            facts["record_source"],
         )
-    if entry.get("kind") == "protein":
-        return protein_card(
-            entry.get("accession"),
-            entry.get("display"),
-            entry.get("entry_name"),
-            entry.get("organism"),
-            entry.get("length"),
-            entry.get("gene_names"),
-            entry.get("record_source"),
-        )
-    return None
+    return protein_card(
+        facts["accession"],
+        entry["display"],
+        facts["entry_name"],
+        facts["organism"],
+        facts["length"],
+        facts["gene_names"],
+        facts["record_source"],
+    )
 
 
-def cards_for_resolved(resolved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cards_for_resolved(resolved: list[ResolvedRecord]) -> list[dict[str, Any]]:
     cards = []
-    for index, entry in enumerate(resolved or []):
+    for index, entry in enumerate(resolved):
         card = card_for_resolved(entry)
         if card is not None:
             cards.append({**card, "call": index})

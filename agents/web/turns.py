@@ -26,7 +26,9 @@ from langgraph.types import Command
 
 from agents.errors import InvalidQuestionError
 from agents.graph import STEPS
+from agents.records import ResolvedRecord, SourceRecord
 from agents.resolution import InvalidChoiceError, chosen_candidate
+from agents.state import AssistantState
 from agents.web.cards import candidate_cards, cards_for_resolved
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def step_detail(payload: dict[str, Any]) -> str:
     """A one-line description of a step's custom event."""
     step = payload["step"]
     if step == "understand":
-        found = [f"{e.get('text')} ({e.get('kind')})" for e in payload.get("entities", [])]
+        found = [f"{e['text']} ({e['kind']})" for e in payload.get("entities", [])]
         return "entities: " + (", ".join(found) if found else "none named")
     if step == "route":
         calls = [
@@ -82,16 +84,16 @@ def step_detail(payload: dict[str, Any]) -> str:
     return ""
 
 
-def source_links(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def source_links(sources: list[SourceRecord]) -> list[dict[str, Any]]:
     """Sources as the page lists them; only https links built by the composer pass."""
     listed = []
-    for source in sources or []:
+    for source in sources:
         url = source.get("url")
         listed.append(
             {
-                "n": source.get("n"),
-                "type": source.get("type"),
-                "label": source.get("label", ""),
+                "n": source["n"],
+                "type": source["type"],
+                "label": source["label"],
                 "url": url if isinstance(url, str) and url.startswith("https://") else None,
             }
         )
@@ -209,11 +211,10 @@ class TurnStreamer:
                 if name not in STEPS:
                     continue  # __interrupt__: the outcome reports it
                 if name == "resolve" and isinstance(update, dict):
-                    self.tools = [c["name"] for c in update.get("tool_calls") or []]
-                    resolved = update.get("resolved") or []
-                    self.labels = [
-                        r.get("display") or r.get("query") or r.get("tool") for r in resolved
-                    ]
+                    # the resolve step's update: its tool_calls and resolved records
+                    self.tools = [c["name"] for c in update["tool_calls"]]
+                    resolved: list[ResolvedRecord] = update["resolved"]
+                    self.labels = [r["display"] or r["query"] or r["tool"] for r in resolved]
                     cards = cards_for_resolved(resolved)
                     if cards:
                         yield ("cards", {"cards": cards})
@@ -280,15 +281,18 @@ def interrupt_data(payload: dict[str, Any], resolvers) -> dict[str, Any]:
     }
 
 
-def answer_data(values: dict[str, Any]) -> dict[str, Any]:
-    """The finished turn as the page shows it, from the thread's state."""
-    results = values.get("results") or []
+def answer_data(values: AssistantState) -> dict[str, Any]:
+    """The finished turn as the page shows it, from the thread's state (after a turn's
+    `understand`, every per-turn field is there)."""
     return {
-        "text": split_answer(values.get("answer", "")),
-        "sources": source_links(values.get("sources") or []),
-        "cards": cards_for_resolved(values.get("resolved") or []),
-        "router": values.get("router", ""),
-        "answered_by": [((r.get("artifact") or {}).get("answered_by")) for r in results],
+        "text": split_answer(values["answer"]),
+        "sources": source_links(values["sources"]),
+        "cards": cards_for_resolved(values["resolved"]),
+        "router": values["router"],
+        "answered_by": [
+            r["artifact"]["answered_by"] if r["artifact"] is not None else None
+            for r in values["results"]
+        ],
     }
 
 

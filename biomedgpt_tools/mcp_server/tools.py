@@ -35,9 +35,8 @@ from biomedgpt_tools.mcp_server.progress import (
 )
 from biomedgpt_tools.mcp_server.resources import memory_unavailable_reason
 from biomedgpt_tools.resolvers.outcomes import AmbiguousError, ResolverError
+from biomedgpt_tools.services.entity_names import memory_key
 from biomedgpt_tools.services.errors import NoStructureKeyError
-from biomedgpt_tools.services.resolution import inchikey_for
-from biomedgpt_tools.store.ids import sequence_key
 from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.quoting import shorten_keeping_quotes
 from biomedgpt_tools.tools.schemas import DEFAULT_MOLECULE_QUESTION, DEFAULT_PROTEIN_QUESTION
@@ -244,12 +243,11 @@ class BioMedGPTTools:
             if molecule:
                 record, _ = await self.services.aresolve_molecule(molecule)
                 kind = "molecule"
-                smiles = record.smiles or record.connectivity_smiles or molecule
-                key = record.inchikey or inchikey_for(smiles)  # as molecule_qa
+                key = memory_key(record)  # the key MoleculeQA stores answers under
             elif protein:
                 record = await self.services.aresolve_protein(protein)
                 kind = "protein"
-                key = record.isoform or record.accession or sequence_key(record.sequence)
+                key = memory_key(record)
         except ResolverError as error:
             entity = "molecule" if molecule else "protein"
             return error_result(str(tool_error_from_resolver(error, entity)))

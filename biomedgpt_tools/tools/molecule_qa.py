@@ -12,8 +12,8 @@ from biomedgpt_tools.model.prompt import Molecule
 from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import MoleculeRecord
+from biomedgpt_tools.services.entity_names import display_name, memory_key
 from biomedgpt_tools.services.errors import NoStructureKeyError
-from biomedgpt_tools.services.resolution import inchikey_for
 from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
@@ -49,10 +49,10 @@ def _source_label(description_source: str | None) -> str:
     return f"PubChem ({depositor})" if depositor else "PubChem"
 
 
-def molecule_key(smiles: str) -> str:
-    """The memory key of a molecule PubChem gave no InChIKey for, computed with RDKit."""
+def molecule_key(record: MoleculeRecord) -> str:
+    """The molecule's memory key (services.entity_names), its failure as the tool's error."""
     try:
-        return inchikey_for(smiles)
+        return memory_key(record)
     except NoStructureKeyError as error:
         raise ToolException(str(error)) from error
 
@@ -118,7 +118,7 @@ class MoleculeQA(BioMedGPTQATool):
                 f"The molecule {query!r} was found (CID {record.cid}) but PubChem gives no structure "
                 "for it, so BioMedGPT cannot read it. Pass a SMILES string instead."
             )
-        key = record.inchikey or molecule_key(smiles)
+        key = molecule_key(record)
         source = record.description_source
         return PreparedQuestion(
             kind="molecule",
@@ -130,7 +130,7 @@ class MoleculeQA(BioMedGPTQATool):
                 max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,
-            display_name=quote_inline(record.name, 120) or key,
+            display_name=quote_inline(display_name(record), 120) or key,
             record=record,
             identity_line=describe_molecule(record, query),
             record_text=record.description,

@@ -13,7 +13,7 @@ from biomedgpt_tools.model.protein_sequence import ESM_MAX_RESIDUES, truncation_
 from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.resolvers.outcomes import ResolverError
 from biomedgpt_tools.resolvers.records import ProteinRecord
-from biomedgpt_tools.store.ids import sequence_key
+from biomedgpt_tools.services.entity_names import display_name, memory_key
 from biomedgpt_tools.tools.errors import tool_error_from_resolver
 from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
@@ -119,8 +119,7 @@ class ProteinQA(BioMedGPTQATool):
             # as the reference does: ESM-2 positions stop at 1024 (<cls> + 1022 + <eos>)
             sequence = sequence[:MAX_ENCODED_RESIDUES]
             notes.append(truncation_note(len(record.sequence)))
-        key = record.isoform or record.accession or sequence_key(record.sequence)
-        name = quote_inline(record.protein_name, 120) or quote_inline(record.entry_name, 40)
+        key = memory_key(record)  # the record has a sequence: never fails
         return PreparedQuestion(
             kind="protein",
             key=key,
@@ -131,7 +130,7 @@ class ProteinQA(BioMedGPTQATool):
                 max_new_tokens=self.services.settings.max_new_tokens,
             ),
             fresh=fresh,
-            display_name=name or key,
+            display_name=quote_inline(display_name(record), 120) or key,
             record=record,
             identity_line=describe_protein(record, query),
             record_text=record_summary(record),

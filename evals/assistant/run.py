@@ -51,7 +51,7 @@ def ask_turn(session, gold: GoldTurn) -> TurnRecord:
     record.sources, record.answer_sources = cited_sources(outcome.sources)
     results = session.graph.get_state(session.config).values.get("results", [])
     record.tool_errors = [
-        f"{r['name']}: {r['content'][:200]}" for r in results if r.get("status") == "error"
+        f"{r['name']}: {r['content'][:200]}" for r in results if r["status"] == "error"
     ]
     return record
 

@@ -56,6 +56,21 @@ def test_recall_lists_earlier_answers_about_the_entity(toolkit):
     assert "What does P04637 do?" in outcome.answer
 
 
+def test_the_assistant_recalls_by_the_keys_the_tools_store_under(toolkit):
+    """One memory key per entity (services.entity_names): the resolve step's records carry the
+    key each tool then stores its answer under, a sequence given as is included."""
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
+    session = session_for(toolkit)
+    session.ask(f"Does aspirin bind P04637 or {sequence}?")
+    values = session.graph.get_state(session.config).values
+    keys = [entry["key"] for entry in values["resolved"]]
+    assert keys == [result["artifact"]["entity_key"] for result in values["results"]]
+    assert keys[1] == "P04637" and keys[2].startswith("SEQ-")
+
+    outcome = session.ask(f"Where is the protein {sequence} located?")
+    assert "Earlier answers in memory about these entities" in outcome.answer
+
+
 def test_without_model_the_answer_says_so_and_shows_the_record(no_model_toolkit):
     outcome = session_for(no_model_toolkit).ask("What is the molecular weight of aspirin?")
     assert outcome.answer.startswith("No BioMedGPT model is configured")
