@@ -127,3 +127,29 @@ class TurnLogRecord(TypedDict):
 
     question: str
     answer: str
+
+
+def resolved_from_saved(entry: dict[str, Any]) -> ResolvedRecord:
+    """A resolve-step entry as saved by any version: threads saved before the state was typed
+    kept a record's facts beside the entry's own fields, and wrote only the fields they had
+    (a text question: just `tool`). Entries of the current shape come back as they are."""
+    if "record" in entry:
+        return entry  # type: ignore[return-value]
+    kind = entry.get("kind")
+    facts_type = {"molecule": MoleculeFacts, "protein": ProteinFacts}.get(kind)
+    record = None
+    if facts_type is not None and not entry.get("error"):
+        record = {name: entry.get(name) for name in facts_type.__annotations__}
+        if kind == "protein":
+            record["gene_names"] = list(record["gene_names"] or [])
+            record["length"] = record["length"] or 0
+    return ResolvedRecord(
+        tool=entry.get("tool", ""),
+        arg=entry.get("arg"),
+        query=entry.get("query"),
+        kind=kind,
+        key=entry.get("key"),
+        display=entry.get("display"),
+        error=entry.get("error"),
+        record=record,  # type: ignore[typeddict-item]
+    )

@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+from agents.records import resolved_from_saved
 from agents.web.turns import answer_data, interrupt_data
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")
@@ -82,5 +83,6 @@ def thread_history(graph, thread_id: str, resolvers=None) -> dict[str, Any]:
         history["pending_question"] = values.get("question", "")
         history["interrupt"] = interrupt_data(pending, resolvers)
     elif turns:
-        history["last"] = answer_data(values)
+        saved = [resolved_from_saved(entry) for entry in values.get("resolved") or []]
+        history["last"] = answer_data({**values, "resolved": saved})
     return history
