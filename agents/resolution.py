@@ -68,22 +68,19 @@ def chosen_candidate(payload: dict[str, Any], choice: Any) -> str:
 
 def text_call(tool: str) -> ResolvedRecord:
     """The entry of a call that names no entity (BiomedQA)."""
-    return ResolvedRecord(
-        tool=tool, arg=None, query=None, kind=None, key=None, display=None, error=None, record=None
-    )
+    return _without_record(tool)
 
 
 def failed_lookup(tool: str, argument: str, query: str, message: str) -> ResolvedRecord:
     """The entry of a lookup that failed (not found, obsolete, offline): the tool explains it."""
+    return _without_record(tool, argument, query, message)
+
+
+def _without_record(
+    tool: str, arg: str | None = None, query: str | None = None, error: str | None = None
+) -> ResolvedRecord:
     return ResolvedRecord(
-        tool=tool,
-        arg=argument,
-        query=query,
-        kind=None,
-        key=None,
-        display=None,
-        error=message,
-        record=None,
+        tool=tool, arg=arg, query=query, kind=None, key=None, display=None, error=error, record=None
     )
 
 
