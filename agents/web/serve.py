@@ -86,6 +86,9 @@ def serve(
         raise UsageError(
             f"cannot listen on {host}:{port} ({error.strerror}); pick another --port"
         ) from error
+    # listening before the URL is printed: a client that reads it may connect at once (the
+    # server accepts once uvicorn starts; until then connections wait in the backlog)
+    listener.listen(2048)
     bound_port = listener.getsockname()[1]  # --port 0: the free port the system chose
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"BioMedGPT assistant on http://{shown_host}:{bound_port}/ (Ctrl-C stops)", flush=True)

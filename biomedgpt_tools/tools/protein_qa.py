@@ -19,8 +19,6 @@ from biomedgpt_tools.tools.qa_tool import BioMedGPTQATool, PreparedQuestion
 from biomedgpt_tools.tools.quoting import quote_inline
 from biomedgpt_tools.tools.schemas import DEFAULT_PROTEIN_QUESTION, ProteinQAInput
 
-# ESM-2 reads at most 1022 residues (1024 positions with <cls> and <eos>).
-MAX_ENCODED_RESIDUES = ESM_MAX_RESIDUES
 SOURCE_NAMES = {"uniprot": "UniProt", "snapshot": "the bundled UniProt snapshot"}
 
 
@@ -107,17 +105,17 @@ class ProteinQA(BioMedGPTQATool):
             notes.append(quote_inline(record.note, 300))
         sequence = record.sequence
         on_too_long = self.on_too_long or self.services.settings.on_too_long
-        if len(sequence) > MAX_ENCODED_RESIDUES and on_too_long == "error":
+        if len(sequence) > ESM_MAX_RESIDUES and on_too_long == "error":
             raise ToolException(
                 f"{quote_inline(query, 40)!r} has {len(sequence)} residues, more than the "
-                f"{MAX_ENCODED_RESIDUES} BioMedGPT's protein encoder reads, and this tool is set "
+                f"{ESM_MAX_RESIDUES} BioMedGPT's protein encoder reads, and this tool is set "
                 "to refuse such proteins (on_too_long='error'); ask about one domain's sequence, "
                 "or set on_too_long='truncate' to read the first "
-                f"{MAX_ENCODED_RESIDUES} residues as the released model did."
+                f"{ESM_MAX_RESIDUES} residues as the released model did."
             )
-        if len(sequence) > MAX_ENCODED_RESIDUES:
+        if len(sequence) > ESM_MAX_RESIDUES:
             # as the reference does: ESM-2 positions stop at 1024 (<cls> + 1022 + <eos>)
-            sequence = sequence[:MAX_ENCODED_RESIDUES]
+            sequence = sequence[:ESM_MAX_RESIDUES]
             notes.append(truncation_note(len(record.sequence)))
         key = memory_key(record)  # the record has a sequence: never fails
         return PreparedQuestion(
