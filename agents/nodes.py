@@ -188,7 +188,7 @@ def route(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str
                     chat_model,
                     tools,
                     ROUTER_SYSTEM_PROMPT.format(follow_up=hint),
-                    found,
+                    entities=found,
                 )
             except LLMRouterError as error:
                 decision = by_rules()

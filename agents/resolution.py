@@ -13,6 +13,8 @@ from typing import Any
 
 from agents.records import MoleculeFacts, ProteinFacts, ResolvedRecord
 from agents.routing import MOLECULE_TOOL, PROTEIN_TOOL
+from biomedgpt_tools.services.entity_names import display_name, memory_key
+from biomedgpt_tools.services.errors import NoStructureKeyError
 
 ENTITY_ARGUMENT = {MOLECULE_TOOL: "molecule", PROTEIN_TOOL: "protein"}
 
@@ -87,8 +89,6 @@ def _without_record(
 def describe_record(tool: str, argument: str, query: str, record) -> ResolvedRecord:
     """What later steps need from a resolved record: the memory key and display name the tools
     use (services.entity_names), and the facts the citation and the page's card show."""
-    from biomedgpt_tools.services.entity_names import display_name, memory_key
-    from biomedgpt_tools.services.errors import NoStructureKeyError
 
     try:
         key = memory_key(record)

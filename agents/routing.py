@@ -149,6 +149,7 @@ def route_by_llm(
     chat_model,
     tools,
     system_prompt: str,
+    *,
     entities: list[Entity],
 ) -> Route:
     """Tool calls chosen by any LangChain chat model that supports `bind_tools`.

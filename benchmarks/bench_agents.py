@@ -38,6 +38,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def bench_router(repeats: int) -> None:
 
+    from agents.entities import find_entities
     from agents.known_names import known_molecule_names
     from agents.prompts import ROUTER_SYSTEM_PROMPT
     from agents.routing import route_by_llm, route_by_rules
@@ -76,8 +77,13 @@ def bench_router(repeats: int) -> None:
             model = ScriptedChatModel(script=[reply] * repeats)
             for _ in range(repeats):
                 started = time.perf_counter()
+                entities = find_entities(question, known)  # the turn's one extraction
                 route_by_llm(
-                    question, model, tools, ROUTER_SYSTEM_PROMPT.format(follow_up=""), known
+                    question,
+                    model,
+                    tools,
+                    ROUTER_SYSTEM_PROMPT.format(follow_up=""),
+                    entities=entities,
                 )
                 llm_samples.append((time.perf_counter() - started) * 1000)
         toolkit.close()

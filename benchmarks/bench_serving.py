@@ -144,7 +144,12 @@ class ServerSide:
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "BIOMEDGPT_API_KEY": ""},
         )  # fmt: skip
-        wait_until_healthy(self.process, self.url, log_path, timeout_s=600)
+        try:
+            wait_until_healthy(self.process, self.url, log_path, timeout_s=600)
+        except RuntimeError:
+            stop_process(self.process)
+            self._log.close()
+            raise
         self.start_s = time.perf_counter() - started
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -109,3 +109,9 @@ class NoModelBackend(ModelBackend):
 
     def render_prompt(self, question: GenerationRequest) -> str:
         raise ModelUnavailableError(self.reason)
+
+
+def answered_by(backend: ModelBackend, result: GenerationResult) -> ModelIdentity:
+    """Who answered: the identity the backend wrote on the result (every backend here does);
+    for a result that came back without one, the backend's own identity."""
+    return result.identity if result.identity is not None else backend.identity()

@@ -110,11 +110,9 @@ class InProcessBackend(ModelBackend):
             return []
         model = self.model()
         identity = self.identity()
-        limits = {q.max_new_tokens for q in questions if q.max_new_tokens is not None}
-        options = {"max_new_tokens": max(limits)} if limits else {}
         with self._generate_lock:
             started = time.perf_counter()
-            results = model.generate(list(questions), **options)
+            results = model.generate(list(questions))  # each request carries its own limit
             seconds = time.perf_counter() - started
             self._answer_calls += len(questions)
         return [replace(result, identity=identity, seconds=seconds) for result in results]
@@ -123,10 +121,9 @@ class InProcessBackend(ModelBackend):
         """One answer, generated token by token; its text goes to `sink` as it grows."""
         model = self.model()
         identity = self.identity()
-        options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
         with self._generate_lock:
             started = time.perf_counter()
-            streamed = model.stream(question, **options)
+            streamed = model.stream(question)
             try:
                 for delta in streamed:
                     sink(delta)
@@ -141,10 +138,9 @@ class InProcessBackend(ModelBackend):
 
     def stream(self, question: GenerationRequest) -> Iterator[str]:
         model = self.model()
-        options = {"max_new_tokens": question.max_new_tokens} if question.max_new_tokens else {}
         with self._generate_lock:
             self._answer_calls += 1
-            streamed = model.stream(question, **options)
+            streamed = model.stream(question)
             try:
                 yield from streamed
             finally:  # a reader that stops early must not leave the model generating

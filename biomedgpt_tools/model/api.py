@@ -18,7 +18,13 @@ from pathlib import Path
 import torch
 
 from .answer_text import AnswerCutter, cut_answer, missing_tail
-from .generation import GeneratedTokens, GenerationOptions, generate_batch, stream_generation
+from .generation import (
+    DEFAULT_MAX_NEW_TOKENS,
+    GeneratedTokens,
+    GenerationOptions,
+    generate_batch,
+    stream_generation,
+)
 from .modeling_biomedgpt import (
     BioMedGPTForConditionalGeneration,
     MultimodalRow,
@@ -225,7 +231,7 @@ class BioMedGPT:
         requests: Sequence[GenerationRequest | MultimodalRow] | GenerationRequest,
         *,
         batch_size: int = 8,
-        max_new_tokens: int = 255,
+        max_new_tokens: int | None = None,
         do_sample: bool = False,
         temperature: float = 1.0,
         top_p: float = 1.0,
@@ -237,10 +243,12 @@ class BioMedGPT:
         """Answer every request, in input order; requests of similar length share a batch.
 
         A request may also be the row `check_request` returned for it, so a caller that
-        checked requests one by one does not have them built again.
+        checked requests one by one does not have them built again. `max_new_tokens` None:
+        the largest of the requests' own limits, else 255 (a batch decodes to one limit).
         """
         if isinstance(requests, GenerationRequest):
             requests = [requests]
+        max_new_tokens = requested_limit(requests, max_new_tokens)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         options = GenerationOptions(
@@ -271,7 +279,10 @@ class BioMedGPT:
         return results  # type: ignore[return-value]
 
     def stream(self, request: GenerationRequest, **options) -> StreamedAnswer:
-        """The answer's text in deltas as it is generated (greedy by default); `.result` afterwards."""
+        """The answer's text in deltas as it is generated (greedy by default); `.result` afterwards.
+
+        Without a `max_new_tokens` option, the request's own limit (else 255) applies."""
+        options["max_new_tokens"] = requested_limit([request], options.get("max_new_tokens"))
         generation_options = GenerationOptions(**options)
         row = self.check_request(request, generation_options.max_new_tokens)
         prompt = row.prompt
@@ -289,7 +300,9 @@ class BioMedGPT:
             stop=streamed.close,
         )
 
-    def check_request(self, request: GenerationRequest, max_new_tokens: int = 255) -> MultimodalRow:
+    def check_request(
+        self, request: GenerationRequest, max_new_tokens: int | None = None
+    ) -> MultimodalRow:
         """The ValueError `generate` would raise for this request alone (bad input, a prompt
         past the context), so a batch can set one request aside instead of failing whole.
 
@@ -297,7 +310,7 @@ class BioMedGPT:
         `generate` (or `collate_rows`) instead of the request so none of it is done again.
         """
         row = self._build_row(0, request)
-        self._check_context([row], max_new_tokens)
+        self._check_context([row], requested_limit([request], max_new_tokens))
         return row
 
     def _check_context(self, rows: Sequence[MultimodalRow], max_new_tokens: int) -> None:
@@ -370,6 +383,19 @@ class BioMedGPT:
     def encode_protein(self, sequence: str) -> torch.Tensor:
         """One protein's mean-pooled ESM vector, (hidden,) fp32; used by the store's search."""
         return self.encode_proteins([sequence])[0]
+
+
+def requested_limit(requests: Sequence[object], given: int | None) -> int:
+    """The new-token limit a call decodes to: the one given, else the largest of the requests'
+    own (`GenerationRequest.max_new_tokens`), else the reference's 255."""
+    if given is not None:
+        return given
+    own = [
+        request.max_new_tokens
+        for request in requests
+        if isinstance(request, GenerationRequest) and request.max_new_tokens is not None
+    ]
+    return max(own, default=DEFAULT_MAX_NEW_TOKENS)
 
 
 def saved_revision(folder: str | Path) -> str | None:

@@ -32,8 +32,9 @@ class GenerationRequest:
 
     `history` holds earlier answered turns of a multi-turn conversation (with their own
     inputs, if any); `system` None means the system text used with the released weights.
-    `max_new_tokens` is this request's limit on new tokens for a backend (None: the backend's
-    default); `BioMedGPT.generate` takes its limit as an argument instead.
+    `max_new_tokens` is this request's limit on new tokens (None: 255, the reference's); an
+    explicit `max_new_tokens` given to `BioMedGPT.generate` / `stream` wins, and a batch
+    decodes to the largest limit among its requests.
     """
 
     question: str

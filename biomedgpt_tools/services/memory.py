@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from biomedgpt_tools.inference.backend import answered_by
 from biomedgpt_tools.store.errors import StoreError
 from biomedgpt_tools.store.record import AnnotationRecord, ExtraValue, normalize_question
 
@@ -116,6 +117,7 @@ class AnnotationMemory:
         store = self.open()
         if store is None:
             return None, self.unavailable_note()
+        identity = answered_by(backend, answer)
         extra: dict[str, ExtraValue] = {
             "generate_s": round(answer.seconds, 4),
             "backend": backend.kind,
@@ -128,8 +130,8 @@ class AnnotationMemory:
                 key=entry.key,
                 question=entry.question,
                 answer=entry.text,
-                model_id=answer.identity.model_id,
-                model_revision=answer.identity.revision,
+                model_id=identity.model_id,
+                model_revision=identity.revision,
                 source="model",
                 display_name=entry.display_name,
                 extra=extra,
@@ -144,8 +146,8 @@ class AnnotationMemory:
                     store.add_protein_vector(
                         entry.key,
                         vector,
-                        answer.identity.model_id,
-                        answer.identity.revision,
+                        identity.model_id,
+                        identity.revision,
                         entry.display_name,
                     )
             except (StoreError, ValueError) as error:

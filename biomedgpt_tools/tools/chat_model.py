@@ -25,7 +25,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from biomedgpt_tools.inference.backend import ModelBackend
+from biomedgpt_tools.inference.backend import ModelBackend, answered_by
 from biomedgpt_tools.model.prompt import Turn
 from biomedgpt_tools.model.requests import GenerationRequest
 from biomedgpt_tools.services.backend_choice import build_backend
@@ -176,13 +176,15 @@ class ChatBioMedGPT(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        answer = self._backend().answer([self._question(messages, **kwargs)])[0]
+        backend = self._backend()
+        answer = backend.answer([self._question(messages, **kwargs)])[0]
+        identity = answered_by(backend, answer)
         text, stopped = _cut_at_stop(answer.text, stop or self.stop)
         message = AIMessage(
             content=text,
             response_metadata={
-                "model_name": answer.identity.model_id,
-                "model_revision": answer.identity.revision,
+                "model_name": identity.model_id,
+                "model_revision": identity.revision,
                 "finish_reason": "stop_sequence" if stopped else "stop",
                 "generate_s": round(answer.seconds, 4),
             },

@@ -49,7 +49,7 @@ def _source_label(description_source: str | None) -> str:
     return f"PubChem ({depositor})" if depositor else "PubChem"
 
 
-def molecule_key(record: MoleculeRecord) -> str:
+def _memory_key_or_tool_error(record: MoleculeRecord) -> str:
     """The molecule's memory key (services.entity_names), its failure as the tool's error."""
     try:
         return memory_key(record)
@@ -118,7 +118,7 @@ class MoleculeQA(BioMedGPTQATool):
                 f"The molecule {query!r} was found (CID {record.cid}) but PubChem gives no structure "
                 "for it, so BioMedGPT cannot read it. Pass a SMILES string instead."
             )
-        key = molecule_key(record)
+        key = _memory_key_or_tool_error(record)
         source = record.description_source
         return PreparedQuestion(
             kind="molecule",

@@ -28,7 +28,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from biomedgpt_tools.inference.backend import ModelUnavailableError, TextSink
+from biomedgpt_tools.inference.backend import ModelUnavailableError, TextSink, answered_by
 from biomedgpt_tools.model.prompt import structure_value
 from biomedgpt_tools.model.requests import GenerationRequest, GenerationResult, ModelIdentity
 from biomedgpt_tools.resolvers.records import MoleculeRecord, ProteinRecord
@@ -319,7 +319,7 @@ class BioMedGPTQATool(BaseTool):
         timings: StepTimings,
         notes: list[str],
     ) -> tuple[str, QAArtifact]:
-        identity = answer.identity
+        identity = answered_by(self.services.backend, answer)
         head = (
             f"BioMedGPT answer ({identity.model_id}, revision {identity.revision[:12]}, "
             f"computed now in {answer.seconds:.1f} s):"

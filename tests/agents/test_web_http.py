@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -353,3 +354,29 @@ def test_a_model_that_cannot_load_is_said_at_start_and_in_the_status(tmp_path, r
         status = httpx.get(f"{server.url}/api/status").json()
     toolkit.close()
     assert status["model"] == problem and status["has_model"] is False
+
+
+def test_the_printed_url_accepts_connections_before_the_server_starts(
+    tmp_path, monkeypatch, capsys
+):
+    """`agents web` prints its URL once the socket listens: a client that connects the moment
+    it reads the URL waits in the backlog instead of being refused (seen under load)."""
+    import uvicorn
+
+    from agents.web.serve import serve
+
+    for name in ("BIOMEDGPT_MODEL", "BIOMEDGPT_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BIOMEDGPT_HOME", str(tmp_path))
+    monkeypatch.setenv("BIOMEDGPT_OFFLINE", "1")
+    seen = {}
+
+    def run_instead(self, sockets):
+        url = capsys.readouterr().out.split("assistant on ")[1].split("/ ")[0]
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5):  # refused if not listening
+            seen["connected"] = url
+
+    monkeypatch.setattr(uvicorn.Server, "run", run_instead)
+    assert serve(port=0, threads_db=str(tmp_path / "threads.sqlite")) == 0
+    assert seen["connected"].startswith("http://127.0.0.1:")

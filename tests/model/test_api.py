@@ -58,6 +58,21 @@ def test_stream_gives_pieces_then_the_result(tiny_biomedgpt):
     assert streamed.result.raw_text == expected.raw_text
 
 
+def test_a_request_carries_its_own_new_token_limit(tiny_biomedgpt):
+    """GenerationRequest.max_new_tokens is what generate and stream decode to unless the call
+    gives its own; a batch decodes to the largest of its requests' limits."""
+    short, longer = (
+        GenerationRequest("What is a kinase?", max_new_tokens=limit) for limit in (3, 5)
+    )
+    assert len(tiny_biomedgpt.generate(short)[0].token_ids) == 3
+    streamed = tiny_biomedgpt.stream(short)
+    list(streamed)
+    assert len(streamed.result.token_ids) == 3
+    assert len(tiny_biomedgpt.generate(short, max_new_tokens=4)[0].token_ids) == 4
+    batch = tiny_biomedgpt.generate([short, longer])
+    assert [len(result.token_ids) for result in batch] == [5, 5]
+
+
 def test_a_second_turn_in_the_generated_text_is_cut_alike_streamed_or_not(tiny_assets, monkeypatch):
     """The model opens with `Assistant:` again and later begins a turn of its own: the stream
     holds back what may be a marker, never takes a delta back, and joins to the answer."""

@@ -34,6 +34,9 @@ def test_key_layout_is_the_on_disk_format():
     ]
     assert protein_key("gene", "tp53", "9606") == "protein:gene:tp53:9606"
     assert accession_key("P04637") == "protein:accession:P04637:"
+    # a raw sequence is answered as given, never cached; its key keeps the layout all the same
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
+    assert detect_protein_query(sequence).cache_key == f"protein:sequence:{sequence}:"
 
 
 def test_queries_build_their_keys_from_the_builders():

@@ -116,3 +116,23 @@ def test_memory_can_be_turned_off(resolver_env, tiny_model, monkeypatch):
         toolkit.close()
     with open_store(path=toolkit.settings.store_path) as store:
         assert store.count() == 0
+
+
+def test_a_result_without_an_identity_is_saved_under_the_backends(toolkit, monkeypatch):
+    """A backend that hands back the model's results as they come (no identity written on them)
+    still gets its answers saved and cited under its own identity."""
+    from dataclasses import replace
+
+    backend = toolkit.backend
+    answer = type(backend).answer
+    monkeypatch.setattr(
+        type(backend),
+        "answer",
+        lambda self, questions: [replace(r, identity=None) for r in answer(self, questions)],
+    )
+    molecule_qa = toolkit.get_tools()[0]
+    _, artifact = _ask(molecule_qa, molecule="aspirin", question="Is it bitter?")
+    identity = backend.identity()
+    assert (artifact.model_id, artifact.revision) == (identity.model_id, identity.revision)
+    stored = toolkit.services.memory.open().get(artifact.annotation_id)
+    assert (stored.model_id, stored.model_revision) == (identity.model_id, identity.revision)
