@@ -238,6 +238,16 @@ def _add(found: list[Entity], entity: Entity) -> None:
     found.append(entity)
 
 
+def _add_smiles(found: list[Entity], question: str) -> None:
+    """Every whitespace-separated token that reads as SMILES, its punctuation stripped."""
+    for match in TOKEN.finditer(question):
+        token = match.group(0)
+        stripped = token.rstrip(".,;:!?\"')").lstrip("\"'(")
+        if stripped and looks_like_smiles(stripped):
+            start = match.start() + token.index(stripped)
+            _add(found, Entity("smiles", stripped, start, start + len(stripped)))
+
+
 def find_entities(
     question: str, known_names: frozenset[str] = frozenset(), *, names: bool = True
 ) -> list[Entity]:
@@ -270,12 +280,7 @@ def find_entities(
     for match in ENTRY_NAME.finditer(question):
         _add(found, Entity("entry_name", match.group(1), *match.span(1)))
     if not names:
-        for match in TOKEN.finditer(question):
-            token = match.group(0)
-            stripped = token.rstrip(".,;:!?\"')").lstrip("\"'(")
-            if stripped and looks_like_smiles(stripped):
-                start = match.start() + token.index(stripped)
-                _add(found, Entity("smiles", stripped, start, start + len(stripped)))
+        _add_smiles(found, question)
         return sorted(found, key=lambda entity: entity.start)
     for match in GENE_IN_ORGANISM.finditer(question):
         symbol = match.group(1)
@@ -290,12 +295,7 @@ def find_entities(
     for match in GENE_WITH_CUE.finditer(question):
         group = 1 if match.group(1) else 2
         _add(found, Entity("gene", match.group(group), *match.span(group)))
-    for match in TOKEN.finditer(question):
-        token = match.group(0)
-        stripped = token.rstrip(".,;:!?\"')").lstrip("\"'(")
-        if stripped and looks_like_smiles(stripped):
-            start = match.start() + token.index(stripped)
-            _add(found, Entity("smiles", stripped, start, start + len(stripped)))
+    _add_smiles(found, question)
     for match in MOLECULE_CUE.finditer(question):
         name = match.group(1)
         if name.lower() not in STOP_NAMES and not looks_like_smiles(name):

@@ -92,14 +92,7 @@ def test_soft_tokens_land_in_their_slots(tiny_model, segment_encoder):
     batch = build_multimodal_batch(convs, segment_encoder, pad)
     assert batch.modalities == ["molecule", "molecule", "molecule", "protein", "protein"]
     with torch.no_grad():
-        embeds = tiny_model.embed_inputs(
-            batch.input_ids,
-            batch.soft_token_mask,
-            batch.modalities,
-            batch.molecule_graph,
-            batch.protein_input_ids,
-            batch.protein_attention_mask,
-        )
+        embeds = tiny_model.embed_batch(batch)  # embed_inputs on the batch's fields
         # Expected, built independently: each row = E(seg0), soft(input0), E(seg1), ...
         table = tiny_model.llm.get_input_embeddings().weight
         for row, conversation in enumerate(convs):
