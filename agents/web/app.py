@@ -162,6 +162,8 @@ def create_app(
         history = await asyncio.to_thread(
             thread_history, graph, thread_id, toolkit().services.resolver
         )
+        with busy_lock:  # a turn is kept before its stream ends: say when it still runs
+            history["answering"] = thread_id in busy
         return JSONResponse(history)
 
     async def ask(request: Request) -> Response:

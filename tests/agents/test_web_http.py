@@ -286,7 +286,9 @@ def test_a_new_thread_database_lists_no_threads(resolver_server, tmp_path):
     ):
         assert client.get("/api/threads").json() == {"threads": []}
         history = client.get("/api/threads/never-used").json()
-        assert history == {"id": "never-used", "turns": [], "interrupt": None, "last": None}
+        assert history == {
+            "id": "never-used", "turns": [], "interrupt": None, "last": None, "answering": False,
+        }  # fmt: skip
 
 
 def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(
@@ -302,11 +304,15 @@ def test_one_turn_per_thread_and_a_dropped_stream_still_finishes_its_turn(
         assert next(first.iter_lines()) == "event: thread"
         second = client.post(f"/api/threads/{thread}/ask", json={"question": "Describe aspirin"})
         assert second.status_code == 409 and "still answering" in second.json()["error"]
+        assert client.get(f"/api/threads/{thread}").json()["answering"] is True
         # the browser goes away before the answer: the turn must still complete and be kept
     deadline = time.monotonic() + 60
-    while not (turns := client.get(f"/api/threads/{thread}").json()["turns"]):
-        assert time.monotonic() < deadline, "the dropped turn was never checkpointed"
+    while (history := client.get(f"/api/threads/{thread}").json())["answering"] or not history[
+        "turns"
+    ]:
+        assert time.monotonic() < deadline, "the dropped turn never finished"
         time.sleep(0.2)
+    turns = history["turns"]
     assert [t["question"] for t in turns] == ["Describe the molecule cholesterol."]
     assert "PubChem CID 5997" in turns[0]["answer"]
     again = turn(
