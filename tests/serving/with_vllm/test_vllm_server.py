@@ -11,7 +11,7 @@ import pytest
 
 from biomedgpt_tools.inference.wire import chat_request_body
 from tests.serving.conftest import ServerProcess
-from tests.serving.test_greedy_equality import MAX_NEW_TOKENS, as_question, mixed_requests
+from tests.serving.test_greedy_equality import MAX_NEW_TOKENS, limited, mixed_requests
 
 VLLM_STARTUP_TIMEOUT_S = 400.0  # vLLM takes 25-110 s to start on 2 shared cores
 
@@ -39,7 +39,7 @@ def test_concurrent_greedy_answers_equal_in_process_generate(vllm_model_server, 
     expected = serving_biomedgpt.generate(requests, max_new_tokens=MAX_NEW_TOKENS)
 
     def ask(request):
-        body = chat_request_body(as_question(request))
+        body = chat_request_body(limited(request))
         response = httpx.post(
             f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300
         )
@@ -58,7 +58,7 @@ def test_concurrent_greedy_answers_equal_in_process_generate(vllm_model_server, 
 def test_streamed_deltas_join_to_the_in_process_answer(vllm_model_server, serving_biomedgpt):
     request = mixed_requests()[2]
     want = serving_biomedgpt.generate([request], max_new_tokens=MAX_NEW_TOKENS)[0]
-    body = chat_request_body(as_question(request), stream=True)
+    body = chat_request_body(limited(request), stream=True)
     text, token_ids, chunks = "", None, 0
     with httpx.stream(
         "POST", f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300
@@ -79,7 +79,7 @@ def test_streamed_deltas_join_to_the_in_process_answer(vllm_model_server, servin
 
 def test_a_client_that_disconnects_mid_stream_stops_its_generation(vllm_model_server):
     aborted_before = vllm_model_server.metric("biomedgpt_requests_aborted_total")
-    body = chat_request_body(as_question(mixed_requests()[1]), stream=True)
+    body = chat_request_body(limited(mixed_requests()[1]), stream=True)
     body["max_tokens"] = 1500
     with httpx.stream(
         "POST", f"{vllm_model_server.url}/v1/chat/completions", json=body, timeout=300
@@ -98,6 +98,6 @@ def test_a_client_that_disconnects_mid_stream_stops_its_generation(vllm_model_se
     assert vllm_model_server.metric("biomedgpt_queue_depth") == 0  # vLLM let it go
     follow = httpx.post(
         f"{vllm_model_server.url}/v1/chat/completions",
-        json=chat_request_body(as_question(mixed_requests()[0])), timeout=300,
+        json=chat_request_body(limited(mixed_requests()[0])), timeout=300,
     )  # fmt: skip
     assert follow.status_code == 200
