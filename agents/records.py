@@ -139,8 +139,8 @@ def resolved_from_saved(entry: dict[str, Any]) -> ResolvedRecord:
     facts_type = {"molecule": MoleculeFacts, "protein": ProteinFacts}.get(kind)
     record = None
     if facts_type is not None and not entry.get("error"):
-        # the facts TypedDict's own keys (all required), read from the flat entry
-        record = {name: entry.get(name) for name in facts_type.__required_keys__}
+        # the facts TypedDict's own keys, in declaration order, read from the flat entry
+        record = {name: entry.get(name) for name in facts_type.__annotations__}
         if kind == "protein":
             record["gene_names"] = list(record["gene_names"] or [])
             record["length"] = record["length"] or 0

@@ -88,7 +88,7 @@ def bench_router(repeats: int) -> None:
                 llm_samples.append((time.perf_counter() - started) * 1000)
         toolkit.close()
     print(
-        f"baseline, LLM router path with an in-process scripted chat model (no provider latency): "
+        f"baseline, entity extraction + LLM router with an in-process scripted chat model (no provider latency): "
         f"median {statistics.median(llm_samples):.3f} ms, p95 {percentile(llm_samples, 0.95):.3f} ms"
     )
 

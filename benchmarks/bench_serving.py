@@ -146,7 +146,7 @@ class ServerSide:
         )  # fmt: skip
         try:
             wait_until_healthy(self.process, self.url, log_path, timeout_s=600)
-        except RuntimeError:
+        except BaseException:  # not ready, or interrupted while waiting: leave no server behind
             stop_process(self.process)
             self._log.close()
             raise

@@ -159,12 +159,14 @@ def create_app(
 
     async def thread(request: Request) -> Response:
         thread_id = check_thread_id(request.path_params["thread_id"])
+        # a turn is kept before its stream ends: say when one still runs. Read first, so
+        # "answering": false means no turn ran when the history below was read
+        with busy_lock:
+            answering = thread_id in busy
         history = await asyncio.to_thread(
             thread_history, graph, thread_id, toolkit().services.resolver
         )
-        with busy_lock:  # a turn is kept before its stream ends: say when it still runs
-            history["answering"] = thread_id in busy
-        return JSONResponse(history)
+        return JSONResponse({**history, "answering": answering})
 
     async def ask(request: Request) -> Response:
         thread_id = check_thread_id(request.path_params["thread_id"])

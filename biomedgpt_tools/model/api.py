@@ -243,11 +243,17 @@ class BioMedGPT:
         """Answer every request, in input order; requests of similar length share a batch.
 
         A request may also be the row `check_request` returned for it, so a caller that
-        checked requests one by one does not have them built again. `max_new_tokens` None:
-        the largest of the requests' own limits, else 255 (a batch decodes to one limit).
+        checked requests one by one does not have them built again (give such rows the
+        `max_new_tokens` they were checked with). `max_new_tokens` None: the largest of the
+        requests' own limits, else 255 (a batch decodes to one limit).
         """
         if isinstance(requests, GenerationRequest):
             requests = [requests]
+        if max_new_tokens is None and any(isinstance(r, MultimodalRow) for r in requests):
+            raise ValueError(
+                "rows from check_request carry no new-token limit: pass max_new_tokens, the "
+                "limit they were checked with"
+            )
         max_new_tokens = requested_limit(requests, max_new_tokens)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")

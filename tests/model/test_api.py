@@ -71,6 +71,10 @@ def test_a_request_carries_its_own_new_token_limit(tiny_biomedgpt):
     assert len(tiny_biomedgpt.generate(short, max_new_tokens=4)[0].token_ids) == 4
     batch = tiny_biomedgpt.generate([short, longer])
     assert [len(result.token_ids) for result in batch] == [5, 5]
+    row = tiny_biomedgpt.check_request(short)  # a row carries no limit: the call must say
+    with pytest.raises(ValueError, match="pass max_new_tokens"):
+        tiny_biomedgpt.generate([row])
+    assert len(tiny_biomedgpt.generate([row], max_new_tokens=3)[0].token_ids) == 3
 
 
 def test_a_second_turn_in_the_generated_text_is_cut_alike_streamed_or_not(tiny_assets, monkeypatch):
