@@ -254,7 +254,7 @@ class BioMedGPT:
                 "rows from check_request carry no new-token limit: pass max_new_tokens, the "
                 "limit they were checked with"
             )
-        max_new_tokens = requested_limit(requests, max_new_tokens)
+        max_new_tokens = _requested_limit(requests, max_new_tokens)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         options = GenerationOptions(
@@ -288,7 +288,7 @@ class BioMedGPT:
         """The answer's text in deltas as it is generated (greedy by default); `.result` afterwards.
 
         Without a `max_new_tokens` option, the request's own limit (else 255) applies."""
-        options["max_new_tokens"] = requested_limit([request], options.get("max_new_tokens"))
+        options["max_new_tokens"] = _requested_limit([request], options.get("max_new_tokens"))
         generation_options = GenerationOptions(**options)
         row = self.check_request(request, generation_options.max_new_tokens)
         prompt = row.prompt
@@ -316,7 +316,7 @@ class BioMedGPT:
         `generate` (or `collate_rows`) instead of the request so none of it is done again.
         """
         row = self._build_row(0, request)
-        self._check_context([row], requested_limit([request], max_new_tokens))
+        self._check_context([row], _requested_limit([request], max_new_tokens))
         return row
 
     def _check_context(self, rows: Sequence[MultimodalRow], max_new_tokens: int) -> None:
@@ -391,7 +391,7 @@ class BioMedGPT:
         return self.encode_proteins([sequence])[0]
 
 
-def requested_limit(requests: Sequence[object], given: int | None) -> int:
+def _requested_limit(requests: Sequence[object], given: int | None) -> int:
     """The new-token limit a call decodes to: the one given, else the largest of the requests'
     own (`GenerationRequest.max_new_tokens`), else the reference's 255."""
     if given is not None:

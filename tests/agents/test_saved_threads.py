@@ -4,8 +4,7 @@ read as the current records, with the same cards."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+from agents.graph import open_assistant
 from agents.records import resolved_from_saved
 from agents.web.cards import molecule_card, protein_card
 from agents.web.threads import thread_history
@@ -51,7 +50,7 @@ def test_old_entries_become_current_records():
     assert resolved_from_saved(molecule) is molecule  # the current shape passes through
 
 
-def test_the_history_of_an_old_thread_shows_its_cards():
+def test_the_history_of_an_old_thread_shows_its_cards(tmp_path):
     values = {
         "question": "What is aspirin? And P04637?",
         "answer": "Aspirin is a painkiller [1].",
@@ -62,7 +61,9 @@ def test_the_history_of_an_old_thread_shows_its_cards():
         "results": [{"name": "MoleculeQA", "args": {}, "content": "...", "artifact": None}],
         "turns": [{"question": "What is aspirin? And P04637?", "answer": "Aspirin is a painkiller [1]."}],
     }  # fmt: skip
-    graph = SimpleNamespace(get_state=lambda config: SimpleNamespace(values=values, tasks=()))
+    # the real graph on its SQLite checkpointer, the old turn written as its last node would have
+    graph = open_assistant(threads_path=tmp_path / "threads.sqlite")
+    graph.update_state({"configurable": {"thread_id": "thread-old"}}, values, as_node="remember")
     history = thread_history(graph, "thread-old")
     cards = history["last"]["cards"]
     assert [card["kind"] for card in cards] == ["molecule", "protein", "error"]
