@@ -1,4 +1,4 @@
-"""`python -m evals caption|pubmedqa|run|retrieval|report|routing|resolvers|memory|assistant|tasks`: the harness CLI (run from the repo root)."""
+"""`python -m evals caption|compare|pubmedqa|run|retrieval|report|routing|resolvers|memory|assistant|tasks`: the harness CLI (run from the repo root)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,31 @@ def _caption(args) -> int:
         for key, value in scores.items():
             if key != "n":
                 print(f"  {key:7s} {value:.6f}")
+    return 0
+
+
+def _compare(args) -> int:
+    from evals.metrics.caption_scoring import compare_predictions_files
+    from evals.metrics.scibert_tokenizer import default_vocab
+
+    if args.samples < 1:
+        raise UsageError(f"--samples {args.samples}: give a positive number of resamples")
+    rows = compare_predictions_files(
+        args.baseline, args.predictions, args.vocab or default_vocab(), args.references,
+        samples=args.samples, seed=args.seed, progress=not args.quiet,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps({"samples": args.samples, "seed": args.seed, "confidence": 0.95,
+                          "metrics": [row.as_dict() for row in rows]}))  # fmt: skip
+        return 0
+    print(f"{args.predictions} minus {args.baseline}: paired bootstrap, {args.samples} resamples, "
+          "95% interval")  # fmt: skip
+    print(f"  {'metric':7s} {'baseline':>8s} {'candidate':>9s} {'difference':>10s}  "
+          f"{'95% interval':19s} not better")  # fmt: skip
+    for row in rows:
+        interval = f"[{row.low:+.4f}, {row.high:+.4f}]"
+        print(f"  {row.metric:7s} {row.baseline:8.4f} {row.candidate:9.4f} {row.difference:+10.4f}  "
+              f"{interval:19s} {row.not_better:.3f}")  # fmt: skip
     return 0
 
 
@@ -261,6 +286,23 @@ def build_parser() -> argparse.ArgumentParser:
     caption.add_argument("--json", action="store_true", help="print one JSON object")
     caption.add_argument("--quiet", action="store_true", help="no progress bar")
     caption.set_defaults(handler=_caption)
+
+    compare = sub.add_parser(
+        "compare",
+        help="caption metrics of two predictions TSVs on the same molecules: the difference "
+        "and its paired bootstrap interval",
+    )
+    compare.add_argument("--baseline", required=True, help="TSV of the system compared against")
+    compare.add_argument("--predictions", required=True, help="TSV of the system under test")
+    compare.add_argument("--vocab", help="SciBERT folder with vocab.txt (as for `caption`)")
+    compare.add_argument(
+        "--references", help="ChEBI-20 split: take ground truth from it, joined by SMILES"
+    )
+    compare.add_argument("--samples", type=int, default=1000, help="bootstrap resamples")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the resampling")
+    compare.add_argument("--json", action="store_true", help="print one JSON object")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.set_defaults(handler=_compare)
 
     pubmedqa = sub.add_parser(
         "pubmedqa", help="accuracy and macro-F1 of a {PMID: label} predictions file"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from evals.loaders.chebi20 import load_chebi20, read_tsv_rows, unescape_smiles
 from evals.loaders.errors import DataFormatError
-from evals.metrics.caption import CaptionScores, score_captions
+from evals.metrics.caption import CaptionScores, score_captions, score_items
+from evals.metrics.paired_bootstrap import MetricDifference, paired_bootstrap
 
 PREDICTIONS_HEADER = ["SMILES", "ground truth", "output"]
 CLS_PREFIX = "[CLS] "
@@ -77,3 +78,63 @@ def score_predictions_file(
         vocab=vocab,
         progress=progress,
     )
+
+
+def _reference_and_output(
+    path: str | Path, references: dict[str, str] | None
+) -> dict[str, tuple[str, str]]:
+    """SMILES -> (reference, output) of one predictions file."""
+    predictions = read_predictions(path)
+    if references is None:
+        pairs = [(p.ground_truth, p.output) for p in predictions]
+        smiles = [p.smiles for p in predictions]
+        if len(set(smiles)) != len(smiles):
+            repeated = next(s for s in smiles if smiles.count(s) > 1)
+            raise DataFormatError(f"{path}: SMILES {repeated} is predicted twice")
+    else:
+        pairs = join_by_smiles(predictions, references, str(path))
+        smiles = [p.smiles for p in predictions]
+    return dict(zip(smiles, pairs, strict=True))
+
+
+def compare_predictions_files(
+    baseline_path: str | Path,
+    candidate_path: str | Path,
+    vocab: str,
+    references_path: str | Path | None = None,
+    samples: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[MetricDifference]:
+    """candidate - baseline on each caption metric, with a paired bootstrap interval.
+
+    The two files must predict the same molecules (joined by SMILES, any row order); without
+    `references` their ground truths must agree.
+    """
+    references = (
+        None
+        if references_path is None
+        else {r.smiles: r.description for r in load_chebi20(references_path)}
+    )
+    baseline = _reference_and_output(baseline_path, references)
+    candidate = _reference_and_output(candidate_path, references)
+    if baseline.keys() != candidate.keys():
+        only_base, only_cand = (
+            baseline.keys() - candidate.keys(),
+            candidate.keys() - baseline.keys(),
+        )
+        raise DataFormatError(
+            f"{baseline_path} and {candidate_path} must predict the same molecules: "
+            f"{len(only_base)} SMILES only in the first, {len(only_cand)} only in the second"
+        )
+    smiles = list(baseline)
+    for key in smiles:
+        if baseline[key][0] != candidate[key][0]:
+            raise DataFormatError(
+                f"the two files give different ground truths for SMILES {key}; "
+                "pass --references to take them from the split"
+            )
+    truths = [baseline[key][0] for key in smiles]
+    base_items = score_items(truths, [baseline[key][1] for key in smiles], vocab, progress)
+    cand_items = score_items(truths, [candidate[key][1] for key in smiles], vocab, progress)
+    return paired_bootstrap(base_items, cand_items, samples=samples, seed=seed)
