@@ -40,6 +40,8 @@ def _compare(args) -> int:
 
     if args.samples < 1:
         raise UsageError(f"--samples {args.samples}: give a positive number of resamples")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: give a non-negative integer")
     rows = compare_predictions_files(
         args.baseline, args.predictions, args.vocab or default_vocab(), args.references,
         samples=args.samples, seed=args.seed, progress=not args.quiet,

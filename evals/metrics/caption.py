@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +26,6 @@ from evals.metrics.wordnet_check import require_wordnet
 MAX_WORDPIECES = 512
 DROPPED_TOKENS = frozenset({"[PAD]", "[CLS]", "[SEP]"})
 BLEU_ORDERS = 4
-MEAN_METRICS = ("rouge1", "rouge2", "rougeL", "meteor")
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,10 @@ class CaptionScores:
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
+
+
+METRICS = tuple(f.name for f in fields(CaptionScores) if f.name != "n")
+MEAN_METRICS = tuple(name for name in METRICS if not name.startswith("bleu"))  # per-item means
 
 
 @dataclass(frozen=True)

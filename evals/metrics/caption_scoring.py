@@ -81,19 +81,23 @@ def score_predictions_file(
 
 
 def _reference_and_output(
-    path: str | Path, references: dict[str, str] | None
+    path: str | Path, references: dict[str, str] | None, references_path: str | Path | None
 ) -> dict[str, tuple[str, str]]:
-    """SMILES -> (reference, output) of one predictions file."""
+    """SMILES -> (reference, output) of one predictions file; errors name the file."""
     predictions = read_predictions(path)
+    smiles = [p.smiles for p in predictions]
+    seen: set[str] = set()
+    for key in smiles:
+        if key in seen:
+            raise DataFormatError(f"{path}: SMILES {key} is predicted twice")
+        seen.add(key)
     if references is None:
         pairs = [(p.ground_truth, p.output) for p in predictions]
-        smiles = [p.smiles for p in predictions]
-        if len(set(smiles)) != len(smiles):
-            repeated = next(s for s in smiles if smiles.count(s) > 1)
-            raise DataFormatError(f"{path}: SMILES {repeated} is predicted twice")
     else:
-        pairs = join_by_smiles(predictions, references, str(path))
-        smiles = [p.smiles for p in predictions]
+        try:
+            pairs = join_by_smiles(predictions, references, str(references_path))
+        except DataFormatError as error:
+            raise DataFormatError(f"{path}: {error}") from None
     return dict(zip(smiles, pairs, strict=True))
 
 
@@ -116,23 +120,28 @@ def compare_predictions_files(
         if references_path is None
         else {r.smiles: r.description for r in load_chebi20(references_path)}
     )
-    baseline = _reference_and_output(baseline_path, references)
-    candidate = _reference_and_output(candidate_path, references)
+    baseline = _reference_and_output(baseline_path, references, references_path)
+    candidate = _reference_and_output(candidate_path, references, references_path)
     if baseline.keys() != candidate.keys():
         only_base, only_cand = (
             baseline.keys() - candidate.keys(),
             candidate.keys() - baseline.keys(),
         )
+        examples = "; ".join(
+            f"e.g. {min(side)} only in {name}"
+            for side, name in ((only_base, baseline_path), (only_cand, candidate_path))
+            if side
+        )
         raise DataFormatError(
             f"{baseline_path} and {candidate_path} must predict the same molecules: "
-            f"{len(only_base)} SMILES only in the first, {len(only_cand)} only in the second"
+            f"{len(only_base)} SMILES only in the first, {len(only_cand)} only in the second ({examples})"
         )
     smiles = list(baseline)
     for key in smiles:
         if baseline[key][0] != candidate[key][0]:
             raise DataFormatError(
                 f"the two files give different ground truths for SMILES {key}; "
-                "pass --references to take them from the split"
+                "give the ChEBI-20 split as references (--references) to take them from it"
             )
     truths = [baseline[key][0] for key in smiles]
     base_items = score_items(truths, [baseline[key][1] for key in smiles], vocab, progress)

@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from evals.metrics.caption import CaptionItems
-
-METRICS = ("bleu2", "bleu4", "rouge1", "rouge2", "rougeL", "meteor")
+from evals.metrics.caption import METRICS, CaptionItems
 
 
 @dataclass(frozen=True)

@@ -1,99 +1,29 @@
-"""Corpus BLEU from per-item counts equals nltk's, and the paired bootstrap of `evals compare`."""
+"""The paired bootstrap behind `python -m evals compare`, and the command on real files."""
 
 from __future__ import annotations
 
 import json
-import random
-import warnings
 
 import numpy as np
 import pytest
-from nltk.translate.bleu_score import corpus_bleu, modified_precision
 
 from evals.__main__ import main
-from evals.metrics.caption import MEAN_METRICS, CaptionItems
-from evals.metrics.paired_bootstrap import METRICS, paired_bootstrap
-
-WORDS = ["the", "molecule", "is", "a", "acid", "ester", "of", "hydroxy", "-", "3", "beta", "d"]
-
-
-def _items_from_tokens(references: list[list[str]], hypotheses: list[list[str]]) -> CaptionItems:
-    """CaptionItems built the way score_items counts, from token lists (no tokenizer needed)."""
-    n = len(references)
-    matches, ngrams = np.zeros((n, 4), dtype=np.int64), np.zeros((n, 4), dtype=np.int64)
-    for row, (ref, hyp) in enumerate(zip(references, hypotheses, strict=True)):
-        for order in range(1, 5):
-            precision = modified_precision([ref], hyp, order)
-            matches[row, order - 1], ngrams[row, order - 1] = (
-                precision.numerator,
-                precision.denominator,
-            )
-    rng = np.random.default_rng(1)
-    per_item = {name: rng.random(n) for name in MEAN_METRICS}
-    return CaptionItems(
-        matches,
-        ngrams,
-        np.array([len(h) for h in hypotheses]),
-        np.array([len(r) for r in references]),
-        per_item,
-    )
-
-
-def _random_corpus(seed: int, n: int = 40) -> tuple[list[list[str]], list[list[str]]]:
-    rng = random.Random(seed)
-    references = [[rng.choice(WORDS) for _ in range(rng.randint(5, 25))] for _ in range(n)]
-    hypotheses = []
-    for ref in references:
-        kept = [w if rng.random() < 0.6 else rng.choice(WORDS) for w in ref]
-        hypotheses.append(kept[: rng.randint(0, len(kept))])  # some empty, many short
-    return references, hypotheses
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_bleu_from_counts_equals_nltk_corpus_bleu_on_all_rows_and_on_a_resample(seed):
-    references, hypotheses = _random_corpus(seed)
-    items = _items_from_tokens(references, hypotheses)
-    rows = np.random.default_rng(seed).integers(0, len(references), size=len(references))
-    for subset in (np.arange(len(references)), rows):
-        refs = [[references[i]] for i in subset]
-        hyps = [hypotheses[i] for i in subset]
-        scores = items.scores(subset)
-        assert scores.bleu2 == pytest.approx(corpus_bleu(refs, hyps, weights=(0.5, 0.5)), rel=1e-12)
-        assert scores.bleu4 == pytest.approx(
-            corpus_bleu(refs, hyps, weights=(0.25,) * 4), rel=1e-12
-        )
-        assert scores.meteor == pytest.approx(items.per_item["meteor"][subset].mean())
-
-
-def test_bleu_from_counts_matches_nltk_edge_cases():
-    # no unigram match at all; unigrams but no 4-gram match; a hypothesis longer than its reference
-    cases = [
-        ([["a", "b", "c", "d"]], [["x", "y"]]),
-        ([["a", "b", "c", "d", "e"]], [["a", "c", "e", "b"]]),
-        ([["a", "b"]], [["a", "b", "a", "b", "a"]]),
-    ]
-    for references, hypotheses in cases:
-        items = _items_from_tokens(references, hypotheses)
-        refs = [[r] for r in references]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nltk warns about orders with no match
-            expected2 = corpus_bleu(refs, hypotheses, weights=(0.5, 0.5))
-            expected4 = corpus_bleu(refs, hypotheses, weights=(0.25,) * 4)
-        assert items.scores().bleu2 == pytest.approx(expected2, rel=1e-9)
-        assert items.scores().bleu4 == pytest.approx(expected4, rel=1e-9)
+from evals.metrics.caption import MEAN_METRICS, METRICS
+from evals.metrics.paired_bootstrap import paired_bootstrap
+from tests.evals.metrics.test_caption_counts import items_from_tokens, random_corpus
 
 
 def test_identical_systems_differ_by_exactly_zero():
-    items = _items_from_tokens(*_random_corpus(3))
+    items = items_from_tokens(*random_corpus(3))
     for row in paired_bootstrap(items, items, samples=50):
         assert row.difference == row.low == row.high == 0.0
         assert row.not_better == 1.0  # never strictly better than itself
 
 
 def test_a_system_better_on_every_item_has_an_interval_above_zero():
-    references, hypotheses = _random_corpus(4)
-    worse = _items_from_tokens(references, [h[: len(h) // 2] for h in hypotheses])
-    better = _items_from_tokens(references, references)  # the reference itself
+    references, hypotheses = random_corpus(4)
+    worse = items_from_tokens(references, [h[: len(h) // 2] for h in hypotheses])
+    better = items_from_tokens(references, references)  # the reference itself
     better.per_item.update({name: worse.per_item[name] + 0.1 for name in MEAN_METRICS})
     rows = {row.metric: row for row in paired_bootstrap(worse, better, samples=200, seed=7)}
     assert set(rows) == set(METRICS)
@@ -106,57 +36,106 @@ def test_a_system_better_on_every_item_has_an_interval_above_zero():
 
 
 def test_unpaired_inputs_and_bad_settings_are_refused():
-    a = _items_from_tokens(*_random_corpus(5, n=10))
-    b = _items_from_tokens(*_random_corpus(6, n=12))
+    a = items_from_tokens(*random_corpus(5, n=10))
+    b = items_from_tokens(*random_corpus(6, n=12))
     with pytest.raises(ValueError, match="same items"):
         paired_bootstrap(a, b)
     with pytest.raises(ValueError, match="samples"):
         paired_bootstrap(a, a, samples=0)
 
 
+def test_the_interval_is_the_quantiles_of_differences_on_shared_resamples():
+    references, hypotheses = random_corpus(8)
+    a = items_from_tokens(references, hypotheses)
+    b = items_from_tokens(references, [h[: len(h) * 2 // 3] for h in hypotheses])
+    rows = {row.metric: row for row in paired_bootstrap(a, b, samples=300, seed=5)}
+    rng = np.random.default_rng(5)
+    diffs = {metric: [] for metric in METRICS}
+    for _ in range(300):
+        resample = rng.integers(0, len(references), size=len(references))
+        sa, sb = a.scores(resample).as_dict(), b.scores(resample).as_dict()
+        for metric in METRICS:
+            diffs[metric].append(sb[metric] - sa[metric])
+    for metric, values in diffs.items():
+        assert rows[metric].low == pytest.approx(np.quantile(values, 0.025), rel=1e-12)
+        assert rows[metric].high == pytest.approx(np.quantile(values, 0.975), rel=1e-12)
+        assert rows[metric].not_better == np.mean(np.array(values) <= 0)
+
+
 # -- the CLI on real files: SciBERT wordpieces and WordNet, as `evals caption` ----------------------
 
+TRUTH = [(f"C{'C' * i}O", f"The molecule is an alcohol with {i + 2} carbons and a hydroxy group.")
+         for i in range(12)]  # fmt: skip
 
-def _write_tsv(path, rows):
-    lines = ["SMILES\tground truth\toutput", *("\t".join(row) for row in rows)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+def _write_tsv(path, rows, header="SMILES\tground truth\toutput"):
+    path.write_text("\n".join([header, *("\t".join(row) for row in rows)]) + "\n", encoding="utf-8")
     return path
+
+
+def _compare(vocab, *args):
+    return main(["compare", *args, "--vocab", vocab, "--quiet"])
 
 
 @pytest.mark.needs_shared_data
 def test_compare_joins_by_smiles_and_reports_the_difference(shared_data, tmp_path, capsys):
     vocab = str(shared_data / "scibert_scivocab_uncased")
-    truth = [(f"C{'C' * i}O", f"The molecule is an alcohol with {i + 2} carbons and a hydroxy group.")
-             for i in range(12)]  # fmt: skip
     baseline = _write_tsv(
-        tmp_path / "base.tsv", [(s, t, "The molecule is an acid.") for s, t in truth]
+        tmp_path / "base.tsv", [(s, t, "The molecule is an acid.") for s, t in TRUTH]
     )
-    better_rows = [
-        (s, t, t if i % 2 else "The molecule is an alcohol.") for i, (s, t) in enumerate(truth)
-    ]
-    better = _write_tsv(
-        tmp_path / "better.tsv", better_rows[::-1]
-    )  # another row order: joined by SMILES
-    argv = ["compare", "--baseline", str(baseline), "--predictions", str(better), "--vocab", vocab,
-            "--samples", "100", "--json", "--quiet"]  # fmt: skip
-    assert main(argv) == 0
+    rows = [(s, t, t if i % 2 else "The molecule is an alcohol.") for i, (s, t) in enumerate(TRUTH)]
+    better = _write_tsv(tmp_path / "better.tsv", rows[::-1])  # another row order: joined by SMILES
+    args = ["--baseline", str(baseline), "--predictions", str(better), "--samples", "100"]
+    assert _compare(vocab, *args, "--json") == 0
     report = json.loads(capsys.readouterr().out)
-    rows = {row["metric"]: row for row in report["metrics"]}
-    assert report["samples"] == 100 and set(rows) == set(METRICS)
-    caption = main(["caption", "--predictions", str(better), "--vocab", vocab, "--json", "--quiet"])
-    assert caption == 0
+    by_metric = {row["metric"]: row for row in report["metrics"]}
+    assert report["samples"] == 100 and set(by_metric) == set(METRICS)
+    assert (
+        main(["caption", "--predictions", str(better), "--vocab", vocab, "--json", "--quiet"]) == 0
+    )
     scores = json.loads(capsys.readouterr().out)
-    for metric, row in rows.items():
+    for metric, row in by_metric.items():
         assert row["candidate"] == pytest.approx(scores[metric], abs=1e-12)
         assert row["difference"] > 0 and row["low"] > 0 and row["not_better"] == 0.0
 
-    assert main(argv[:-2] + ["--quiet"]) == 0  # the table
+    assert _compare(vocab, *args) == 0  # the table
     table = capsys.readouterr().out
     assert "bleu2" in table and "95% interval" in table
 
 
 @pytest.mark.needs_shared_data
-def test_compare_refuses_files_about_different_molecules(shared_data, tmp_path, capsys):
+def test_compare_takes_the_ground_truth_from_the_split_with_references(
+    shared_data, tmp_path, capsys
+):
+    vocab = str(shared_data / "scibert_scivocab_uncased")
+    split = _write_tsv(tmp_path / "split.txt", [(str(i), s, t) for i, (s, t) in enumerate(TRUTH)],
+                       header="CID\tSMILES\tdescription")  # fmt: skip
+    # the files' own ground-truth column is wrong: with --references it must not be read
+    baseline = _write_tsv(
+        tmp_path / "a.tsv", [(s, "junk", "The molecule is an acid.") for s, _ in TRUTH]
+    )
+    exact = _write_tsv(tmp_path / "b.tsv", [(s, "other junk", t) for s, t in TRUTH])
+    args = ["--baseline", str(baseline), "--predictions", str(exact), "--samples", "50", "--json"]
+    assert _compare(vocab, *args) == 2  # the two files disagree on the ground truth
+    assert "different ground truths" in capsys.readouterr().err
+    assert _compare(vocab, *args, "--references", str(split)) == 0
+    rows = {row["metric"]: row for row in json.loads(capsys.readouterr().out)["metrics"]}
+    assert rows["rougeL"]["candidate"] == pytest.approx(1.0)  # every output is its split's truth
+    assert rows["bleu4"]["candidate"] == pytest.approx(1.0)
+
+    stray = _write_tsv(tmp_path / "c.tsv", [("CCCCCCCCCCCCCCCCCCCO", "x", "y")])
+    assert (
+        _compare(
+            vocab, "--baseline", str(stray), "--predictions", str(exact), "--references", str(split)
+        )
+        == 2
+    )
+    error = capsys.readouterr().err
+    assert str(stray) in error and f"not in {split}" in error
+
+
+@pytest.mark.needs_shared_data
+def test_compare_refuses_unpaired_files_and_bad_settings(shared_data, tmp_path, capsys):
     vocab = str(shared_data / "scibert_scivocab_uncased")
     a = _write_tsv(
         tmp_path / "a.tsv", [("CCO", "An alcohol.", "An alcohol."), ("CC", "Ethane.", "Ethane.")]
@@ -164,25 +143,15 @@ def test_compare_refuses_files_about_different_molecules(shared_data, tmp_path, 
     b = _write_tsv(
         tmp_path / "b.tsv", [("CCO", "An alcohol.", "An acid."), ("CCC", "Propane.", "Propane.")]
     )
-    c = _write_tsv(
-        tmp_path / "c.tsv", [("CCO", "Another truth.", "An acid."), ("CC", "Ethane.", "Ethane.")]
+    twice = _write_tsv(
+        tmp_path / "t.tsv", [("CCO", "An alcohol.", "x"), ("CCO", "An alcohol.", "y")]
     )
-    assert (
-        main(
-            ["compare", "--baseline", str(a), "--predictions", str(b), "--vocab", vocab, "--quiet"]
-        )
-        == 2
-    )
-    assert (
-        "same molecules: 1 SMILES only in the first, 1 only in the second"
-        in capsys.readouterr().err
-    )
-    assert (
-        main(
-            ["compare", "--baseline", str(a), "--predictions", str(c), "--vocab", vocab, "--quiet"]
-        )
-        == 2
-    )
-    assert "different ground truths for SMILES CCO" in capsys.readouterr().err
-    assert main(["compare", "--baseline", str(a), "--predictions", str(a), "--samples", "0"]) == 2
-    assert "--samples 0" in capsys.readouterr().err
+    assert _compare(vocab, "--baseline", str(a), "--predictions", str(b)) == 2
+    error = capsys.readouterr().err
+    assert "same molecules: 1 SMILES only in the first, 1 only in the second" in error
+    assert f"CC only in {a}" in error and f"CCC only in {b}" in error
+    assert _compare(vocab, "--baseline", str(twice), "--predictions", str(a)) == 2
+    assert f"{twice}: SMILES CCO is predicted twice" in capsys.readouterr().err
+    for bad, message in ((["--samples", "0"], "--samples 0"), (["--seed", "-1"], "--seed -1")):
+        assert _compare(vocab, "--baseline", str(a), "--predictions", str(a), *bad) == 2
+        assert message in capsys.readouterr().err
