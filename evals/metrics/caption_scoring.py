@@ -42,6 +42,11 @@ def read_predictions(path: str | Path) -> list[CaptionPrediction]:
     ]
 
 
+def split_descriptions(path: str | Path) -> dict[str, str]:
+    """SMILES -> description of a ChEBI-20 split, the ground truth predictions are joined to."""
+    return {record.smiles: record.description for record in load_chebi20(path)}
+
+
 def join_by_smiles(
     predictions: list[CaptionPrediction], references: dict[str, str], source: str
 ) -> list[tuple[str, str]]:
@@ -70,8 +75,9 @@ def score_predictions_file(
     if references_path is None:
         pairs = [(p.ground_truth, p.output) for p in predictions]
     else:
-        references = {r.smiles: r.description for r in load_chebi20(references_path)}
-        pairs = join_by_smiles(predictions, references, str(references_path))
+        pairs = join_by_smiles(
+            predictions, split_descriptions(references_path), str(references_path)
+        )
     return score_captions(
         [reference for reference, _ in pairs],
         [output for _, output in pairs],
@@ -86,12 +92,12 @@ def _reference_and_output(
     """SMILES -> (reference, output) of one predictions file; errors name the file."""
     predictions = read_predictions(path)
     smiles = [p.smiles for p in predictions]
-    seen: set[str] = set()
-    for key in smiles:
-        if key in seen:
-            raise DataFormatError(f"{path}: SMILES {key} is predicted twice")
-        seen.add(key)
     if references is None:
+        seen: set[str] = set()
+        for key in smiles:
+            if key in seen:  # join_by_smiles checks this when there are references
+                raise DataFormatError(f"{path}: SMILES {key} is predicted twice")
+            seen.add(key)
         pairs = [(p.ground_truth, p.output) for p in predictions]
     else:
         try:
@@ -115,11 +121,7 @@ def compare_predictions_files(
     The two files must predict the same molecules (joined by SMILES, any row order); without
     `references` their ground truths must agree.
     """
-    references = (
-        None
-        if references_path is None
-        else {r.smiles: r.description for r in load_chebi20(references_path)}
-    )
+    references = None if references_path is None else split_descriptions(references_path)
     baseline = _reference_and_output(baseline_path, references, references_path)
     candidate = _reference_and_output(candidate_path, references, references_path)
     if baseline.keys() != candidate.keys():

@@ -45,6 +45,17 @@ def _bar_chart(
     series: dict[str, list[float | None]],
     ylabel: str,
 ):
+    import matplotlib.pyplot as plt
+
+    fig = bar_figure(title, categories, series, ylabel)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def bar_figure(
+    title: str, categories: list[str], series: dict[str, list[float | None]], ylabel: str
+):
+    """Grouped bars, one group per category; the legend sits below the axes, never on a bar."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,10 +74,9 @@ def _bar_chart(
     ax.set_xticks(range(len(categories)), categories)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(3, len(series)))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
